@@ -1,0 +1,407 @@
+//! Bookings: the `bookAppointment` tool's arguments made into a valid request, the stored
+//! record with its audit trail, and the customer it belongs to.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::business::Business;
+use crate::dates::{StartError, resolve_start, spoken_date, spoken_datetime, spoken_time};
+use crate::email::{EmailAddress, EmailError};
+use crate::hours::round_up;
+use crate::jobs::{BookingJob, CustomerDetails};
+use crate::phone::{PhoneError, PhoneNumber};
+use crate::reference::BookingReference;
+use crate::vapi::CallContext;
+
+/// Longest value accepted for any one argument: a spoken name or service is far shorter.
+pub const MAX_ARGUMENT_LEN: usize = 200;
+/// How many alternative times a refusal offers.
+const ALTERNATIVES: usize = 3;
+
+/// A bookAppointment call that passed every check: who, what, and when in the business zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookingRequest {
+    pub customer: CustomerDetails,
+    pub service: String,
+    pub start: DateTime<Tz>,
+}
+
+/// Reads one argument under any of its accepted names; numbers count as text (phones).
+fn argument(args: &Map<String, Value>, names: &[&str]) -> Result<Option<String>, String> {
+    for name in names {
+        match args.get(*name) {
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                if s.len() > MAX_ARGUMENT_LEN {
+                    return Err(format!("The {} I was given is too long; could you give a shorter one?", label(names[0])));
+                }
+                return Ok(Some(s.trim().to_string()));
+            }
+            Some(Value::Number(n)) => return Ok(Some(n.to_string())),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+fn label(name: &str) -> &'static str {
+    match name {
+        "customerName" => "caller's name",
+        "customerPhone" => "phone number",
+        "customerEmail" => "email address",
+        "serviceType" => "service",
+        "date" => "date",
+        _ => "time",
+    }
+}
+
+/// "a, b and c"
+pub fn spoken_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// "Monday, November 30 at 9:00 AM, 9:30 AM or 10:00 AM"
+pub fn spoken_options(starts: &[DateTime<Tz>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut previous: Option<chrono::NaiveDate> = None;
+    for s in starts {
+        let day = s.date_naive();
+        parts.push(if previous == Some(day) { spoken_time(s.time()) } else { spoken_datetime(s) });
+        previous = Some(day);
+    }
+    match parts.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Validates the arguments of a bookAppointment call. `Err` is a sentence the assistant can
+/// say to the caller: what is missing or wrong, and what would work instead.
+pub fn book_appointment_request(
+    args: &Map<String, Value>,
+    call: &CallContext,
+    business: &Business,
+    now: DateTime<Utc>,
+) -> Result<BookingRequest, String> {
+    let name = argument(args, &["customerName", "name"])?;
+    let phone = argument(args, &["customerPhone", "phone", "phoneNumber"])?
+        .or_else(|| call.customer_number.clone());
+    let email = argument(args, &["customerEmail", "email"])?;
+    let service = argument(args, &["serviceType", "service"])?;
+    let date = argument(args, &["date"])?;
+    let time = argument(args, &["time"])?;
+
+    let missing: Vec<String> = [
+        ("customerName", name.is_none()),
+        ("customerPhone", phone.is_none()),
+        ("customerEmail", email.is_none()),
+        ("serviceType", service.is_none()),
+        ("date", date.is_none()),
+        ("time", time.is_none() && !date.as_deref().is_some_and(|d| d.len() > 10 && d.contains(':'))),
+    ]
+    .iter()
+    .filter(|(_, m)| *m)
+    .map(|(n, _)| label(n).to_string())
+    .collect();
+    if !missing.is_empty() {
+        return Err(format!("To book the appointment I still need the {}.", spoken_list(&missing)));
+    }
+    let (name, phone, email, service, date) = (
+        name.unwrap_or_default(),
+        phone.unwrap_or_default(),
+        email.unwrap_or_default(),
+        service.unwrap_or_default(),
+        date.unwrap_or_default(),
+    );
+    let time = time.unwrap_or_default();
+
+    let phone = PhoneNumber::parse(&phone, business.phone_region).map_err(|e| match e {
+        PhoneError::UnsupportedRegion(_) => "I can't use that phone number; could you give it with the country code?".to_string(),
+        _ => "That phone number doesn't look complete; could you say it again with the area code?".to_string(),
+    })?;
+    let email = EmailAddress::parse(&email).map_err(|e| match e {
+        EmailError::Empty | EmailError::Invalid => {
+            "That email address doesn't look right; could you spell it again?".to_string()
+        }
+    })?;
+
+    let call_started = call.started_at.unwrap_or(now);
+    let start = resolve_start(&date, &time, business.zone, call_started, business.phone_region.month_first_dates())
+        .map_err(|e| match e {
+            StartError::Date(e) => format!("{e}; could you say the date another way, like tomorrow, Friday or November 28?"),
+            StartError::Time(e) => format!("{e}; could you say the time another way, like 2 PM or 14:30?"),
+            StartError::Nonexistent { before, after } => format!(
+                "That time doesn't exist on {} because the clocks change; the nearest times are {} and {}.",
+                spoken_date(before.date_naive()),
+                spoken_time(before.time()),
+                spoken_time(after.time())
+            ),
+        })?;
+
+    let minutes = business.appointment_minutes;
+    if start.with_timezone(&Utc) <= now {
+        let from = round_up(now.with_timezone(&business.zone), business.slot_minutes);
+        let options = business.hours.nearest_starts(business.zone, from, now, minutes, business.slot_minutes, ALTERNATIVES);
+        return Err(refusal(&format!("{} has already passed.", spoken_datetime(&start)), &options));
+    }
+    if !business.hours.fits(&start, minutes) {
+        let from = round_up(start, business.slot_minutes);
+        let from = if from.date_naive() == start.date_naive() { from } else { start };
+        let options = business.hours.nearest_starts(business.zone, from, now, minutes, business.slot_minutes, ALTERNATIVES);
+        let reason = if business.hours.is_open_on(chrono::Datelike::weekday(&start)) {
+            format!("We can't book {} because we're open {}.", spoken_datetime(&start), business.hours.spoken())
+        } else {
+            format!("We're closed on {}; we're open {}.", start.format("%As"), business.hours.spoken())
+        };
+        return Err(refusal(&reason, &options));
+    }
+    Ok(BookingRequest { customer: CustomerDetails { name, phone, email }, service, start })
+}
+
+fn refusal(reason: &str, options: &[DateTime<Tz>]) -> String {
+    if options.is_empty() {
+        format!("{reason} I have no free times in the next two weeks.")
+    } else {
+        format!("{reason} The nearest times I can offer are {}. Would one of those work?", spoken_options(options))
+    }
+}
+
+/// The sentence the caller hears once the booking job is accepted.
+pub fn booking_confirmation(request: &BookingRequest, reference: &BookingReference) -> String {
+    format!(
+        "You're booked for {} on {}. Your booking reference is {}. We'll send a confirmation by text and email.",
+        request.service,
+        spoken_datetime(&request.start),
+        reference.spoken()
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BookingStatus {
+    Confirmed,
+    Rescheduled,
+    Cancelled,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Rescheduled => "rescheduled",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One status change, kept forever on the booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub status: BookingStatus,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingRecord {
+    pub business_id: String,
+    pub reference: BookingReference,
+    pub job_id: String,
+    pub customer_phone: PhoneNumber,
+    pub customer_name: String,
+    pub customer_email: EmailAddress,
+    pub service: String,
+    pub duration_minutes: u32,
+    pub start_utc: DateTime<Utc>,
+    pub start_local: DateTime<chrono::FixedOffset>,
+    pub time_zone: String,
+    pub status: BookingStatus,
+    pub call_id: Option<String>,
+    pub tool_call_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl BookingRecord {
+    pub fn from_job(job: &BookingJob, now: DateTime<Utc>) -> Self {
+        Self {
+            business_id: job.business_id.clone(),
+            reference: job.reference.clone(),
+            job_id: job.job_id.clone(),
+            customer_phone: job.customer.phone.clone(),
+            customer_name: job.customer.name.clone(),
+            customer_email: job.customer.email.clone(),
+            service: job.service.clone(),
+            duration_minutes: job.duration_minutes,
+            start_utc: job.start_utc,
+            start_local: job.start_local,
+            time_zone: job.time_zone.clone(),
+            status: BookingStatus::Confirmed,
+            call_id: job.call_id.clone(),
+            tool_call_id: job.tool_call_id.clone(),
+            created_at: now,
+            updated_at: now,
+            audit: vec![AuditEntry { at: now, status: BookingStatus::Confirmed, note: "booked by phone assistant".into() }],
+        }
+    }
+}
+
+/// A caller, one per business and phone number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerRecord {
+    pub business_id: String,
+    pub phone: PhoneNumber,
+    pub name: String,
+    pub email: EmailAddress,
+    pub first_contact_at: DateTime<Utc>,
+    pub last_contact_at: DateTime<Utc>,
+    pub booking_count: u32,
+    pub last_booking_reference: Option<BookingReference>,
+}
+
+impl CustomerRecord {
+    /// The customer after `job` is recorded: the latest name and email win.
+    pub fn after_booking(existing: Option<&CustomerRecord>, job: &BookingJob, now: DateTime<Utc>) -> Self {
+        Self {
+            business_id: job.business_id.clone(),
+            phone: job.customer.phone.clone(),
+            name: job.customer.name.clone(),
+            email: job.customer.email.clone(),
+            first_contact_at: existing.map_or(now, |c| c.first_contact_at),
+            last_contact_at: now,
+            booking_count: existing.map_or(0, |c| c.booking_count) + 1,
+            last_booking_reference: Some(job.reference.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn business() -> Business {
+        Business::from_lookup(&|_: &str| None).unwrap()
+    }
+
+    /// Tuesday 2026-11-24, 10:00 in New York.
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
+    }
+
+    fn args(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn seed_args() -> Value {
+        json!({"customerName": "Test User", "customerPhone": "+17025551234", "customerEmail": "test@example.com",
+               "serviceType": "Consultation", "date": "tomorrow", "time": "2pm"})
+    }
+
+    #[test]
+    fn the_seed_booking_resolves() {
+        let r = book_appointment_request(&args(seed_args()), &CallContext::default(), &business(), now()).unwrap();
+        assert_eq!(r.start, chrono_tz::America::New_York.with_ymd_and_hms(2026, 11, 25, 14, 0, 0).unwrap());
+        assert_eq!(r.customer.phone.as_str(), "+17025551234");
+        let reference = BookingReference::parse("K7P2X9").unwrap();
+        assert_eq!(
+            booking_confirmation(&r, &reference),
+            "You're booked for Consultation on Wednesday, November 25 at 2:00 PM. Your booking reference is K-7-P-2-X-9. We'll send a confirmation by text and email."
+        );
+    }
+
+    #[test]
+    fn missing_arguments_are_listed() {
+        let err = book_appointment_request(&args(json!({"customerName": "A", "date": "tomorrow"})), &CallContext::default(), &business(), now()).unwrap_err();
+        assert_eq!(err, "To book the appointment I still need the phone number, email address, service and time.");
+    }
+
+    #[test]
+    fn the_callers_number_fills_in_a_missing_phone() {
+        let mut a = args(seed_args());
+        a.remove("customerPhone");
+        let call = CallContext { customer_number: Some("+17025550000".into()), ..Default::default() };
+        let r = book_appointment_request(&a, &call, &business(), now()).unwrap();
+        assert_eq!(r.customer.phone.as_str(), "+17025550000");
+    }
+
+    #[test]
+    fn bad_values_get_spoken_errors() {
+        let cases = [
+            ("customerPhone", json!("555"), "phone number doesn't look complete"),
+            ("customerEmail", json!("test@"), "email address doesn't look right"),
+            ("date", json!("someday"), "could not understand the date"),
+            ("time", json!("lunchtime"), "could not understand the time"),
+            ("customerName", json!("x".repeat(201)), "too long"),
+        ];
+        for (key, value, expected) in cases {
+            let mut a = args(seed_args());
+            a.insert(key.into(), value);
+            let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+            assert!(err.contains(expected), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn closed_days_offer_the_next_open_times() {
+        let mut a = args(seed_args());
+        a.insert("date".into(), json!("Saturday"));
+        let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        assert_eq!(
+            err,
+            "We're closed on Saturdays; we're open Monday to Friday, 9:00 AM to 5:00 PM. The nearest times I can offer are Monday, November 30 at 9:00 AM, 9:30 AM or 10:00 AM. Would one of those work?"
+        );
+    }
+
+    #[test]
+    fn outside_hours_and_past_times_are_refused_with_alternatives() {
+        let mut a = args(seed_args());
+        a.insert("time".into(), json!("4:30pm"));
+        let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        assert!(err.starts_with("We can't book Wednesday, November 25 at 4:30 PM because we're open"), "{err}");
+        assert!(err.contains("Thursday, November 26 at 9:00 AM"), "{err}");
+
+        a.insert("date".into(), json!("today"));
+        a.insert("time".into(), json!("9am"));
+        let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        assert!(err.starts_with("Tuesday, November 24 at 9:00 AM has already passed."), "{err}");
+        // It is 10:00 now: the next bookable start is 10:30.
+        assert!(err.contains("Tuesday, November 24 at 10:30 AM, 11:00 AM or 11:30 AM"), "{err}");
+    }
+
+    #[test]
+    fn customer_history_accumulates() {
+        let r = book_appointment_request(&args(seed_args()), &CallContext::default(), &business(), now()).unwrap();
+        let job = BookingJob {
+            job_id: "j".into(),
+            business_id: "default".into(),
+            business_name: "Clinic".into(),
+            reference: BookingReference::parse("K7P2X9").unwrap(),
+            customer: r.customer.clone(),
+            service: r.service.clone(),
+            duration_minutes: 60,
+            start_utc: r.start.with_timezone(&Utc),
+            start_local: r.start.fixed_offset(),
+            time_zone: "America/New_York".into(),
+            call_id: None,
+            tool_call_id: None,
+            requested_at: now(),
+        };
+        let first = CustomerRecord::after_booking(None, &job, now());
+        let later = now() + chrono::Duration::days(1);
+        let second = CustomerRecord::after_booking(Some(&first), &job, later);
+        assert_eq!((second.booking_count, second.first_contact_at, second.last_contact_at), (2, now(), later));
+        assert_eq!(BookingRecord::from_job(&job, now()).audit.len(), 1);
+    }
+}

@@ -1,0 +1,16 @@
+//! callbook-core: the Vapi protocol and the booking domain, without I/O and without the AWS
+//! SDK, so it compiles and fuzzes fast. I/O lives behind the traits in `ports`.
+
+pub mod auth;
+pub mod booking;
+pub mod business;
+pub mod dates;
+pub mod email;
+pub mod hours;
+pub mod jobs;
+pub mod memory;
+pub mod phone;
+pub mod ports;
+pub mod reference;
+pub mod templates;
+pub mod vapi;

@@ -1,0 +1,109 @@
+//! The I/O the handlers need, as small traits: one AWS adapter each (callbook-aws) and an
+//! in-memory version for tests (`memory`).
+
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+use thiserror::Error;
+
+use crate::booking::{BookingRecord, CustomerRecord};
+use crate::email::EmailAddress;
+use crate::jobs::{BookingJob, Job};
+use crate::phone::PhoneNumber;
+use crate::reference::BookingReference;
+use crate::templates::RenderedEmail;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum PortError {
+    /// The backend could not be reached or refused the request; worth retrying.
+    #[error("{operation} failed: {message}")]
+    Unavailable { operation: &'static str, message: String },
+    /// What the backend holds cannot be read back.
+    #[error("stored {what} is unreadable: {message}")]
+    Corrupt { what: &'static str, message: String },
+    /// The request conflicts with what is stored and will never succeed as it is.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl PortError {
+    pub fn unavailable(operation: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::Unavailable { operation, message: error.to_string() }
+    }
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Sends jobs to the queue of their kind. Returns only once every job is accepted.
+pub trait JobQueue: Send + Sync {
+    fn enqueue(&self, jobs: &[Job]) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// The booking and the customer update were written together.
+    Recorded,
+    /// This job was recorded before (a redelivery): nothing was written.
+    AlreadyRecorded,
+}
+
+pub trait BookingStore: Send + Sync {
+    /// Writes the booking and upserts its customer atomically, once per job.
+    fn record_booking(&self, job: &BookingJob, now: DateTime<Utc>) -> impl Future<Output = Result<RecordOutcome, PortError>> + Send;
+    fn booking(&self, business_id: &str, reference: &BookingReference) -> impl Future<Output = Result<Option<BookingRecord>, PortError>> + Send;
+    fn customer(&self, business_id: &str, phone: &PhoneNumber) -> impl Future<Output = Result<Option<CustomerRecord>, PortError>> + Send;
+}
+
+/// The state of an idempotency key when a worker tries to claim it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours: do the work, then `complete` (or `release` on failure).
+    Acquired,
+    /// Done before; the stored result.
+    Completed(String),
+    /// Another invocation holds it and its claim has not expired.
+    InProgress,
+}
+
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` until `now + in_progress_for` (an expired claim may be taken over).
+    fn claim(&self, key: &str, now: DateTime<Utc>, in_progress_for: Duration) -> impl Future<Output = Result<Claim, PortError>> + Send;
+    /// Records the result; kept until `now + keep_for`.
+    fn complete(&self, key: &str, result: &str, now: DateTime<Utc>, keep_for: Duration) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Gives the claim up so a retry can run.
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+pub trait SmsSender: Send + Sync {
+    /// Returns the provider's message id.
+    fn send_sms(&self, to: &PhoneNumber, text: &str) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+pub trait EmailSender: Send + Sync {
+    /// Returns the provider's message id.
+    fn send_email(&self, to: &EmailAddress, email: &RenderedEmail) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// One component of the system as the health check saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentHealth {
+    pub name: String,
+    pub healthy: bool,
+    /// A short fact: a table's status, a queue's depth, or the error.
+    pub detail: String,
+}
+
+pub trait HealthProbe: Send + Sync {
+    fn check(&self) -> impl Future<Output = Vec<ComponentHealth>> + Send;
+}

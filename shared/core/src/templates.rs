@@ -1,0 +1,120 @@
+//! Message templates: rendered here, in code, because SES templates are per-account state
+//! that drifts (and the local emulator does not implement them).
+
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
+
+use crate::dates::spoken_datetime;
+use crate::jobs::BookingSummary;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// "Wednesday, November 25 at 2:00 PM EST"
+pub fn when(start: &DateTime<FixedOffset>, time_zone: &str) -> String {
+    match time_zone.parse::<Tz>() {
+        Ok(zone) => {
+            let local = start.with_timezone(&zone);
+            format!("{} {}", spoken_datetime(&local), local.format("%Z"))
+        }
+        Err(_) => format!("{} (UTC{})", start.format("%A, %B %-d at %-I:%M %p"), start.format("%:z")),
+    }
+}
+
+pub fn booking_confirmation_sms(business_name: &str, b: &BookingSummary) -> String {
+    format!(
+        "{business_name}: hi {}, your {} is booked for {}. Reference {}. Reply STOP to opt out.",
+        first_name(&b.customer_name),
+        b.service,
+        when(&b.start_local, &b.time_zone),
+        b.reference
+    )
+}
+
+pub fn booking_confirmation_email(business_name: &str, b: &BookingSummary) -> RenderedEmail {
+    let when = when(&b.start_local, &b.time_zone);
+    let subject = format!("Your {} with {business_name} is booked: {when}", b.service);
+    let text = format!(
+        "Hello {name},\n\nYour {service} with {business_name} is booked for {when}.\n\
+         Your booking reference is {reference}.\n\n\
+         To change or cancel, call us and quote the reference.\n\n{business_name}\n",
+        name = b.customer_name,
+        service = b.service,
+        reference = b.reference,
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
+         <p>Hello {name},</p>\
+         <p>Your <strong>{service}</strong> with {biz} is booked for <strong>{when}</strong>.</p>\
+         <p>Your booking reference is <strong>{reference}</strong>.</p>\
+         <p>To change or cancel, call us and quote the reference.</p>\
+         <p>{biz}</p></body></html>",
+        name = escape_html(&b.customer_name),
+        service = escape_html(&b.service),
+        biz = escape_html(business_name),
+        when = escape_html(&when),
+        reference = escape_html(b.reference.as_str()),
+    );
+    RenderedEmail { subject: single_line(&subject), text, html }
+}
+
+fn first_name(name: &str) -> &str {
+    name.split_whitespace().next().unwrap_or(name)
+}
+
+fn single_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::BookingReference;
+
+    fn summary(name: &str) -> BookingSummary {
+        BookingSummary {
+            reference: BookingReference::parse("K7P2X9").unwrap(),
+            customer_name: name.into(),
+            service: "Consultation".into(),
+            start_local: DateTime::parse_from_rfc3339("2026-11-25T14:00:00-05:00").unwrap(),
+            time_zone: "America/New_York".into(),
+        }
+    }
+
+    #[test]
+    fn sms_says_when_and_the_reference() {
+        assert_eq!(
+            booking_confirmation_sms("Clinic", &summary("Test User")),
+            "Clinic: hi Test, your Consultation is booked for Wednesday, November 25 at 2:00 PM EST. Reference K7P2X9. Reply STOP to opt out."
+        );
+    }
+
+    #[test]
+    fn email_escapes_what_callers_said() {
+        let e = booking_confirmation_email("A&B Clinic", &summary("<script>x</script>"));
+        assert!(e.html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(e.html.contains("A&amp;B Clinic"));
+        assert!(!e.html.contains("<script>"));
+        assert!(e.text.contains("booked for Wednesday, November 25 at 2:00 PM EST"));
+        assert_eq!(e.subject, "Your Consultation with A&B Clinic is booked: Wednesday, November 25 at 2:00 PM EST");
+    }
+}

@@ -1,0 +1,363 @@
+//! Vapi server messages: the shapes that arrive and the answers that go back (see VAPI.md).
+//! Lenient by design: unknown fields and message types are accepted, arguments may be an
+//! object or a JSON string, and the tool-call list has four possible placements.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Map, Value, json};
+use thiserror::Error;
+
+/// Why a body is not a webhook we can read (→ HTTP 400).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the body must be a JSON object")]
+    NotAnObject,
+    #[error("the body has neither \"message\" nor \"function\"")]
+    NoMessageOrFunction,
+    #[error("\"message\" must be an object")]
+    MessageNotAnObject,
+    #[error("\"message.type\" is missing or not a string")]
+    MissingType,
+    #[error("\"message.functionCall\" is missing or has no name")]
+    MissingFunctionCall,
+    #[error("\"function\" must be the name of a tool")]
+    BadFunctionName,
+}
+
+/// What the call was when the message was sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallContext {
+    pub call_id: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub customer_number: Option<String>,
+    pub assistant_id: Option<String>,
+    pub phone_number_id: Option<String>,
+}
+
+/// One tool invocation. `arguments` is `Err` when they were a string that is not a JSON object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: Option<String>,
+    pub name: String,
+    pub arguments: Result<Map<String, Value>, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookMessage {
+    /// `tool-calls`: one result per call, in order, under `results`.
+    ToolCalls { call: CallContext, tool_calls: Vec<ToolCall> },
+    /// Legacy `function-call`, or the original system's flat form: answered `{"result": ...}`.
+    SingleCall { call: CallContext, tool_call: ToolCall },
+    /// Any other type: answered `200 {}` at once.
+    Other { kind: String },
+}
+
+/// The spoken outcome of one tool call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolOutcome {
+    Result(String),
+    Error(String),
+}
+
+impl ToolOutcome {
+    fn text(&self) -> &str {
+        match self {
+            Self::Result(t) | Self::Error(t) => t,
+        }
+    }
+}
+
+/// Parses a webhook body.
+pub fn parse_webhook(body: &[u8]) -> Result<WebhookMessage, EnvelopeError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| EnvelopeError::MalformedJson(e.to_string()))?;
+    let Value::Object(mut root) = value else {
+        return Err(EnvelopeError::NotAnObject);
+    };
+    if let Some(message) = root.remove("message") {
+        let Value::Object(message) = message else {
+            return Err(EnvelopeError::MessageNotAnObject);
+        };
+        return parse_message(message);
+    }
+    if let Some(function) = root.remove("function") {
+        let Value::String(name) = function else {
+            return Err(EnvelopeError::BadFunctionName);
+        };
+        if name.trim().is_empty() {
+            return Err(EnvelopeError::BadFunctionName);
+        }
+        let arguments = arguments_from(root.remove("parameters").or_else(|| root.remove("arguments")));
+        return Ok(WebhookMessage::SingleCall {
+            call: CallContext::default(),
+            tool_call: ToolCall { id: None, name, arguments },
+        });
+    }
+    Err(EnvelopeError::NoMessageOrFunction)
+}
+
+fn parse_message(mut message: Map<String, Value>) -> Result<WebhookMessage, EnvelopeError> {
+    let kind = match message.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        _ => return Err(EnvelopeError::MissingType),
+    };
+    match kind.as_str() {
+        "tool-calls" => {
+            let call = call_context(&message);
+            let tool_calls = tool_call_list(&mut message);
+            Ok(WebhookMessage::ToolCalls { call, tool_calls })
+        }
+        "function-call" => {
+            let call = call_context(&message);
+            let Some(Value::Object(mut fc)) = message.remove("functionCall") else {
+                return Err(EnvelopeError::MissingFunctionCall);
+            };
+            let name = match fc.remove("name") {
+                Some(Value::String(n)) if !n.trim().is_empty() => n,
+                _ => return Err(EnvelopeError::MissingFunctionCall),
+            };
+            let arguments = arguments_from(fc.remove("parameters").or_else(|| fc.remove("arguments")));
+            let id = fc.remove("id").and_then(string_of);
+            Ok(WebhookMessage::SingleCall { call, tool_call: ToolCall { id, name, arguments } })
+        }
+        _ => Ok(WebhookMessage::Other { kind }),
+    }
+}
+
+fn string_of(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn arguments_from(value: Option<Value>) -> Result<Map<String, Value>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err("the tool arguments are not a JSON object".to_string()),
+        },
+        Some(_) => Err("the tool arguments are not a JSON object".to_string()),
+    }
+}
+
+/// `toolCallList`, then `toolCalls`, then `toolWithToolCallList[].toolCall`.
+fn tool_call_list(message: &mut Map<String, Value>) -> Vec<ToolCall> {
+    for key in ["toolCallList", "toolCalls"] {
+        if let Some(Value::Array(items)) = message.remove(key)
+            && !items.is_empty()
+        {
+            return items.into_iter().filter_map(tool_call_entry).collect();
+        }
+    }
+    if let Some(Value::Array(items)) = message.remove("toolWithToolCallList") {
+        return items
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::Object(mut o) => o.remove("toolCall"),
+                _ => None,
+            })
+            .filter_map(tool_call_entry)
+            .collect();
+    }
+    Vec::new()
+}
+
+/// `{id, type, function: {name, arguments}}` or the flattened `{id, name, parameters}`.
+fn tool_call_entry(entry: Value) -> Option<ToolCall> {
+    let Value::Object(mut entry) = entry else { return None };
+    let id = entry.remove("id").and_then(string_of);
+    let (name, arguments) = match entry.remove("function") {
+        Some(Value::Object(mut f)) => (
+            f.remove("name"),
+            f.remove("arguments").or_else(|| f.remove("parameters")),
+        ),
+        _ => (entry.remove("name"), entry.remove("parameters").or_else(|| entry.remove("arguments"))),
+    };
+    let name = match name {
+        Some(Value::String(n)) => n,
+        _ => String::new(),
+    };
+    Some(ToolCall { id, name, arguments: arguments_from(arguments) })
+}
+
+fn call_context(message: &Map<String, Value>) -> CallContext {
+    let call = message.get("call").and_then(Value::as_object);
+    let get = |obj: Option<&Map<String, Value>>, key: &str| {
+        obj.and_then(|o| o.get(key)).and_then(Value::as_str).map(str::to_string)
+    };
+    let customer_number = call
+        .and_then(|c| c.get("customer"))
+        .or_else(|| message.get("customer"))
+        .and_then(|c| c.get("number"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let started_at = ["startedAt", "createdAt"]
+        .iter()
+        .find_map(|k| call.and_then(|c| c.get(*k)).and_then(timestamp_of))
+        .or_else(|| message.get("timestamp").and_then(timestamp_of));
+    CallContext {
+        call_id: get(call, "id"),
+        started_at,
+        customer_number,
+        assistant_id: get(call, "assistantId"),
+        phone_number_id: get(call, "phoneNumberId")
+            .or_else(|| message.get("phoneNumber").and_then(|p| p.get("id")).and_then(Value::as_str).map(str::to_string)),
+    }
+}
+
+/// ISO 8601 string or epoch milliseconds.
+pub fn timestamp_of(v: &Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::String(s) => DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc)),
+        Value::Number(n) => n.as_i64().and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
+        _ => None,
+    }
+}
+
+/// Keeps answers to one line: they are spoken, or read by the model.
+fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `{"results": [{"name", "toolCallId", "result" | "error"}]}` in call order.
+pub fn tool_calls_response(answers: &[(&ToolCall, ToolOutcome)]) -> Value {
+    let results: Vec<Value> = answers
+        .iter()
+        .map(|(call, outcome)| {
+            let mut entry = Map::new();
+            entry.insert("name".into(), Value::String(call.name.clone()));
+            entry.insert("toolCallId".into(), Value::String(call.id.clone().unwrap_or_default()));
+            let key = match outcome {
+                ToolOutcome::Result(_) => "result",
+                ToolOutcome::Error(_) => "error",
+            };
+            entry.insert(key.into(), Value::String(single_line(outcome.text())));
+            Value::Object(entry)
+        })
+        .collect();
+    json!({ "results": results })
+}
+
+/// `{"result": ...}` or `{"error": ...}` for the legacy and flat forms.
+pub fn single_call_response(outcome: &ToolOutcome) -> Value {
+    match outcome {
+        ToolOutcome::Result(t) => json!({ "result": single_line(t) }),
+        ToolOutcome::Error(t) => json!({ "error": single_line(t) }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: Value) -> Result<WebhookMessage, EnvelopeError> {
+        parse_webhook(v.to_string().as_bytes())
+    }
+
+    fn tool_calls(v: Value) -> (CallContext, Vec<ToolCall>) {
+        match parse(v).unwrap() {
+            WebhookMessage::ToolCalls { call, tool_calls } => (call, tool_calls),
+            other => panic!("not tool-calls: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tool_call_list_with_object_or_string_arguments() {
+        let (call, calls) = tool_calls(json!({"message": {
+            "type": "tool-calls",
+            "timestamp": 1764000000000_i64,
+            "call": {"id": "call-1", "assistantId": "asst-1", "customer": {"number": "+17025551234"}},
+            "toolCallList": [
+                {"id": "tc1", "type": "function", "function": {"name": "bookAppointment", "arguments": {"date": "tomorrow"}}},
+                {"id": "tc2", "type": "function", "function": {"name": "bookAppointment", "arguments": "{\"date\":\"friday\"}"}}
+            ]
+        }}));
+        assert_eq!(call.call_id.as_deref(), Some("call-1"));
+        assert_eq!(call.customer_number.as_deref(), Some("+17025551234"));
+        assert_eq!(call.started_at, Utc.timestamp_millis_opt(1764000000000).single());
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].id.as_deref(), Some("tc1"));
+        assert_eq!(calls[1].arguments.as_ref().unwrap()["date"], "friday");
+    }
+
+    #[test]
+    fn fallback_placements() {
+        let entry = json!({"id": "a", "function": {"name": "x", "arguments": {}}});
+        let (_, c) = tool_calls(json!({"message": {"type": "tool-calls", "toolCalls": [entry]}}));
+        assert_eq!(c[0].id.as_deref(), Some("a"));
+        let (_, c) = tool_calls(json!({"message": {"type": "tool-calls", "toolWithToolCallList": [
+            {"type": "function", "function": {"name": "x"}, "server": {"secret": "s"}, "toolCall": {"id": "b", "function": {"name": "x", "arguments": "{}"}}}
+        ]}}));
+        assert_eq!(c[0].id.as_deref(), Some("b"));
+        let (_, c) = tool_calls(json!({"message": {"type": "tool-calls", "toolCallList": [{"id": "c", "name": "x", "parameters": {"k": 1}}]}}));
+        assert_eq!((c[0].name.as_str(), c[0].arguments.as_ref().unwrap()["k"].as_i64()), ("x", Some(1)));
+        let (call, c) = tool_calls(json!({"message": {"type": "tool-calls", "timestamp": "2026-11-24T15:00:00Z"}}));
+        assert!(c.is_empty());
+        assert!(call.started_at.is_some());
+    }
+
+    #[test]
+    fn bad_argument_strings_are_a_per_call_error() {
+        let (_, c) = tool_calls(json!({"message": {"type": "tool-calls", "toolCallList": [
+            {"id": "a", "function": {"name": "x", "arguments": "{not json"}},
+            {"id": "b", "function": {"name": "x", "arguments": "[1]"}}
+        ]}}));
+        assert!(c[0].arguments.is_err() && c[1].arguments.is_err());
+    }
+
+    #[test]
+    fn legacy_and_flat_forms() {
+        match parse(json!({"message": {"type": "function-call", "functionCall": {"name": "bookAppointment", "parameters": "{\"a\":1}"}}})).unwrap() {
+            WebhookMessage::SingleCall { tool_call, .. } => assert_eq!(tool_call.arguments.unwrap()["a"], 1),
+            other => panic!("{other:?}"),
+        }
+        match parse(json!({"function": "bookAppointment", "parameters": {"a": 1}})).unwrap() {
+            WebhookMessage::SingleCall { tool_call, call } => {
+                assert_eq!(tool_call.name, "bookAppointment");
+                assert_eq!(call, CallContext::default());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_types_are_accepted() {
+        assert_eq!(
+            parse(json!({"message": {"type": "status-update", "status": "ringing", "extra": [1]}})).unwrap(),
+            WebhookMessage::Other { kind: "status-update".into() }
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused() {
+        assert!(matches!(parse_webhook(b"{not json"), Err(EnvelopeError::MalformedJson(_))));
+        assert!(matches!(parse_webhook(b""), Err(EnvelopeError::MalformedJson(_))));
+        assert_eq!(parse(json!([1, 2])), Err(EnvelopeError::NotAnObject));
+        assert_eq!(parse(json!("x")), Err(EnvelopeError::NotAnObject));
+        assert_eq!(parse(json!({"hello": 1})), Err(EnvelopeError::NoMessageOrFunction));
+        assert_eq!(parse(json!({"message": "x"})), Err(EnvelopeError::MessageNotAnObject));
+        assert_eq!(parse(json!({"message": {}})), Err(EnvelopeError::MissingType));
+        assert_eq!(parse(json!({"message": {"type": "function-call"}})), Err(EnvelopeError::MissingFunctionCall));
+        assert_eq!(parse(json!({"function": 3})), Err(EnvelopeError::BadFunctionName));
+        assert_eq!(parse(json!({"function": " "})), Err(EnvelopeError::BadFunctionName));
+    }
+
+    #[test]
+    fn responses_have_vapi_shapes() {
+        let a = ToolCall { id: Some("tc1".into()), name: "bookAppointment".into(), arguments: Ok(Map::new()) };
+        let b = ToolCall { id: Some("tc2".into()), name: "x".into(), arguments: Ok(Map::new()) };
+        let v = tool_calls_response(&[(&a, ToolOutcome::Result("Booked.\nSee you".into())), (&b, ToolOutcome::Error("No.".into()))]);
+        assert_eq!(v, json!({"results": [
+            {"name": "bookAppointment", "toolCallId": "tc1", "result": "Booked. See you"},
+            {"name": "x", "toolCallId": "tc2", "error": "No."}
+        ]}));
+        assert_eq!(single_call_response(&ToolOutcome::Error("e".into())), json!({"error": "e"}));
+        assert_eq!(single_call_response(&ToolOutcome::Result("r".into())), json!({"result": "r"}));
+    }
+}
