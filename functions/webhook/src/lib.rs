@@ -1,1 +1,201 @@
+//! The webhook Lambda: `POST /vapi-webhook` (Vapi server messages) and `GET /monitoring/health`.
+//!
+//! Order matters: authenticate before anything else is done with the body, then parse,
+//! validate, enqueue, and answer only once SQS has accepted every job the answer promises.
 
+use callbook_aws::SdkConfig;
+use callbook_aws::health::AwsHealthProbe;
+use callbook_aws::sqs::SqsJobQueue;
+use callbook_core::auth::{AuthError, WebhookSecret, authenticate};
+use callbook_core::booking::{book_appointment_request, booking_confirmation};
+use callbook_core::business::{Business, ConfigError, required, setting};
+use callbook_core::jobs::{BookingJob, Job};
+use callbook_core::ports::{Clock, HealthProbe, JobQueue, SystemClock};
+use callbook_core::reference::BookingReference;
+use callbook_core::vapi::{
+    CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response, tool_calls_response,
+};
+use chrono::Utc;
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use tracing::{error, info, warn};
+
+pub const WEBHOOK_PATH: &str = "/vapi-webhook";
+pub const HEALTH_PATH: &str = "/monitoring/health";
+
+/// What the caller hears when a booking could not be handed to the queue.
+const SYSTEM_PROBLEM: &str =
+    "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
+
+pub struct Webhook<Q, H, C> {
+    pub secret: WebhookSecret,
+    pub business: Business,
+    pub queue: Q,
+    pub health: H,
+    pub clock: C,
+}
+
+pub type AwsWebhook = Webhook<SqsJobQueue, AwsHealthProbe, SystemClock>;
+
+/// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
+pub fn build(sdk: &SdkConfig, lookup: &impl Fn(&str) -> Option<String>) -> Result<AwsWebhook, ConfigError> {
+    let secret = WebhookSecret::new(&required(lookup, "VAPI_WEBHOOK_SECRET")?).ok_or(ConfigError::Missing("VAPI_WEBHOOK_SECRET"))?;
+    let business = Business::from_lookup(lookup)?;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let booking_queue = required(lookup, "BOOKING_QUEUE_URL")?;
+    let named = |pairs: &[(&str, &'static str)]| -> Vec<(String, String)> {
+        pairs.iter().filter_map(|(name, var)| setting(lookup, var).map(|v| (name.to_string(), v))).collect()
+    };
+    let tables = named(&[("customers", "CUSTOMERS_TABLE"), ("bookings", "BOOKINGS_TABLE"), ("idempotency", "IDEMPOTENCY_TABLE")]);
+    let queues = named(&[
+        ("booking-queue", "BOOKING_QUEUE_URL"),
+        ("notification-queue", "NOTIFICATION_QUEUE_URL"),
+        ("booking-dlq", "BOOKING_DLQ_URL"),
+        ("notification-dlq", "NOTIFICATION_DLQ_URL"),
+    ]);
+    Ok(Webhook {
+        secret,
+        business,
+        queue: SqsJobQueue::new(sqs.clone(), Some(booking_queue), None),
+        health: AwsHealthProbe::new(dynamodb, sqs, tables, queues),
+        clock: SystemClock,
+    })
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response
+}
+
+fn client_error(status: StatusCode, what: impl std::fmt::Display) -> Response<Body> {
+    json_response(status, &json!({ "error": what.to_string() }))
+}
+
+/// JSON, with or without parameters (`application/json; charset=utf-8`), or `application/*+json`.
+fn is_json_content_type(value: &[u8]) -> bool {
+    let media = value.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
+    let media = String::from_utf8_lossy(media).to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let path = request.uri().path().trim_end_matches('/');
+        match (request.method(), path) {
+            (&Method::POST, WEBHOOK_PATH) => self.vapi_webhook(&request).await,
+            (&Method::GET, HEALTH_PATH) => self.health().await,
+            (_, WEBHOOK_PATH | HEALTH_PATH) => client_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route"),
+            _ => client_error(StatusCode::NOT_FOUND, format!("no route for {} {path}", request.method())),
+        }
+    }
+
+    async fn vapi_webhook(&self, request: &Request) -> Response<Body> {
+        let headers = request.headers();
+        if let Err(e) = authenticate(&self.secret, |name| headers.get(name).map(|v| v.as_bytes())) {
+            warn!(reason = %e, "webhook rejected: authentication");
+            let text = match e {
+                AuthError::Missing => e.to_string(),
+                AuthError::Invalid => "invalid webhook secret".to_string(),
+            };
+            return client_error(StatusCode::UNAUTHORIZED, text);
+        }
+        if let Some(ct) = headers.get(header::CONTENT_TYPE)
+            && !is_json_content_type(ct.as_bytes())
+        {
+            return client_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be application/json");
+        }
+        let message = match parse_webhook(request.body().as_ref()) {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(reason = %e, "webhook rejected: unreadable body");
+                return client_error(StatusCode::BAD_REQUEST, e);
+            }
+        };
+        let body = match message {
+            WebhookMessage::ToolCalls { call, tool_calls } => {
+                let mut answers = Vec::with_capacity(tool_calls.len());
+                for tool_call in &tool_calls {
+                    answers.push((tool_call, self.run_tool(&call, tool_call).await));
+                }
+                tool_calls_response(&answers)
+            }
+            WebhookMessage::SingleCall { call, tool_call } => single_call_response(&self.run_tool(&call, &tool_call).await),
+            WebhookMessage::Other { kind } => {
+                info!(message_type = %kind, "message acknowledged");
+                json!({})
+            }
+        };
+        json_response(StatusCode::OK, &body)
+    }
+
+    async fn run_tool(&self, call: &CallContext, tool_call: &ToolCall) -> ToolOutcome {
+        let args = match &tool_call.arguments {
+            Ok(args) => args,
+            Err(problem) => {
+                warn!(tool = %tool_call.name, %problem, "tool call rejected");
+                return ToolOutcome::Error("I couldn't read the details of that request; could you repeat them?".into());
+            }
+        };
+        let outcome = match tool_call.name.as_str() {
+            "bookAppointment" => self.book_appointment(call, tool_call, args).await,
+            other => ToolOutcome::Error(format!("I can't do that here: the tool {other:?} is not available.")),
+        };
+        match &outcome {
+            ToolOutcome::Result(_) => info!(tool = %tool_call.name, call_id = ?call.call_id, "tool call answered"),
+            ToolOutcome::Error(text) => info!(tool = %tool_call.name, call_id = ?call.call_id, refusal = %text, "tool call refused"),
+        }
+        outcome
+    }
+
+    async fn book_appointment(&self, call: &CallContext, tool_call: &ToolCall, args: &serde_json::Map<String, Value>) -> ToolOutcome {
+        let now = self.clock.now();
+        let request = match book_appointment_request(args, call, &self.business, now) {
+            Ok(r) => r,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        let reference = BookingReference::generate(&mut rand::rng());
+        let job = BookingJob {
+            job_id: uuid::Uuid::new_v4().to_string(),
+            business_id: self.business.id.clone(),
+            business_name: self.business.name.clone(),
+            reference: reference.clone(),
+            customer: request.customer.clone(),
+            service: request.service.clone(),
+            duration_minutes: self.business.appointment_minutes,
+            start_utc: request.start.with_timezone(&Utc),
+            start_local: request.start.fixed_offset(),
+            time_zone: self.business.zone.name().to_string(),
+            call_id: call.call_id.clone(),
+            tool_call_id: tool_call.id.clone(),
+            requested_at: now,
+        };
+        if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
+            error!(error = %e, reference = %reference, "booking job not accepted by the queue");
+            return ToolOutcome::Error(SYSTEM_PROBLEM.into());
+        }
+        info!(reference = %reference, phone = %request.customer.phone.redacted(), start = %request.start, "booking accepted");
+        ToolOutcome::Result(booking_confirmation(&request, &reference))
+    }
+
+    async fn health(&self) -> Response<Body> {
+        let checks = self.health.check().await;
+        let healthy = checks.iter().all(|c| c.healthy);
+        let components: serde_json::Map<String, Value> = checks
+            .iter()
+            .map(|c| (c.name.clone(), json!({ "healthy": c.healthy, "detail": c.detail })))
+            .collect();
+        let body = json!({
+            "status": if healthy { "ok" } else { "unavailable" },
+            "checkedAt": self.clock.now().to_rfc3339(),
+            "components": components,
+        });
+        json_response(if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+use callbook_core::memory::{FixedClock, MemoryQueue, StaticHealth};
+use callbook_core::ports::ComponentHealth;
+use chrono::TimeZone;
+use lambda_http::http;
+
+use super::*;
+
+// The local default, so the files in events/ work unchanged against `make dev`.
+const SECRET: &str = "local-dev-secret";
+
+type TestWebhook = Webhook<MemoryQueue, StaticHealth, FixedClock>;
+
+/// Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday, an open day.
+fn webhook() -> TestWebhook {
+    Webhook {
+        secret: WebhookSecret::new(SECRET).unwrap(),
+        business: Business::from_lookup(&|k: &str| (k == "BUSINESS_NAME").then(|| "Test Clinic".to_string())).unwrap(),
+        queue: MemoryQueue::default(),
+        health: StaticHealth(vec![ComponentHealth { name: "bookings".into(), healthy: true, detail: "ACTIVE".into() }]),
+        clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
+    }
+}
+
+fn post(headers: &[(&str, &str)], body: &str) -> Request {
+    let mut builder = http::Request::builder().method("POST").uri("https://api.example.com/vapi-webhook");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(Body::Text(body.to_string())).unwrap()
+}
+
+fn authed(body: &Value) -> Request {
+    post(&[("x-vapi-secret", SECRET), ("content-type", "application/json")], &body.to_string())
+}
+
+async fn send(w: &TestWebhook, request: Request) -> (StatusCode, Value) {
+    let response = w.handle(request).await;
+    let status = response.status();
+    assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    (status, body)
+}
+
+fn seed_body() -> Value {
+    json!({"function": "bookAppointment", "parameters": {
+        "customerName": "Test User", "customerPhone": "+17025551234", "customerEmail": "test@example.com",
+        "serviceType": "Consultation", "date": "tomorrow", "time": "2pm"}})
+}
+
+fn tool_calls_body(calls: Value) -> Value {
+    json!({"message": {"type": "tool-calls", "timestamp": 1_795_532_280_000_i64,
+        "call": {"id": "call-123", "customer": {"number": "+17025551234"}},
+        "toolCallList": calls}})
+}
+
+fn booking_jobs(w: &TestWebhook) -> Vec<BookingJob> {
+    w.queue
+        .sent()
+        .into_iter()
+        .map(|j| match j {
+            Job::Booking(b) => b,
+            other => panic!("unexpected job {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_seed_curl_books_and_enqueues_one_job() {
+    let w = webhook();
+    let (status, body) = send(&w, authed(&seed_body())).await;
+    assert_eq!(status, StatusCode::OK);
+    let result = body["result"].as_str().unwrap();
+    assert!(result.starts_with("You're booked for Consultation on Wednesday, November 25 at 2:00 PM. Your booking reference is "), "{result}");
+    let jobs = booking_jobs(&w);
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert!(result.contains(&job.reference.spoken()));
+    assert_eq!(job.customer.phone.as_str(), "+17025551234");
+    assert_eq!(job.start_utc, Utc.with_ymd_and_hms(2026, 11, 25, 19, 0, 0).unwrap());
+    assert_eq!(job.start_local.to_rfc3339(), "2026-11-25T14:00:00-05:00");
+    assert_eq!((job.business_name.as_str(), job.time_zone.as_str()), ("Test Clinic", "America/New_York"));
+}
+
+#[tokio::test]
+async fn tool_calls_answer_each_call_in_order_with_its_id() {
+    let w = webhook();
+    let args = seed_body()["parameters"].clone();
+    let body = tool_calls_body(json!([
+        {"id": "call_A", "type": "function", "function": {"name": "bookAppointment", "arguments": args}},
+        {"id": "call_B", "type": "function", "function": {"name": "bookAppointment", "arguments": args.to_string()}},
+        {"id": "call_C", "type": "function", "function": {"name": "orderPizza", "arguments": {}}}
+    ]));
+    let (status, body) = send(&w, authed(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let results = body["results"].as_array().unwrap();
+    let ids: Vec<&str> = results.iter().map(|r| r["toolCallId"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["call_A", "call_B", "call_C"]);
+    assert!(results[0]["result"].as_str().unwrap().contains("Wednesday, November 25 at 2:00 PM"));
+    assert!(results[1]["result"].is_string());
+    assert!(results[2]["error"].as_str().unwrap().contains("orderPizza"));
+    assert_eq!(results[0]["name"], "bookAppointment");
+    let jobs = booking_jobs(&w);
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0].call_id.as_deref(), Some("call-123"));
+    assert_eq!(jobs[0].tool_call_id.as_deref(), Some("call_A"));
+}
+
+#[tokio::test]
+async fn legacy_function_call_answers_result() {
+    let w = webhook();
+    let body = json!({"message": {"type": "function-call", "functionCall": {"name": "bookAppointment", "parameters": seed_body()["parameters"]}}});
+    let (status, body) = send(&w, authed(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["result"].as_str().unwrap().contains("Your booking reference is"));
+    assert_eq!(w.queue.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn bearer_and_missing_content_type_are_accepted() {
+    let w = webhook();
+    let bearer = format!("Bearer {SECRET}");
+    let request = post(&[("authorization", bearer.as_str())], &seed_body().to_string());
+    assert_eq!(send(&w, request).await.0, StatusCode::OK);
+    let request = post(&[("x-vapi-secret", SECRET), ("content-type", "application/json; charset=utf-8")], &seed_body().to_string());
+    assert_eq!(send(&w, request).await.0, StatusCode::OK);
+    assert_eq!(w.queue.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn missing_or_wrong_credentials_are_401_and_enqueue_nothing() {
+    let w = webhook();
+    for headers in [
+        vec![],
+        vec![("x-vapi-secret", "wrong")],
+        vec![("authorization", "Bearer wrong")],
+        vec![("authorization", SECRET)],
+    ] {
+        let (status, body) = send(&w, post(&headers, &seed_body().to_string())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{headers:?}");
+        assert!(body["error"].is_string());
+    }
+    // Authentication comes before parsing: garbage without a secret is 401, not 400.
+    assert_eq!(send(&w, post(&[], "{not json")).await.0, StatusCode::UNAUTHORIZED);
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn unreadable_bodies_are_400_with_a_reason() {
+    let w = webhook();
+    for (body, expected) in [
+        ("{not json", "not valid JSON"),
+        ("", "not valid JSON"),
+        ("[1,2]", "must be a JSON object"),
+        ("42", "must be a JSON object"),
+        ("{\"hello\": 1}", "neither"),
+        ("{\"message\": []}", "must be an object"),
+        ("{\"message\": {\"call\": {}}}", "message.type"),
+        ("{\"function\": 7}", "name of a tool"),
+    ] {
+        let (status, answer) = send(&w, post(&[("x-vapi-secret", SECRET)], body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer["error"].as_str().unwrap().contains(expected), "{body}: {answer}");
+    }
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_non_json_content_type_is_415() {
+    let w = webhook();
+    let request = post(&[("x-vapi-secret", SECRET), ("content-type", "text/plain")], &seed_body().to_string());
+    let (status, body) = send(&w, request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(body["error"].is_string());
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_arguments_are_spoken_errors_and_enqueue_nothing() {
+    let w = webhook();
+    let mut args = seed_body()["parameters"].clone();
+    args["customerEmail"] = json!("not-an-email");
+    let body = tool_calls_body(json!([{"id": "tc1", "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]));
+    let (status, body) = send(&w, authed(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["results"][0]["toolCallId"], "tc1");
+    assert!(body["results"][0]["error"].as_str().unwrap().contains("email address"));
+    assert!(body["results"][0].get("result").is_none());
+
+    let (status, body) = send(&w, authed(&json!({"function": "bookAppointment", "parameters": {"customerName": "A"}}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["error"].as_str().unwrap().starts_with("To book the appointment I still need the phone number"));
+
+    let body = tool_calls_body(json!([{"id": "tc2", "function": {"name": "bookAppointment", "arguments": "{oops"}}]));
+    let (_, body) = send(&w, authed(&body)).await;
+    assert!(body["results"][0]["error"].as_str().unwrap().contains("couldn't read the details"));
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_closed_day_is_refused_with_alternatives() {
+    let w = webhook();
+    let mut body = seed_body();
+    body["parameters"]["date"] = json!("Saturday");
+    let (_, body) = send(&w, authed(&body)).await;
+    let error = body["error"].as_str().unwrap();
+    assert!(error.starts_with("We're closed on Saturdays"), "{error}");
+    assert!(error.contains("Monday, November 30 at 9:00 AM"), "{error}");
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn the_answer_waits_for_the_queue() {
+    let w = webhook();
+    w.queue.failures.fail_next(1);
+    let (status, body) = send(&w, authed(&seed_body())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["error"], SYSTEM_PROBLEM);
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn other_message_types_get_an_empty_object() {
+    let w = webhook();
+    for kind in ["status-update", "end-of-call-report", "speech-update", "some-future-type"] {
+        let (status, body) = send(&w, authed(&json!({"message": {"type": kind, "call": {"id": "c"}}}))).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({})), "{kind}");
+    }
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn health_reports_each_component() {
+    let mut w = webhook();
+    let get = || http::Request::builder().method("GET").uri("/monitoring/health").body(Body::Empty).unwrap();
+    let (status, body) = send(&w, get()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["components"]["bookings"]["detail"], "ACTIVE");
+    w.health.0.push(ComponentHealth { name: "booking-queue".into(), healthy: false, detail: "connection refused".into() });
+    let (status, body) = send(&w, get()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["components"]["booking-queue"]["healthy"], false);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let w = webhook();
+    let request = http::Request::builder().method("GET").uri("/vapi-webhook").body(Body::Empty).unwrap();
+    assert_eq!(send(&w, request).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    let request = http::Request::builder().method("GET").uri("/nope").body(Body::Empty).unwrap();
+    assert_eq!(send(&w, request).await.0, StatusCode::NOT_FOUND);
+}
+
+/// Every API Gateway event in events/ goes through the handler, so the samples never rot.
+#[tokio::test]
+async fn every_sample_event_is_answered() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("webhook-") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let w = webhook();
+        let (status, body) = send(&w, request).await;
+        let expected: Value = serde_json::from_str::<Value>(&text).unwrap()["_expect"].clone();
+        assert_eq!(status.as_u16() as u64, expected["status"].as_u64().unwrap(), "{name}: {body}");
+        if let Some(contains) = expected["bodyContains"].as_str() {
+            assert!(body.to_string().contains(contains), "{name}: {body}");
+        }
+        assert_eq!(w.queue.sent().len() as u64, expected["jobs"].as_u64().unwrap_or(0), "{name}");
+        seen += 1;
+    }
+    assert!(seen >= 5, "expected the webhook samples in events/, found {seen}");
+}

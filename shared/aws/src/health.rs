@@ -1,0 +1,81 @@
+//! HealthProbe over the tables and queues: DescribeTable and GetQueueAttributes, concurrently.
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use callbook_core::ports::{ComponentHealth, HealthProbe};
+use tokio::task::JoinSet;
+
+use crate::sdk_message;
+
+#[derive(Debug, Clone)]
+pub struct AwsHealthProbe {
+    dynamodb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    /// (name shown in the report, table name)
+    tables: Vec<(String, String)>,
+    /// (name shown in the report, queue URL)
+    queues: Vec<(String, String)>,
+}
+
+impl AwsHealthProbe {
+    pub fn new(
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        tables: Vec<(String, String)>,
+        queues: Vec<(String, String)>,
+    ) -> Self {
+        Self { dynamodb, sqs, tables, queues }
+    }
+}
+
+impl HealthProbe for AwsHealthProbe {
+    async fn check(&self) -> Vec<ComponentHealth> {
+        let mut set = JoinSet::new();
+        for (i, (name, table)) in self.tables.iter().enumerate() {
+            let (client, name, table) = (self.dynamodb.clone(), name.clone(), table.clone());
+            set.spawn(async move {
+                let health = match client.describe_table().table_name(table).send().await {
+                    Ok(out) => {
+                        let status = out.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string());
+                        let status = status.unwrap_or_else(|| "UNKNOWN".into());
+                        ComponentHealth { healthy: status == "ACTIVE", detail: status, name }
+                    }
+                    Err(e) => ComponentHealth { name, healthy: false, detail: sdk_message(&e) },
+                };
+                (i, health)
+            });
+        }
+        let offset = self.tables.len();
+        for (i, (name, url)) in self.queues.iter().enumerate() {
+            let (client, name, url) = (self.sqs.clone(), name.clone(), url.clone());
+            set.spawn(async move {
+                let result = client
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                    .send()
+                    .await;
+                let health = match result {
+                    Ok(out) => {
+                        let depth = out
+                            .attributes()
+                            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+                            .cloned()
+                            .unwrap_or_else(|| "?".into());
+                        ComponentHealth { name, healthy: true, detail: format!("{depth} messages waiting") }
+                    }
+                    Err(e) => ComponentHealth { name, healthy: false, detail: sdk_message(&e) },
+                };
+                (offset + i, health)
+            });
+        }
+        let mut results: Vec<(usize, ComponentHealth)> = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(r) => results.push(r),
+                Err(e) => results.push((usize::MAX, ComponentHealth { name: "probe".into(), healthy: false, detail: e.to_string() })),
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, h)| h).collect()
+    }
+}
