@@ -1,1 +1,88 @@
-fn main() {}
+//! `make dev`: the whole system on this machine.
+//!
+//! 1. starts moto (the AWS emulator) from the project's virtual env on 127.0.0.1;
+//! 2. creates the tables, queues and SES identity by reading template.yaml (infra/provision.py);
+//! 3. serves the webhook function's routes on 127.0.0.1 with the webhook's own handler;
+//! 4. drives each worker like Lambda's SQS event source mapping: receive a batch, call the
+//!    worker's handler, delete only the messages that succeeded. The rest reappear after the
+//!    visibility timeout and go to the DLQ after maxReceiveCount receives (moto does both).
+//!
+//! Settings (environment): DEV_PORT (3000), MOTO_PORT (4566), VAPI_WEBHOOK_SECRET
+//! (local-dev-secret), VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT (the template's by default),
+//! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout). Each start is a clean slate.
+
+mod server;
+mod stack;
+mod workers;
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    callbook_aws::telemetry::init_tracing();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("callbook-dev: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let settings = stack::Settings::from_env()?;
+    let stack = stack::LocalStack::start(&settings).await?;
+    let sdk = stack.sdk_config().await;
+
+    let webhook_env = stack.function_env("webhook")?;
+    let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned()).map_err(|e| format!("webhook: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.dev_port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for function in stack.workers() {
+        let worker = workers::Worker::build(&sdk, function)?;
+        tasks.spawn(workers::poll(stack.sqs_client(&sdk), function.clone(), worker));
+    }
+    tasks.spawn(server::serve(listener, webhook));
+
+    let base = format!("http://127.0.0.1:{}", settings.dev_port);
+    println!("callbook local stack ready");
+    println!("  webhook:   POST {base}/vapi-webhook   (header X-Vapi-Secret: {})", settings.secret);
+    println!("  health:    GET  {base}/monitoring/health");
+    println!("  moto:      {} (sent SMS and email: {}/moto-api/data.json)", stack.endpoint(), stack.endpoint());
+    println!("  try:       curl -s -X POST {base}/vapi-webhook -H 'Content-Type: application/json' -H 'X-Vapi-Secret: {}' \\", settings.secret);
+    println!("               -d '{{\"function\":\"bookAppointment\",\"parameters\":{{\"customerName\":\"Test User\",\"customerPhone\":\"+17025551234\",\"customerEmail\":\"test@example.com\",\"serviceType\":\"Consultation\",\"date\":\"tomorrow\",\"time\":\"2pm\"}}}}'");
+    for function in stack.workers() {
+        if let Some(source) = &function.sqs {
+            let queue = source.queue_arn.rsplit(':').next().unwrap_or_default();
+            println!(
+                "  worker:    {} <- {queue} (batch {}, redelivery after {} s, DLQ after {} receives)",
+                function.logical_id, source.batch_size, source.visibility_timeout, source.max_receive_count
+            );
+        }
+    }
+    println!("  stop:      Ctrl-C");
+
+    tokio::select! {
+        _ = shutdown_signal() => println!("stopping"),
+        Some(ended) = tasks.join_next() => {
+            if let Ok(Err(e)) = ended { eprintln!("callbook-dev: {e}"); }
+        }
+    }
+    tasks.abort_all();
+    stack.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,115 @@
+//! Lambda's SQS event source mapping, locally: long-poll a batch, hand it to the worker's
+//! handler as an `SqsEvent`, delete only what succeeded.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use booking_worker::AwsBookingWorker;
+use callbook_aws::SdkConfig;
+use callbook_core::business::ConfigError;
+use notification_worker::AwsNotificationWorker;
+use serde_json::json;
+use tracing::{error, warn};
+
+use crate::stack::ProvisionedFunction;
+
+pub enum Worker {
+    Booking(AwsBookingWorker),
+    Notification(AwsNotificationWorker),
+}
+
+impl Worker {
+    /// Every SQS-triggered function of the template must be known here: a new one fails loudly.
+    pub fn build(sdk: &SdkConfig, function: &ProvisionedFunction) -> Result<Self, String> {
+        let env = &function.environment;
+        let lookup = |k: &str| env.get(k).cloned();
+        let context = |e: ConfigError| format!("{}: {e}", function.logical_id);
+        match function.binary.as_str() {
+            "booking-worker" => booking_worker::build(sdk, &lookup).map(Worker::Booking).map_err(context),
+            "notification-worker" => notification_worker::build(sdk, &lookup).map(Worker::Notification).map_err(context),
+            other => Err(format!("{}: the dev server does not know the worker binary {other:?}", function.logical_id)),
+        }
+    }
+
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        match self {
+            Self::Booking(w) => w.handle(event).await,
+            Self::Notification(w) => w.handle(event).await,
+        }
+    }
+}
+
+pub async fn poll(sqs: aws_sdk_sqs::Client, function: ProvisionedFunction, worker: Worker) -> Result<(), String> {
+    let Some(source) = function.sqs.clone() else { return Ok(()) };
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&source.queue_url)
+            .max_number_of_messages(source.batch_size.clamp(1, 10))
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await;
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                warn!(function = %function.logical_id, error = %e, "receive failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        let records: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: serde_json::Map<String, serde_json::Value> = m
+                    .attributes()
+                    .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect())
+                    .unwrap_or_default();
+                json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "md5OfBody": m.md5_of_body(),
+                    "attributes": attributes,
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": source.queue_arn,
+                    "awsRegion": "us-east-1",
+                })
+            })
+            .collect();
+        let event: SqsEvent = match serde_json::from_value(json!({ "Records": records })) {
+            Ok(e) => e,
+            Err(e) => {
+                error!(function = %function.logical_id, error = %e, "cannot build the SQS event");
+                continue;
+            }
+        };
+        let response = worker.handle(event).await;
+        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let entries: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .filter(|m| !failed.contains(&m.message_id().unwrap_or_default()))
+            .enumerate()
+            .filter_map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if !entries.is_empty()
+            && let Err(e) = sqs.delete_message_batch().queue_url(&source.queue_url).set_entries(Some(entries)).send().await
+        {
+            // Not deleted means redelivered: the workers are idempotent, so this only costs time.
+            warn!(function = %function.logical_id, error = %e, "delete failed; the messages will be redelivered");
+        }
+    }
+}
