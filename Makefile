@@ -1,0 +1,48 @@
+# The two commands a new user needs: `make dev` (the whole system locally) and `make test`.
+# Everything they need is installed by infra/venv.sh into gitignored virtual envs.
+
+SHELL := /bin/bash
+TOOLS_BIN := $(CURDIR)/.venv-tools/bin
+
+.PHONY: dev test venv tools lint-template build sam-build bench-webhook clean-venv help
+
+help:
+	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
+	@echo "make test           unit, adapter (moto) and end-to-end tests, and the template lint"
+	@echo "make build          release zips for Lambda (cargo lambda build --release --arm64)"
+	@echo "make sam-build      sam build (cargo-lambda build method)"
+	@echo "make lint-template  sam validate --lint"
+
+venv:
+	@infra/venv.sh test
+
+tools:
+	@infra/venv.sh tools
+
+dev: venv tools
+	cargo build -p callbook-dev
+	./target/debug/callbook-dev
+
+test: venv tools
+	cargo build -p callbook-dev
+	cargo test --workspace
+	infra/lint-template.sh
+
+lint-template: tools
+	infra/lint-template.sh
+
+build: tools
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(TOOLS_BIN):$$PATH" cargo lambda build --release --arm64 --output-format zip \
+		--bin webhook --bin booking-worker --bin notification-worker
+	@ls -l target/lambda/*/bootstrap.zip
+
+sam-build: tools
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(TOOLS_BIN):$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features
+
+bench-webhook:
+	cargo run --release -p webhook --example pure_path
+
+clean-venv:
+	rm -rf .venv .venv-tools .venv-checkov
