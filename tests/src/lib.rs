@@ -16,11 +16,16 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn venv() -> PathBuf {
-    std::env::var_os("CALLBOOK_VENV").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv"))
+    std::env::var_os("CALLBOOK_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv"))
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
 }
 
 /// A child process in its own process group, so dropping it stops everything it started.
@@ -37,7 +42,10 @@ impl Drop for ProcessGroup {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -45,7 +53,12 @@ impl Drop for ProcessGroup {
 fn spawn_group(command: &mut Command) -> ProcessGroup {
     use std::os::unix::process::CommandExt;
     let program = format!("{:?}", command.get_program());
-    ProcessGroup(command.process_group(0).spawn().unwrap_or_else(|e| panic!("cannot start {program}: {e}")))
+    ProcessGroup(
+        command
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}")),
+    )
 }
 
 fn wait_for_port(port: u16, within: Duration) -> bool {
@@ -74,17 +87,28 @@ pub fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    let mut response = request.send(body).unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let mut response = request
+        .send(body)
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 pub fn get(url: &str) -> (u16, Value) {
-    let mut response = http().get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let mut response = http()
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// moto on a free port, provisioned from template.yaml like the local stack.
@@ -98,7 +122,11 @@ pub struct Moto {
 impl Moto {
     pub fn start() -> Self {
         let moto_bin = venv().join("bin/moto_server");
-        assert!(moto_bin.exists(), "{} is missing: run `make venv` (make test does)", moto_bin.display());
+        assert!(
+            moto_bin.exists(),
+            "{} is missing: run `make venv` (make test does)",
+            moto_bin.display()
+        );
         let port = free_port();
         let process = spawn_group(
             Command::new(&moto_bin)
@@ -106,7 +134,10 @@ impl Moto {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
-        assert!(wait_for_port(port, Duration::from_secs(30)), "moto did not start on port {port}");
+        assert!(
+            wait_for_port(port, Duration::from_secs(30)),
+            "moto did not start on port {port}"
+        );
         let endpoint = format!("http://127.0.0.1:{port}");
         let out = Command::new(venv().join("bin/python"))
             .arg(repo_root().join("infra/provision.py"))
@@ -117,13 +148,20 @@ impl Moto {
             .output()
             .expect("cannot run infra/provision.py");
         assert!(out.status.success(), "provisioning failed");
-        let provisioned = serde_json::from_slice(&out.stdout).expect("provision.py output is not JSON");
-        Self { _process: process, endpoint, provisioned }
+        let provisioned =
+            serde_json::from_slice(&out.stdout).expect("provision.py output is not JSON");
+        Self {
+            _process: process,
+            endpoint,
+            provisioned,
+        }
     }
 
     /// A resolved environment variable of the function built from `binary`.
     pub fn env(&self, binary: &str, name: &str) -> String {
-        let functions = self.provisioned["functions"].as_object().expect("no functions");
+        let functions = self.provisioned["functions"]
+            .as_object()
+            .expect("no functions");
         functions
             .values()
             .find(|f| f["binary"] == binary)
@@ -169,11 +207,19 @@ impl SentMessages {
     }
 
     pub fn sms_to(&self, phone: &str) -> Vec<&str> {
-        self.sms.iter().filter(|(to, _)| to == phone).map(|(_, text)| text.as_str()).collect()
+        self.sms
+            .iter()
+            .filter(|(to, _)| to == phone)
+            .map(|(_, text)| text.as_str())
+            .collect()
     }
 
     pub fn emails_to(&self, address: &str) -> Vec<(&str, &str)> {
-        self.emails.iter().filter(|(to, ..)| to == address).map(|(_, s, b)| (s.as_str(), b.as_str())).collect()
+        self.emails
+            .iter()
+            .filter(|(to, ..)| to == address)
+            .map(|(_, s, b)| (s.as_str(), b.as_str()))
+            .collect()
     }
 }
 
@@ -193,9 +239,10 @@ fn collect_sent(data: &Value, sent: &mut SentMessages) {
     }
     if let Some(sns) = data.get("sns") {
         walk(sns, &mut |o| {
-            if let (Some(Value::String(phone)), Some(Value::String(text))) =
-                (o.get("phone_number").or_else(|| o.get("PhoneNumber")), o.get("message").or_else(|| o.get("Message")))
-            {
+            if let (Some(Value::String(phone)), Some(Value::String(text))) = (
+                o.get("phone_number").or_else(|| o.get("PhoneNumber")),
+                o.get("message").or_else(|| o.get("Message")),
+            ) {
                 sent.sms.push((phone.clone(), text.clone()));
             }
         });
@@ -203,8 +250,15 @@ fn collect_sent(data: &Value, sent: &mut SentMessages) {
     for service in ["ses", "sesv2"] {
         if let Some(ses) = data.get(service) {
             walk(ses, &mut |o| {
-                if let (Some(dest), Some(Value::String(subject))) = (o.get("destinations").or_else(|| o.get("destination")), o.get("subject")) {
-                    let body = o.get("body").and_then(Value::as_str).unwrap_or_default().to_string();
+                if let (Some(dest), Some(Value::String(subject))) = (
+                    o.get("destinations").or_else(|| o.get("destination")),
+                    o.get("subject"),
+                ) {
+                    let body = o
+                        .get("body")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
                     let mut to = Vec::new();
                     walk(dest, &mut |d| {
                         for key in ["ToAddresses", "to_addresses"] {
@@ -236,9 +290,15 @@ pub struct DevStack {
 
 impl DevStack {
     pub fn start(visibility_timeout: u32, max_receive_count: u32) -> Self {
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target"));
         let binary = target.join("debug/callbook-dev");
-        assert!(binary.exists(), "{} is missing: `make test` builds it first (cargo build -p callbook-dev)", binary.display());
+        assert!(
+            binary.exists(),
+            "{} is missing: `make test` builds it first (cargo build -p callbook-dev)",
+            binary.display()
+        );
         let (dev_port, moto_port) = (free_port(), free_port());
         let secret = format!("e2e-{}", uuid::Uuid::new_v4());
         let mut process = spawn_group(
@@ -249,7 +309,10 @@ impl DevStack {
                 .env("VISIBILITY_TIMEOUT", visibility_timeout.to_string())
                 .env("MAX_RECEIVE_COUNT", max_receive_count.to_string())
                 .env("CALLBOOK_ROOT", repo_root())
-                .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+                .env(
+                    "RUST_LOG",
+                    std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+                )
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit()),
         );
@@ -298,7 +361,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

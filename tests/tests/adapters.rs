@@ -11,7 +11,8 @@ use callbook_core::email::EmailAddress;
 use callbook_core::jobs::{BookingJob, CustomerDetails, Job, NotificationJob};
 use callbook_core::phone::{PhoneNumber, PhoneRegion};
 use callbook_core::ports::{
-    BookingStore, Claim, EmailSender, HealthProbe, IdempotencyStore, JobQueue, PortError, RecordOutcome, SmsSender,
+    BookingStore, Claim, EmailSender, HealthProbe, IdempotencyStore, JobQueue, PortError,
+    RecordOutcome, SmsSender,
 };
 use callbook_core::reference::BookingReference;
 use callbook_core::templates::RenderedEmail;
@@ -59,41 +60,90 @@ async fn booking_store_records_each_job_once_and_upserts_the_customer() {
         moto.env("booking-worker", "BOOKINGS_TABLE"),
     );
     let first = job("K7P2X9", "job-1", "+17025551234");
-    assert_eq!(store.record_booking(&first, now()).await, Ok(RecordOutcome::Recorded));
-    assert_eq!(store.record_booking(&first, now()).await, Ok(RecordOutcome::AlreadyRecorded));
+    assert_eq!(
+        store.record_booking(&first, now()).await,
+        Ok(RecordOutcome::Recorded)
+    );
+    assert_eq!(
+        store.record_booking(&first, now()).await,
+        Ok(RecordOutcome::AlreadyRecorded)
+    );
     // The same reference under another job is a conflict, never an overwrite.
     assert!(matches!(
-        store.record_booking(&job("K7P2X9", "job-other", "+17025559999"), now()).await,
+        store
+            .record_booking(&job("K7P2X9", "job-other", "+17025559999"), now())
+            .await,
         Err(PortError::Conflict(_))
     ));
-    let stored = store.booking("default", &first.reference).await.unwrap().unwrap();
+    let stored = store
+        .booking("default", &first.reference)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, BookingRecord::from_job(&first, now()));
 
     let later = now() + Duration::hours(1);
     let second = job("M4N5P6", "job-2", "+17025551234");
-    assert_eq!(store.record_booking(&second, later).await, Ok(RecordOutcome::Recorded));
-    let customer = store.customer("default", &phone("+17025551234")).await.unwrap().unwrap();
+    assert_eq!(
+        store.record_booking(&second, later).await,
+        Ok(RecordOutcome::Recorded)
+    );
+    let customer = store
+        .customer("default", &phone("+17025551234"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(customer.booking_count, 2);
     assert_eq!(customer.first_contact_at, now());
     assert_eq!(customer.last_contact_at, later);
-    assert_eq!(customer.last_booking_reference, Some(second.reference.clone()));
-    assert!(store.customer("default", &phone("+17025559999")).await.unwrap().is_none());
-    assert!(store.customer("other-business", &phone("+17025551234")).await.unwrap().is_none());
+    assert_eq!(
+        customer.last_booking_reference,
+        Some(second.reference.clone())
+    );
+    assert!(
+        store
+            .customer("default", &phone("+17025559999"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .customer("other-business", &phone("+17025551234"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn idempotency_store_claims_completes_and_expires() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
-    let store = DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&sdk), moto.env("notification-worker", "IDEMPOTENCY_TABLE"));
+    let store = DynamoIdempotencyStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        moto.env("notification-worker", "IDEMPOTENCY_TABLE"),
+    );
     let hold = Duration::minutes(5);
     assert_eq!(store.claim("k1", now(), hold).await, Ok(Claim::Acquired));
     assert_eq!(store.claim("k1", now(), hold).await, Ok(Claim::InProgress));
     // An abandoned claim can be taken over once it has expired.
-    assert_eq!(store.claim("k1", now() + Duration::minutes(6), hold).await, Ok(Claim::Acquired));
-    store.complete("k1", "msg-123", now(), Duration::days(30)).await.unwrap();
-    assert_eq!(store.claim("k1", now(), hold).await, Ok(Claim::Completed("msg-123".into())));
-    assert_eq!(store.claim("k1", now() + Duration::days(31), hold).await, Ok(Claim::Acquired));
+    assert_eq!(
+        store.claim("k1", now() + Duration::minutes(6), hold).await,
+        Ok(Claim::Acquired)
+    );
+    store
+        .complete("k1", "msg-123", now(), Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("k1", now(), hold).await,
+        Ok(Claim::Completed("msg-123".into()))
+    );
+    assert_eq!(
+        store.claim("k1", now() + Duration::days(31), hold).await,
+        Ok(Claim::Acquired)
+    );
     store.release("k1").await.unwrap();
     assert_eq!(store.claim("k1", now(), hold).await, Ok(Claim::Acquired));
 }
@@ -105,7 +155,11 @@ async fn sqs_queue_routes_each_job_to_its_queue() {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let booking_url = moto.env("webhook", "BOOKING_QUEUE_URL");
     let notification_url = moto.env("booking-worker", "NOTIFICATION_QUEUE_URL");
-    let queue = SqsJobQueue::new(sqs.clone(), Some(booking_url.clone()), Some(notification_url.clone()));
+    let queue = SqsJobQueue::new(
+        sqs.clone(),
+        Some(booking_url.clone()),
+        Some(notification_url.clone()),
+    );
     let booking = job("K7P2X9", "job-1", "+17025551234");
     let mut jobs = vec![Job::Booking(booking.clone())];
     jobs.extend(NotificationJob::booking_confirmations(&booking).map(Job::Notification));
@@ -114,7 +168,14 @@ async fn sqs_queue_routes_each_job_to_its_queue() {
     let receive = |url: String| {
         let sqs = sqs.clone();
         async move {
-            sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.unwrap().messages.unwrap_or_default()
+            sqs.receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default()
         }
     };
     let bookings = receive(booking_url).await;
@@ -135,20 +196,39 @@ async fn sns_and_ses_deliver_to_the_recipient() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let sms = SnsSms::new(aws_sdk_sns::Client::new(&sdk));
-    let id = sms.send_sms(&phone("+17025551234"), "Your booking K7P2X9").await.unwrap();
+    let id = sms
+        .send_sms(&phone("+17025551234"), "Your booking K7P2X9")
+        .await
+        .unwrap();
     assert!(!id.is_empty());
-    let email = RenderedEmail { subject: "Booked".into(), text: "plain".into(), html: "<p>html</p>".into() };
+    let email = RenderedEmail {
+        subject: "Booked".into(),
+        text: "plain".into(),
+        html: "<p>html</p>".into(),
+    };
     let to = EmailAddress::parse("test@example.com").unwrap();
-    let ses = SesEmail::new(aws_sdk_sesv2::Client::new(&sdk), moto.env("notification-worker", "SENDER_EMAIL"));
+    let ses = SesEmail::new(
+        aws_sdk_sesv2::Client::new(&sdk),
+        moto.env("notification-worker", "SENDER_EMAIL"),
+    );
     ses.send_email(&to, &email).await.unwrap();
 
     let sent = moto.sent_messages();
     assert_eq!(sent.sms_to("+17025551234"), ["Your booking K7P2X9"]);
-    assert_eq!(sent.emails_to("test@example.com"), [("Booked", "<p>html</p>")]);
+    assert_eq!(
+        sent.emails_to("test@example.com"),
+        [("Booked", "<p>html</p>")]
+    );
 
     // SES refuses a sender without an identity: an error the worker turns into a retry.
-    let unverified = SesEmail::new(aws_sdk_sesv2::Client::new(&sdk), "nobody@unverified.example".into());
-    assert!(matches!(unverified.send_email(&to, &email).await, Err(PortError::Unavailable { .. })));
+    let unverified = SesEmail::new(
+        aws_sdk_sesv2::Client::new(&sdk),
+        "nobody@unverified.example".into(),
+    );
+    assert!(matches!(
+        unverified.send_email(&to, &email).await,
+        Err(PortError::Unavailable { .. })
+    ));
 }
 
 #[tokio::test]
@@ -156,15 +236,30 @@ async fn health_probe_reports_tables_and_queues() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let tables = vec![
-        ("bookings".to_string(), moto.env("webhook", "BOOKINGS_TABLE")),
+        (
+            "bookings".to_string(),
+            moto.env("webhook", "BOOKINGS_TABLE"),
+        ),
         ("missing".to_string(), "no-such-table".to_string()),
     ];
-    let queues = vec![("booking-queue".to_string(), moto.env("webhook", "BOOKING_QUEUE_URL"))];
-    let probe = AwsHealthProbe::new(aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk), tables, queues);
+    let queues = vec![(
+        "booking-queue".to_string(),
+        moto.env("webhook", "BOOKING_QUEUE_URL"),
+    )];
+    let probe = AwsHealthProbe::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        aws_sdk_sqs::Client::new(&sdk),
+        tables,
+        queues,
+    );
     let report = probe.check().await;
     let names: Vec<&str> = report.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["bookings", "missing", "booking-queue"]);
     assert!(report[0].healthy && report[0].detail == "ACTIVE");
     assert!(!report[1].healthy);
-    assert!(report[2].healthy && report[2].detail == "0 messages waiting", "{:?}", report[2]);
+    assert!(
+        report[2].healthy && report[2].detail == "0 messages waiting",
+        "{:?}",
+        report[2]
+    );
 }

@@ -30,11 +30,22 @@ pub struct BookingWorker<S, Q, C> {
 
 pub type AwsBookingWorker = BookingWorker<DynamoBookingStore, SqsJobQueue, SystemClock>;
 
-pub fn build(sdk: &SdkConfig, lookup: &impl Fn(&str) -> Option<String>) -> Result<AwsBookingWorker, ConfigError> {
+pub fn build(
+    sdk: &SdkConfig,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<AwsBookingWorker, ConfigError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Ok(BookingWorker {
-        store: DynamoBookingStore::new(dynamodb, required(lookup, "CUSTOMERS_TABLE")?, required(lookup, "BOOKINGS_TABLE")?),
-        queue: SqsJobQueue::new(aws_sdk_sqs::Client::new(sdk), None, Some(required(lookup, "NOTIFICATION_QUEUE_URL")?)),
+        store: DynamoBookingStore::new(
+            dynamodb,
+            required(lookup, "CUSTOMERS_TABLE")?,
+            required(lookup, "BOOKINGS_TABLE")?,
+        ),
+        queue: SqsJobQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            None,
+            Some(required(lookup, "NOTIFICATION_QUEUE_URL")?),
+        ),
         clock: SystemClock,
     })
 }
@@ -45,7 +56,8 @@ impl<S: BookingStore, Q: JobQueue, C: Clock> BookingWorker<S, Q, C> {
     }
 
     async fn process(&self, message: SqsMessage) -> Result<(), BookingJobError> {
-        let job: BookingJob = serde_json::from_str(message.body.as_deref().ok_or(BookingJobError::NoBody)?)?;
+        let job: BookingJob =
+            serde_json::from_str(message.body.as_deref().ok_or(BookingJobError::NoBody)?)?;
         let outcome = self.store.record_booking(&job, self.clock.now()).await?;
         info!(reference = %job.reference, business = %job.business_id, ?outcome, "booking recorded");
         // Also on a redelivery: the previous attempt may have stopped before this step.
@@ -79,7 +91,10 @@ mod tests {
     }
 
     fn failures(r: &SqsBatchResponse) -> Vec<String> {
-        r.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
+        r.batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect()
     }
 
     #[tokio::test]
@@ -90,14 +105,26 @@ mod tests {
         let bookings = w.store.bookings();
         assert_eq!(bookings.len(), 1);
         let b = &bookings[0];
-        assert_eq!((b.reference.as_str(), b.status.as_str(), b.audit.len()), ("K7P2X9", "confirmed", 1));
+        assert_eq!(
+            (b.reference.as_str(), b.status.as_str(), b.audit.len()),
+            ("K7P2X9", "confirmed", 1)
+        );
         assert_eq!(b.start_local.to_rfc3339(), "2026-11-25T14:00:00-05:00");
         let customers = w.store.customers();
         assert_eq!(customers.len(), 1);
-        assert_eq!((customers[0].booking_count, customers[0].name.as_str()), (1, "Test User"));
+        assert_eq!(
+            (customers[0].booking_count, customers[0].name.as_str()),
+            (1, "Test User")
+        );
         let sent = w.queue.sent();
         let ids: Vec<&str> = sent.iter().map(Job::id).collect();
-        assert_eq!(ids, ["default#K7P2X9#booking-confirmation#sms", "default#K7P2X9#booking-confirmation#email"]);
+        assert_eq!(
+            ids,
+            [
+                "default#K7P2X9#booking-confirmation#sms",
+                "default#K7P2X9#booking-confirmation#email"
+            ]
+        );
     }
 
     #[tokio::test]

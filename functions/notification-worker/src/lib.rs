@@ -8,7 +8,9 @@ use callbook_aws::notify::{SesEmail, SnsSms};
 use callbook_aws::sqs_batch::process_batch;
 use callbook_core::business::{ConfigError, required};
 use callbook_core::jobs::{NotificationJob, NotificationKind, Recipient};
-use callbook_core::ports::{Claim, Clock, EmailSender, IdempotencyStore, PortError, SmsSender, SystemClock};
+use callbook_core::ports::{
+    Claim, Clock, EmailSender, IdempotencyStore, PortError, SmsSender, SystemClock,
+};
 use callbook_core::templates::{booking_confirmation_email, booking_confirmation_sms};
 use chrono::Duration;
 use thiserror::Error;
@@ -38,13 +40,23 @@ pub struct NotificationWorker<I, S, E, C> {
     pub clock: C,
 }
 
-pub type AwsNotificationWorker = NotificationWorker<DynamoIdempotencyStore, SnsSms, SesEmail, SystemClock>;
+pub type AwsNotificationWorker =
+    NotificationWorker<DynamoIdempotencyStore, SnsSms, SesEmail, SystemClock>;
 
-pub fn build(sdk: &SdkConfig, lookup: &impl Fn(&str) -> Option<String>) -> Result<AwsNotificationWorker, ConfigError> {
+pub fn build(
+    sdk: &SdkConfig,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<AwsNotificationWorker, ConfigError> {
     Ok(NotificationWorker {
-        sent: DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(sdk), required(lookup, "IDEMPOTENCY_TABLE")?),
+        sent: DynamoIdempotencyStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            required(lookup, "IDEMPOTENCY_TABLE")?,
+        ),
         sms: SnsSms::new(aws_sdk_sns::Client::new(sdk)),
-        email: SesEmail::new(aws_sdk_sesv2::Client::new(sdk), required(lookup, "SENDER_EMAIL")?),
+        email: SesEmail::new(
+            aws_sdk_sesv2::Client::new(sdk),
+            required(lookup, "SENDER_EMAIL")?,
+        ),
         clock: SystemClock,
     })
 }
@@ -55,7 +67,8 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
     }
 
     async fn process(&self, message: SqsMessage) -> Result<(), NotificationError> {
-        let job: NotificationJob = serde_json::from_str(message.body.as_deref().ok_or(NotificationError::NoBody)?)?;
+        let job: NotificationJob =
+            serde_json::from_str(message.body.as_deref().ok_or(NotificationError::NoBody)?)?;
         let key = format!("notification#{}", job.notification_id);
         match self.sent.claim(&key, self.clock.now(), SEND_CLAIM).await? {
             Claim::Completed(_) => {
@@ -67,7 +80,9 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
         }
         match self.send(&job).await {
             Ok(provider_id) => {
-                self.sent.complete(&key, &provider_id, self.clock.now(), REMEMBER_SENT).await?;
+                self.sent
+                    .complete(&key, &provider_id, self.clock.now(), REMEMBER_SENT)
+                    .await?;
                 info!(notification = %job.notification_id, %provider_id, "sent");
                 Ok(())
             }
@@ -83,10 +98,20 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
     async fn send(&self, job: &NotificationJob) -> Result<String, PortError> {
         match (job.kind, &job.recipient) {
             (NotificationKind::BookingConfirmation, Recipient::Sms { phone }) => {
-                self.sms.send_sms(phone, &booking_confirmation_sms(&job.business_name, &job.booking)).await
+                self.sms
+                    .send_sms(
+                        phone,
+                        &booking_confirmation_sms(&job.business_name, &job.booking),
+                    )
+                    .await
             }
             (NotificationKind::BookingConfirmation, Recipient::Email { email }) => {
-                self.email.send_email(email, &booking_confirmation_email(&job.business_name, &job.booking)).await
+                self.email
+                    .send_email(
+                        email,
+                        &booking_confirmation_email(&job.business_name, &job.booking),
+                    )
+                    .await
             }
         }
     }
@@ -98,7 +123,8 @@ mod tests {
     use callbook_core::memory::{FixedClock, MemoryEmail, MemoryIdempotencyStore, MemorySms};
     use chrono::{TimeZone, Utc};
 
-    type TestWorker = NotificationWorker<MemoryIdempotencyStore, MemorySms, MemoryEmail, FixedClock>;
+    type TestWorker =
+        NotificationWorker<MemoryIdempotencyStore, MemorySms, MemoryEmail, FixedClock>;
 
     fn worker() -> TestWorker {
         NotificationWorker {
@@ -114,11 +140,17 @@ mod tests {
     }
 
     fn failures(r: &SqsBatchResponse) -> Vec<String> {
-        r.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
+        r.batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect()
     }
 
     fn counts(w: &TestWorker) -> (usize, usize) {
-        (w.sms.sent.lock().unwrap().len(), w.email.sent.lock().unwrap().len())
+        (
+            w.sms.sent.lock().unwrap().len(),
+            w.email.sent.lock().unwrap().len(),
+        )
     }
 
     #[tokio::test]
@@ -127,7 +159,11 @@ mod tests {
         assert!(failures(&w.handle(sample_event()).await).is_empty());
         let sms = w.sms.sent.lock().unwrap().clone();
         assert_eq!(sms[0].0.as_str(), "+17025551234");
-        assert!(sms[0].1.contains("Wednesday, November 25 at 2:00 PM EST. Reference K7P2X9"));
+        assert!(
+            sms[0]
+                .1
+                .contains("Wednesday, November 25 at 2:00 PM EST. Reference K7P2X9")
+        );
         let email = w.email.sent.lock().unwrap().clone();
         assert_eq!(email[0].0.as_str(), "test@example.com");
         assert!(email[0].1.html.contains("<strong>K7P2X9</strong>"));
@@ -146,7 +182,10 @@ mod tests {
         let w = worker();
         w.email.failures.fail_next(1);
         let response = w.handle(sample_event()).await;
-        assert_eq!(failures(&response), [sample_event().records[1].message_id.clone().unwrap()]);
+        assert_eq!(
+            failures(&response),
+            [sample_event().records[1].message_id.clone().unwrap()]
+        );
         assert_eq!(counts(&w), (1, 0));
         assert!(failures(&w.handle(sample_event()).await).is_empty());
         assert_eq!(counts(&w), (1, 1));
@@ -156,7 +195,10 @@ mod tests {
     async fn a_send_in_progress_elsewhere_is_retried_later() {
         let w = worker();
         let key = "notification#default#K7P2X9#booking-confirmation#sms";
-        w.sent.claim(key, w.clock.now(), Duration::minutes(5)).await.unwrap();
+        w.sent
+            .claim(key, w.clock.now(), Duration::minutes(5))
+            .await
+            .unwrap();
         let response = w.handle(sample_event()).await;
         assert_eq!(failures(&response).len(), 1);
         assert_eq!(counts(&w), (0, 1));

@@ -13,7 +13,8 @@ use callbook_core::jobs::{BookingJob, Job};
 use callbook_core::ports::{Clock, HealthProbe, JobQueue, SystemClock};
 use callbook_core::reference::BookingReference;
 use callbook_core::vapi::{
-    CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response, tool_calls_response,
+    CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response,
+    tool_calls_response,
 };
 use chrono::Utc;
 use lambda_http::http::{Method, StatusCode, header};
@@ -25,8 +26,7 @@ pub const WEBHOOK_PATH: &str = "/vapi-webhook";
 pub const HEALTH_PATH: &str = "/monitoring/health";
 
 /// What the caller hears when a booking could not be handed to the queue.
-const SYSTEM_PROBLEM: &str =
-    "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
+const SYSTEM_PROBLEM: &str = "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
 
 pub struct Webhook<Q, H, C> {
     pub secret: WebhookSecret,
@@ -39,16 +39,27 @@ pub struct Webhook<Q, H, C> {
 pub type AwsWebhook = Webhook<SqsJobQueue, AwsHealthProbe, SystemClock>;
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
-pub fn build(sdk: &SdkConfig, lookup: &impl Fn(&str) -> Option<String>) -> Result<AwsWebhook, ConfigError> {
-    let secret = WebhookSecret::new(&required(lookup, "VAPI_WEBHOOK_SECRET")?).ok_or(ConfigError::Missing("VAPI_WEBHOOK_SECRET"))?;
+pub fn build(
+    sdk: &SdkConfig,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<AwsWebhook, ConfigError> {
+    let secret = WebhookSecret::new(&required(lookup, "VAPI_WEBHOOK_SECRET")?)
+        .ok_or(ConfigError::Missing("VAPI_WEBHOOK_SECRET"))?;
     let business = Business::from_lookup(lookup)?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let booking_queue = required(lookup, "BOOKING_QUEUE_URL")?;
     let named = |pairs: &[(&str, &'static str)]| -> Vec<(String, String)> {
-        pairs.iter().filter_map(|(name, var)| setting(lookup, var).map(|v| (name.to_string(), v))).collect()
+        pairs
+            .iter()
+            .filter_map(|(name, var)| setting(lookup, var).map(|v| (name.to_string(), v)))
+            .collect()
     };
-    let tables = named(&[("customers", "CUSTOMERS_TABLE"), ("bookings", "BOOKINGS_TABLE"), ("idempotency", "IDEMPOTENCY_TABLE")]);
+    let tables = named(&[
+        ("customers", "CUSTOMERS_TABLE"),
+        ("bookings", "BOOKINGS_TABLE"),
+        ("idempotency", "IDEMPOTENCY_TABLE"),
+    ]);
     let queues = named(&[
         ("booking-queue", "BOOKING_QUEUE_URL"),
         ("notification-queue", "NOTIFICATION_QUEUE_URL"),
@@ -67,7 +78,10 @@ pub fn build(sdk: &SdkConfig, lookup: &impl Fn(&str) -> Option<String>) -> Resul
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -77,7 +91,11 @@ fn client_error(status: StatusCode, what: impl std::fmt::Display) -> Response<Bo
 
 /// JSON, with or without parameters (`application/json; charset=utf-8`), or `application/*+json`.
 fn is_json_content_type(value: &[u8]) -> bool {
-    let media = value.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
+    let media = value
+        .split(|b| *b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
     let media = String::from_utf8_lossy(media).to_ascii_lowercase();
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
@@ -88,8 +106,14 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
         match (request.method(), path) {
             (&Method::POST, WEBHOOK_PATH) => self.vapi_webhook(&request).await,
             (&Method::GET, HEALTH_PATH) => self.health().await,
-            (_, WEBHOOK_PATH | HEALTH_PATH) => client_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route"),
-            _ => client_error(StatusCode::NOT_FOUND, format!("no route for {} {path}", request.method())),
+            (_, WEBHOOK_PATH | HEALTH_PATH) => client_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this route",
+            ),
+            _ => client_error(
+                StatusCode::NOT_FOUND,
+                format!("no route for {} {path}", request.method()),
+            ),
         }
     }
 
@@ -106,7 +130,10 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
         if let Some(ct) = headers.get(header::CONTENT_TYPE)
             && !is_json_content_type(ct.as_bytes())
         {
-            return client_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be application/json");
+            return client_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the body must be application/json",
+            );
         }
         let message = match parse_webhook(request.body().as_ref()) {
             Ok(m) => m,
@@ -123,7 +150,9 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
                 }
                 tool_calls_response(&answers)
             }
-            WebhookMessage::SingleCall { call, tool_call } => single_call_response(&self.run_tool(&call, &tool_call).await),
+            WebhookMessage::SingleCall { call, tool_call } => {
+                single_call_response(&self.run_tool(&call, &tool_call).await)
+            }
             WebhookMessage::Other { kind } => {
                 info!(message_type = %kind, "message acknowledged");
                 json!({})
@@ -137,21 +166,34 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
             Ok(args) => args,
             Err(problem) => {
                 warn!(tool = %tool_call.name, %problem, "tool call rejected");
-                return ToolOutcome::Error("I couldn't read the details of that request; could you repeat them?".into());
+                return ToolOutcome::Error(
+                    "I couldn't read the details of that request; could you repeat them?".into(),
+                );
             }
         };
         let outcome = match tool_call.name.as_str() {
             "bookAppointment" => self.book_appointment(call, tool_call, args).await,
-            other => ToolOutcome::Error(format!("I can't do that here: the tool {other:?} is not available.")),
+            other => ToolOutcome::Error(format!(
+                "I can't do that here: the tool {other:?} is not available."
+            )),
         };
         match &outcome {
-            ToolOutcome::Result(_) => info!(tool = %tool_call.name, call_id = ?call.call_id, "tool call answered"),
-            ToolOutcome::Error(text) => info!(tool = %tool_call.name, call_id = ?call.call_id, refusal = %text, "tool call refused"),
+            ToolOutcome::Result(_) => {
+                info!(tool = %tool_call.name, call_id = ?call.call_id, "tool call answered")
+            }
+            ToolOutcome::Error(text) => {
+                info!(tool = %tool_call.name, call_id = ?call.call_id, refusal = %text, "tool call refused")
+            }
         }
         outcome
     }
 
-    async fn book_appointment(&self, call: &CallContext, tool_call: &ToolCall, args: &serde_json::Map<String, Value>) -> ToolOutcome {
+    async fn book_appointment(
+        &self,
+        call: &CallContext,
+        tool_call: &ToolCall,
+        args: &serde_json::Map<String, Value>,
+    ) -> ToolOutcome {
         let now = self.clock.now();
         let request = match book_appointment_request(args, call, &self.business, now) {
             Ok(r) => r,
@@ -186,14 +228,26 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
         let healthy = checks.iter().all(|c| c.healthy);
         let components: serde_json::Map<String, Value> = checks
             .iter()
-            .map(|c| (c.name.clone(), json!({ "healthy": c.healthy, "detail": c.detail })))
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    json!({ "healthy": c.healthy, "detail": c.detail }),
+                )
+            })
             .collect();
         let body = json!({
             "status": if healthy { "ok" } else { "unavailable" },
             "checkedAt": self.clock.now().to_rfc3339(),
             "components": components,
         });
-        json_response(if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body)
+        json_response(
+            if healthy {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            },
+            &body,
+        )
     }
 }
 

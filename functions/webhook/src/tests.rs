@@ -14,15 +14,24 @@ type TestWebhook = Webhook<MemoryQueue, StaticHealth, FixedClock>;
 fn webhook() -> TestWebhook {
     Webhook {
         secret: WebhookSecret::new(SECRET).unwrap(),
-        business: Business::from_lookup(&|k: &str| (k == "BUSINESS_NAME").then(|| "Test Clinic".to_string())).unwrap(),
+        business: Business::from_lookup(&|k: &str| {
+            (k == "BUSINESS_NAME").then(|| "Test Clinic".to_string())
+        })
+        .unwrap(),
         queue: MemoryQueue::default(),
-        health: StaticHealth(vec![ComponentHealth { name: "bookings".into(), healthy: true, detail: "ACTIVE".into() }]),
+        health: StaticHealth(vec![ComponentHealth {
+            name: "bookings".into(),
+            healthy: true,
+            detail: "ACTIVE".into(),
+        }]),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
     }
 }
 
 fn post(headers: &[(&str, &str)], body: &str) -> Request {
-    let mut builder = http::Request::builder().method("POST").uri("https://api.example.com/vapi-webhook");
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri("https://api.example.com/vapi-webhook");
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
@@ -30,13 +39,22 @@ fn post(headers: &[(&str, &str)], body: &str) -> Request {
 }
 
 fn authed(body: &Value) -> Request {
-    post(&[("x-vapi-secret", SECRET), ("content-type", "application/json")], &body.to_string())
+    post(
+        &[
+            ("x-vapi-secret", SECRET),
+            ("content-type", "application/json"),
+        ],
+        &body.to_string(),
+    )
 }
 
 async fn send(w: &TestWebhook, request: Request) -> (StatusCode, Value) {
     let response = w.handle(request).await;
     let status = response.status();
-    assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/json"
+    );
     let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     (status, body)
 }
@@ -76,9 +94,15 @@ async fn the_seed_curl_books_and_enqueues_one_job() {
     let job = &jobs[0];
     assert!(result.contains(&job.reference.spoken()));
     assert_eq!(job.customer.phone.as_str(), "+17025551234");
-    assert_eq!(job.start_utc, Utc.with_ymd_and_hms(2026, 11, 25, 19, 0, 0).unwrap());
+    assert_eq!(
+        job.start_utc,
+        Utc.with_ymd_and_hms(2026, 11, 25, 19, 0, 0).unwrap()
+    );
     assert_eq!(job.start_local.to_rfc3339(), "2026-11-25T14:00:00-05:00");
-    assert_eq!((job.business_name.as_str(), job.time_zone.as_str()), ("Test Clinic", "America/New_York"));
+    assert_eq!(
+        (job.business_name.as_str(), job.time_zone.as_str()),
+        ("Test Clinic", "America/New_York")
+    );
 }
 
 #[tokio::test]
@@ -93,9 +117,17 @@ async fn tool_calls_answer_each_call_in_order_with_its_id() {
     let (status, body) = send(&w, authed(&body)).await;
     assert_eq!(status, StatusCode::OK);
     let results = body["results"].as_array().unwrap();
-    let ids: Vec<&str> = results.iter().map(|r| r["toolCallId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["toolCallId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["call_A", "call_B", "call_C"]);
-    assert!(results[0]["result"].as_str().unwrap().contains("Wednesday, November 25 at 2:00 PM"));
+    assert!(
+        results[0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("Wednesday, November 25 at 2:00 PM")
+    );
     assert!(results[1]["result"].is_string());
     assert!(results[2]["error"].as_str().unwrap().contains("orderPizza"));
     assert_eq!(results[0]["name"], "bookAppointment");
@@ -111,7 +143,12 @@ async fn legacy_function_call_answers_result() {
     let body = json!({"message": {"type": "function-call", "functionCall": {"name": "bookAppointment", "parameters": seed_body()["parameters"]}}});
     let (status, body) = send(&w, authed(&body)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body["result"].as_str().unwrap().contains("Your booking reference is"));
+    assert!(
+        body["result"]
+            .as_str()
+            .unwrap()
+            .contains("Your booking reference is")
+    );
     assert_eq!(w.queue.sent().len(), 1);
 }
 
@@ -119,9 +156,18 @@ async fn legacy_function_call_answers_result() {
 async fn bearer_and_missing_content_type_are_accepted() {
     let w = webhook();
     let bearer = format!("Bearer {SECRET}");
-    let request = post(&[("authorization", bearer.as_str())], &seed_body().to_string());
+    let request = post(
+        &[("authorization", bearer.as_str())],
+        &seed_body().to_string(),
+    );
     assert_eq!(send(&w, request).await.0, StatusCode::OK);
-    let request = post(&[("x-vapi-secret", SECRET), ("content-type", "application/json; charset=utf-8")], &seed_body().to_string());
+    let request = post(
+        &[
+            ("x-vapi-secret", SECRET),
+            ("content-type", "application/json; charset=utf-8"),
+        ],
+        &seed_body().to_string(),
+    );
     assert_eq!(send(&w, request).await.0, StatusCode::OK);
     assert_eq!(w.queue.sent().len(), 2);
 }
@@ -140,7 +186,10 @@ async fn missing_or_wrong_credentials_are_401_and_enqueue_nothing() {
         assert!(body["error"].is_string());
     }
     // Authentication comes before parsing: garbage without a secret is 401, not 400.
-    assert_eq!(send(&w, post(&[], "{not json")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&w, post(&[], "{not json")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert!(w.queue.sent().is_empty());
 }
 
@@ -159,7 +208,10 @@ async fn unreadable_bodies_are_400_with_a_reason() {
     ] {
         let (status, answer) = send(&w, post(&[("x-vapi-secret", SECRET)], body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(answer["error"].as_str().unwrap().contains(expected), "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(expected),
+            "{body}: {answer}"
+        );
     }
     assert!(w.queue.sent().is_empty());
 }
@@ -167,7 +219,10 @@ async fn unreadable_bodies_are_400_with_a_reason() {
 #[tokio::test]
 async fn a_non_json_content_type_is_415() {
     let w = webhook();
-    let request = post(&[("x-vapi-secret", SECRET), ("content-type", "text/plain")], &seed_body().to_string());
+    let request = post(
+        &[("x-vapi-secret", SECRET), ("content-type", "text/plain")],
+        &seed_body().to_string(),
+    );
     let (status, body) = send(&w, request).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(body["error"].is_string());
@@ -179,20 +234,43 @@ async fn invalid_arguments_are_spoken_errors_and_enqueue_nothing() {
     let w = webhook();
     let mut args = seed_body()["parameters"].clone();
     args["customerEmail"] = json!("not-an-email");
-    let body = tool_calls_body(json!([{"id": "tc1", "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]));
+    let body = tool_calls_body(
+        json!([{"id": "tc1", "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]),
+    );
     let (status, body) = send(&w, authed(&body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["results"][0]["toolCallId"], "tc1");
-    assert!(body["results"][0]["error"].as_str().unwrap().contains("email address"));
+    assert!(
+        body["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("email address")
+    );
     assert!(body["results"][0].get("result").is_none());
 
-    let (status, body) = send(&w, authed(&json!({"function": "bookAppointment", "parameters": {"customerName": "A"}}))).await;
+    let (status, body) = send(
+        &w,
+        authed(&json!({"function": "bookAppointment", "parameters": {"customerName": "A"}})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body["error"].as_str().unwrap().starts_with("To book the appointment I still need the phone number"));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("To book the appointment I still need the phone number")
+    );
 
-    let body = tool_calls_body(json!([{"id": "tc2", "function": {"name": "bookAppointment", "arguments": "{oops"}}]));
+    let body = tool_calls_body(
+        json!([{"id": "tc2", "function": {"name": "bookAppointment", "arguments": "{oops"}}]),
+    );
     let (_, body) = send(&w, authed(&body)).await;
-    assert!(body["results"][0]["error"].as_str().unwrap().contains("couldn't read the details"));
+    assert!(
+        body["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("couldn't read the details")
+    );
     assert!(w.queue.sent().is_empty());
 }
 
@@ -221,8 +299,17 @@ async fn the_answer_waits_for_the_queue() {
 #[tokio::test]
 async fn other_message_types_get_an_empty_object() {
     let w = webhook();
-    for kind in ["status-update", "end-of-call-report", "speech-update", "some-future-type"] {
-        let (status, body) = send(&w, authed(&json!({"message": {"type": kind, "call": {"id": "c"}}}))).await;
+    for kind in [
+        "status-update",
+        "end-of-call-report",
+        "speech-update",
+        "some-future-type",
+    ] {
+        let (status, body) = send(
+            &w,
+            authed(&json!({"message": {"type": kind, "call": {"id": "c"}}})),
+        )
+        .await;
         assert_eq!((status, body), (StatusCode::OK, json!({})), "{kind}");
     }
     assert!(w.queue.sent().is_empty());
@@ -231,12 +318,22 @@ async fn other_message_types_get_an_empty_object() {
 #[tokio::test]
 async fn health_reports_each_component() {
     let mut w = webhook();
-    let get = || http::Request::builder().method("GET").uri("/monitoring/health").body(Body::Empty).unwrap();
+    let get = || {
+        http::Request::builder()
+            .method("GET")
+            .uri("/monitoring/health")
+            .body(Body::Empty)
+            .unwrap()
+    };
     let (status, body) = send(&w, get()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["components"]["bookings"]["detail"], "ACTIVE");
-    w.health.0.push(ComponentHealth { name: "booking-queue".into(), healthy: false, detail: "connection refused".into() });
+    w.health.0.push(ComponentHealth {
+        name: "booking-queue".into(),
+        healthy: false,
+        detail: "connection refused".into(),
+    });
     let (status, body) = send(&w, get()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["components"]["booking-queue"]["healthy"], false);
@@ -245,9 +342,17 @@ async fn health_reports_each_component() {
 #[tokio::test]
 async fn unknown_routes_and_methods() {
     let w = webhook();
-    let request = http::Request::builder().method("GET").uri("/vapi-webhook").body(Body::Empty).unwrap();
+    let request = http::Request::builder()
+        .method("GET")
+        .uri("/vapi-webhook")
+        .body(Body::Empty)
+        .unwrap();
     assert_eq!(send(&w, request).await.0, StatusCode::METHOD_NOT_ALLOWED);
-    let request = http::Request::builder().method("GET").uri("/nope").body(Body::Empty).unwrap();
+    let request = http::Request::builder()
+        .method("GET")
+        .uri("/nope")
+        .body(Body::Empty)
+        .unwrap();
     assert_eq!(send(&w, request).await.0, StatusCode::NOT_FOUND);
 }
 
@@ -263,16 +368,28 @@ async fn every_sample_event_is_answered() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let request =
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let w = webhook();
         let (status, body) = send(&w, request).await;
         let expected: Value = serde_json::from_str::<Value>(&text).unwrap()["_expect"].clone();
-        assert_eq!(status.as_u16() as u64, expected["status"].as_u64().unwrap(), "{name}: {body}");
+        assert_eq!(
+            status.as_u16() as u64,
+            expected["status"].as_u64().unwrap(),
+            "{name}: {body}"
+        );
         if let Some(contains) = expected["bodyContains"].as_str() {
             assert!(body.to_string().contains(contains), "{name}: {body}");
         }
-        assert_eq!(w.queue.sent().len() as u64, expected["jobs"].as_u64().unwrap_or(0), "{name}");
+        assert_eq!(
+            w.queue.sent().len() as u64,
+            expected["jobs"].as_u64().unwrap_or(0),
+            "{name}"
+        );
         seen += 1;
     }
-    assert!(seen >= 5, "expected the webhook samples in events/, found {seen}");
+    assert!(
+        seen >= 5,
+        "expected the webhook samples in events/, found {seen}"
+    );
 }

@@ -35,7 +35,8 @@ async fn run() -> Result<(), String> {
     let sdk = stack.sdk_config().await;
 
     let webhook_env = stack.function_env("webhook")?;
-    let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned()).map_err(|e| format!("webhook: {e}"))?;
+    let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned())
+        .map_err(|e| format!("webhook: {e}"))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.dev_port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
@@ -43,23 +44,42 @@ async fn run() -> Result<(), String> {
     let mut tasks = tokio::task::JoinSet::new();
     for function in stack.workers() {
         let worker = workers::Worker::build(&sdk, function)?;
-        tasks.spawn(workers::poll(stack.sqs_client(&sdk), function.clone(), worker));
+        tasks.spawn(workers::poll(
+            stack.sqs_client(&sdk),
+            function.clone(),
+            worker,
+        ));
     }
     tasks.spawn(server::serve(listener, webhook));
 
     let base = format!("http://127.0.0.1:{}", settings.dev_port);
     println!("callbook local stack ready");
-    println!("  webhook:   POST {base}/vapi-webhook   (header X-Vapi-Secret: {})", settings.secret);
+    println!(
+        "  webhook:   POST {base}/vapi-webhook   (header X-Vapi-Secret: {})",
+        settings.secret
+    );
     println!("  health:    GET  {base}/monitoring/health");
-    println!("  moto:      {} (sent SMS and email: {}/moto-api/data.json)", stack.endpoint(), stack.endpoint());
-    println!("  try:       curl -s -X POST {base}/vapi-webhook -H 'Content-Type: application/json' -H 'X-Vapi-Secret: {}' \\", settings.secret);
-    println!("               -d '{{\"function\":\"bookAppointment\",\"parameters\":{{\"customerName\":\"Test User\",\"customerPhone\":\"+17025551234\",\"customerEmail\":\"test@example.com\",\"serviceType\":\"Consultation\",\"date\":\"tomorrow\",\"time\":\"2pm\"}}}}'");
+    println!(
+        "  moto:      {} (sent SMS and email: {}/moto-api/data.json)",
+        stack.endpoint(),
+        stack.endpoint()
+    );
+    println!(
+        "  try:       curl -s -X POST {base}/vapi-webhook -H 'Content-Type: application/json' -H 'X-Vapi-Secret: {}' \\",
+        settings.secret
+    );
+    println!(
+        "               -d '{{\"function\":\"bookAppointment\",\"parameters\":{{\"customerName\":\"Test User\",\"customerPhone\":\"+17025551234\",\"customerEmail\":\"test@example.com\",\"serviceType\":\"Consultation\",\"date\":\"tomorrow\",\"time\":\"2pm\"}}}}'"
+    );
     for function in stack.workers() {
         if let Some(source) = &function.sqs {
             let queue = source.queue_arn.rsplit(':').next().unwrap_or_default();
             println!(
                 "  worker:    {} <- {queue} (batch {}, redelivery after {} s, DLQ after {} receives)",
-                function.logical_id, source.batch_size, source.visibility_timeout, source.max_receive_count
+                function.logical_id,
+                source.batch_size,
+                source.visibility_timeout,
+                source.max_receive_count
             );
         }
     }

@@ -16,26 +16,40 @@ use webhook::AwsWebhook;
 pub async fn serve(listener: TcpListener, webhook: AwsWebhook) -> Result<(), String> {
     let webhook = Arc::new(webhook);
     loop {
-        let (stream, _) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
+        let (stream, _) = listener
+            .accept()
+            .await
+            .map_err(|e| format!("accept failed: {e}"))?;
         let webhook = Arc::clone(&webhook);
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let webhook = Arc::clone(&webhook);
                 async move { Ok::<_, Infallible>(answer(&webhook, request).await) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
-async fn answer(webhook: &AwsWebhook, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    webhook: &AwsWebhook,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let bytes = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
-    let response = webhook.handle(lambda_http::http::Request::from_parts(parts, body)).await;
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(bytes.to_vec())
+    };
+    let response = webhook
+        .handle(lambda_http::http::Request::from_parts(parts, body))
+        .await;
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Empty => Bytes::new(),

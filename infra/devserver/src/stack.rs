@@ -22,7 +22,11 @@ pub struct Settings {
 
 fn env_number<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
     match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| format!("{name}={v:?} is not a number")),
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name}={v:?} is not a number")),
         _ => Ok(None),
     }
 }
@@ -32,8 +36,13 @@ impl Settings {
         let root = std::env::var_os("CALLBOOK_ROOT")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
-        let venv = std::env::var_os("CALLBOOK_VENV").map(PathBuf::from).unwrap_or_else(|| root.join(".venv"));
-        let secret = std::env::var("VAPI_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "local-dev-secret".into());
+        let venv = std::env::var_os("CALLBOOK_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv"));
+        let secret = std::env::var("VAPI_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "local-dev-secret".into());
         Ok(Self {
             dev_port: env_number("DEV_PORT")?.unwrap_or(3000),
             moto_port: env_number("MOTO_PORT")?.unwrap_or(4566),
@@ -85,11 +94,17 @@ impl LocalStack {
         let moto_bin = settings.venv.join("bin/moto_server");
         let python = settings.venv.join("bin/python");
         if !moto_bin.exists() {
-            return Err(format!("{} not found: run `make venv` (or `make dev`) first", moto_bin.display()));
+            return Err(format!(
+                "{} not found: run `make venv` (or `make dev`) first",
+                moto_bin.display()
+            ));
         }
         let endpoint = format!("http://127.0.0.1:{}", settings.moto_port);
         if reachable(&endpoint).await {
-            return Err(format!("port {} is already in use: stop what runs there or set MOTO_PORT", settings.moto_port));
+            return Err(format!(
+                "port {} is already in use: stop what runs there or set MOTO_PORT",
+                settings.moto_port
+            ));
         }
         let moto = Command::new(&moto_bin)
             .args(["-H", "127.0.0.1", "-p", &settings.moto_port.to_string()])
@@ -98,7 +113,12 @@ impl LocalStack {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", moto_bin.display()))?;
-        let mut stack = Self { moto, endpoint, region: String::new(), functions: Vec::new() };
+        let mut stack = Self {
+            moto,
+            endpoint,
+            region: String::new(),
+            functions: Vec::new(),
+        };
         for _ in 0..200 {
             if reachable(&stack.endpoint).await {
                 break;
@@ -110,7 +130,11 @@ impl LocalStack {
         }
 
         let mut args = vec![
-            settings.root.join("infra/provision.py").display().to_string(),
+            settings
+                .root
+                .join("infra/provision.py")
+                .display()
+                .to_string(),
             "--endpoint".into(),
             stack.endpoint.clone(),
             "--template".into(),
@@ -133,8 +157,8 @@ impl LocalStack {
         if !out.status.success() {
             return Err("provisioning from template.yaml failed (see above)".into());
         }
-        let provisioned: Provisioned =
-            serde_json::from_slice(&out.stdout).map_err(|e| format!("provision.py printed something unexpected: {e}"))?;
+        let provisioned: Provisioned = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("provision.py printed something unexpected: {e}"))?;
         stack.region = provisioned.region;
         let mut functions: Vec<ProvisionedFunction> = provisioned
             .functions

@@ -26,9 +26,16 @@ impl Worker {
         let lookup = |k: &str| env.get(k).cloned();
         let context = |e: ConfigError| format!("{}: {e}", function.logical_id);
         match function.binary.as_str() {
-            "booking-worker" => booking_worker::build(sdk, &lookup).map(Worker::Booking).map_err(context),
-            "notification-worker" => notification_worker::build(sdk, &lookup).map(Worker::Notification).map_err(context),
-            other => Err(format!("{}: the dev server does not know the worker binary {other:?}", function.logical_id)),
+            "booking-worker" => booking_worker::build(sdk, &lookup)
+                .map(Worker::Booking)
+                .map_err(context),
+            "notification-worker" => notification_worker::build(sdk, &lookup)
+                .map(Worker::Notification)
+                .map_err(context),
+            other => Err(format!(
+                "{}: the dev server does not know the worker binary {other:?}",
+                function.logical_id
+            )),
         }
     }
 
@@ -40,8 +47,14 @@ impl Worker {
     }
 }
 
-pub async fn poll(sqs: aws_sdk_sqs::Client, function: ProvisionedFunction, worker: Worker) -> Result<(), String> {
-    let Some(source) = function.sqs.clone() else { return Ok(()) };
+pub async fn poll(
+    sqs: aws_sdk_sqs::Client,
+    function: ProvisionedFunction,
+    worker: Worker,
+) -> Result<(), String> {
+    let Some(source) = function.sqs.clone() else {
+        return Ok(());
+    };
     loop {
         let received = sqs
             .receive_message()
@@ -69,7 +82,11 @@ pub async fn poll(sqs: aws_sdk_sqs::Client, function: ProvisionedFunction, worke
             .map(|m| {
                 let attributes: serde_json::Map<String, serde_json::Value> = m
                     .attributes()
-                    .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect())
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.as_str().to_string(), json!(v)))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 json!({
                     "messageId": m.message_id(),
@@ -92,7 +109,11 @@ pub async fn poll(sqs: aws_sdk_sqs::Client, function: ProvisionedFunction, worke
             }
         };
         let response = worker.handle(event).await;
-        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
             .filter(|m| !failed.contains(&m.message_id().unwrap_or_default()))
@@ -106,7 +127,12 @@ pub async fn poll(sqs: aws_sdk_sqs::Client, function: ProvisionedFunction, worke
             })
             .collect();
         if !entries.is_empty()
-            && let Err(e) = sqs.delete_message_batch().queue_url(&source.queue_url).set_entries(Some(entries)).send().await
+            && let Err(e) = sqs
+                .delete_message_batch()
+                .queue_url(&source.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
         {
             // Not deleted means redelivered: the workers are idempotent, so this only costs time.
             warn!(function = %function.logical_id, error = %e, "delete failed; the messages will be redelivered");

@@ -24,14 +24,20 @@ pub type Item = HashMap<String, AttributeValue>;
 
 pub fn booking_key(business_id: &str, reference: &str) -> Item {
     HashMap::from([
-        ("pk".to_string(), AttributeValue::S(format!("BIZ#{business_id}#BOOKING#{reference}"))),
+        (
+            "pk".to_string(),
+            AttributeValue::S(format!("BIZ#{business_id}#BOOKING#{reference}")),
+        ),
         ("sk".to_string(), AttributeValue::S("BOOKING".into())),
     ])
 }
 
 pub fn customer_key(business_id: &str, phone: &str) -> Item {
     HashMap::from([
-        ("pk".to_string(), AttributeValue::S(format!("BIZ#{business_id}#CUSTOMER#{phone}"))),
+        (
+            "pk".to_string(),
+            AttributeValue::S(format!("BIZ#{business_id}#CUSTOMER#{phone}")),
+        ),
         ("sk".to_string(), AttributeValue::S("PROFILE".into())),
     ])
 }
@@ -49,7 +55,11 @@ pub struct DynamoBookingStore {
 
 impl DynamoBookingStore {
     pub fn new(client: Client, customers_table: String, bookings_table: String) -> Self {
-        Self { client, customers_table, bookings_table }
+        Self {
+            client,
+            customers_table,
+            bookings_table,
+        }
     }
 
     async fn get(&self, table: &str, key: Item) -> Result<Option<Item>, PortError> {
@@ -67,19 +77,35 @@ impl DynamoBookingStore {
 }
 
 fn to_item<T: serde::Serialize>(value: &T, key: Item) -> Result<Item, PortError> {
-    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| PortError::Corrupt { what: "record", message: e.to_string() })?;
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| PortError::Corrupt {
+        what: "record",
+        message: e.to_string(),
+    })?;
     item.extend(key);
     Ok(item)
 }
 
-fn from_item<T: serde::de::DeserializeOwned>(what: &'static str, item: Item) -> Result<T, PortError> {
-    serde_dynamo::from_item(item).map_err(|e| PortError::Corrupt { what, message: e.to_string() })
+fn from_item<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    item: Item,
+) -> Result<T, PortError> {
+    serde_dynamo::from_item(item).map_err(|e| PortError::Corrupt {
+        what,
+        message: e.to_string(),
+    })
 }
 
 impl BookingStore for DynamoBookingStore {
-    async fn record_booking(&self, job: &BookingJob, now: DateTime<Utc>) -> Result<RecordOutcome, PortError> {
+    async fn record_booking(
+        &self,
+        job: &BookingJob,
+        now: DateTime<Utc>,
+    ) -> Result<RecordOutcome, PortError> {
         let booking = BookingRecord::from_job(job, now);
-        let booking_item = to_item(&booking, booking_key(&job.business_id, job.reference.as_str()))?;
+        let booking_item = to_item(
+            &booking,
+            booking_key(&job.business_id, job.reference.as_str()),
+        )?;
         let put = Put::builder()
             .table_name(&self.bookings_table)
             .set_item(Some(booking_item))
@@ -88,7 +114,10 @@ impl BookingStore for DynamoBookingStore {
             .map_err(|e| PortError::unavailable("record booking", e))?;
         let update = Update::builder()
             .table_name(&self.customers_table)
-            .set_key(Some(customer_key(&job.business_id, job.customer.phone.as_str())))
+            .set_key(Some(customer_key(
+                &job.business_id,
+                job.customer.phone.as_str(),
+            )))
             .update_expression(
                 "SET businessId = :business, phone = :phone, #name = :name, email = :email, \
                  firstContactAt = if_not_exists(firstContactAt, :now), lastContactAt = :now, \
@@ -99,7 +128,10 @@ impl BookingStore for DynamoBookingStore {
             .expression_attribute_values(":phone", s(job.customer.phone.as_str()))
             .expression_attribute_values(":name", s(&job.customer.name))
             .expression_attribute_values(":email", s(job.customer.email.as_str()))
-            .expression_attribute_values(":now", s(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+            .expression_attribute_values(
+                ":now",
+                s(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
             .expression_attribute_values(":reference", s(job.reference.as_str()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .build()
@@ -124,25 +156,47 @@ impl BookingStore for DynamoBookingStore {
                     return Err(PortError::unavailable("record booking", sdk_message(&e)));
                 }
                 match self.booking(&job.business_id, &job.reference).await? {
-                    Some(existing) if existing.job_id == job.job_id => Ok(RecordOutcome::AlreadyRecorded),
-                    Some(_) => Err(PortError::Conflict(format!("booking reference {} is taken by another job", job.reference))),
-                    None => Err(PortError::unavailable("record booking", "the transaction was cancelled; retry")),
+                    Some(existing) if existing.job_id == job.job_id => {
+                        Ok(RecordOutcome::AlreadyRecorded)
+                    }
+                    Some(_) => Err(PortError::Conflict(format!(
+                        "booking reference {} is taken by another job",
+                        job.reference
+                    ))),
+                    None => Err(PortError::unavailable(
+                        "record booking",
+                        "the transaction was cancelled; retry",
+                    )),
                 }
             }
         }
     }
 
-    async fn booking(&self, business_id: &str, reference: &BookingReference) -> Result<Option<BookingRecord>, PortError> {
-        self.get(&self.bookings_table, booking_key(business_id, reference.as_str()))
-            .await?
-            .map(|item| from_item("booking", item))
-            .transpose()
+    async fn booking(
+        &self,
+        business_id: &str,
+        reference: &BookingReference,
+    ) -> Result<Option<BookingRecord>, PortError> {
+        self.get(
+            &self.bookings_table,
+            booking_key(business_id, reference.as_str()),
+        )
+        .await?
+        .map(|item| from_item("booking", item))
+        .transpose()
     }
 
-    async fn customer(&self, business_id: &str, phone: &PhoneNumber) -> Result<Option<CustomerRecord>, PortError> {
-        self.get(&self.customers_table, customer_key(business_id, phone.as_str()))
-            .await?
-            .map(|item| from_item("customer", item))
-            .transpose()
+    async fn customer(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+    ) -> Result<Option<CustomerRecord>, PortError> {
+        self.get(
+            &self.customers_table,
+            customer_key(business_id, phone.as_str()),
+        )
+        .await?
+        .map(|item| from_item("customer", item))
+        .transpose()
     }
 }

@@ -23,7 +23,12 @@ impl AwsHealthProbe {
         tables: Vec<(String, String)>,
         queues: Vec<(String, String)>,
     ) -> Self {
-        Self { dynamodb, sqs, tables, queues }
+        Self {
+            dynamodb,
+            sqs,
+            tables,
+            queues,
+        }
     }
 }
 
@@ -35,11 +40,22 @@ impl HealthProbe for AwsHealthProbe {
             set.spawn(async move {
                 let health = match client.describe_table().table_name(table).send().await {
                     Ok(out) => {
-                        let status = out.table().and_then(|t| t.table_status()).map(|s| s.as_str().to_string());
+                        let status = out
+                            .table()
+                            .and_then(|t| t.table_status())
+                            .map(|s| s.as_str().to_string());
                         let status = status.unwrap_or_else(|| "UNKNOWN".into());
-                        ComponentHealth { healthy: status == "ACTIVE", detail: status, name }
+                        ComponentHealth {
+                            healthy: status == "ACTIVE",
+                            detail: status,
+                            name,
+                        }
                     }
-                    Err(e) => ComponentHealth { name, healthy: false, detail: sdk_message(&e) },
+                    Err(e) => ComponentHealth {
+                        name,
+                        healthy: false,
+                        detail: sdk_message(&e),
+                    },
                 };
                 (i, health)
             });
@@ -61,9 +77,17 @@ impl HealthProbe for AwsHealthProbe {
                             .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
                             .cloned()
                             .unwrap_or_else(|| "?".into());
-                        ComponentHealth { name, healthy: true, detail: format!("{depth} messages waiting") }
+                        ComponentHealth {
+                            name,
+                            healthy: true,
+                            detail: format!("{depth} messages waiting"),
+                        }
                     }
-                    Err(e) => ComponentHealth { name, healthy: false, detail: sdk_message(&e) },
+                    Err(e) => ComponentHealth {
+                        name,
+                        healthy: false,
+                        detail: sdk_message(&e),
+                    },
                 };
                 (offset + i, health)
             });
@@ -72,7 +96,14 @@ impl HealthProbe for AwsHealthProbe {
         while let Some(joined) = set.join_next().await {
             match joined {
                 Ok(r) => results.push(r),
-                Err(e) => results.push((usize::MAX, ComponentHealth { name: "probe".into(), healthy: false, detail: e.to_string() })),
+                Err(e) => results.push((
+                    usize::MAX,
+                    ComponentHealth {
+                        name: "probe".into(),
+                        healthy: false,
+                        detail: e.to_string(),
+                    },
+                )),
             }
         }
         results.sort_by_key(|(i, _)| *i);

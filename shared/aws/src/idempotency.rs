@@ -35,7 +35,12 @@ impl DynamoIdempotencyStore {
 }
 
 impl IdempotencyStore for DynamoIdempotencyStore {
-    async fn claim(&self, key: &str, now: DateTime<Utc>, in_progress_for: Duration) -> Result<Claim, PortError> {
+    async fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        in_progress_for: Duration,
+    ) -> Result<Claim, PortError> {
         let until = (now + in_progress_for).timestamp();
         let result = self
             .client
@@ -55,7 +60,10 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .await;
         match result {
             Ok(_) => Ok(Claim::Acquired),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
                 let item = self
                     .client
                     .get_item()
@@ -69,11 +77,20 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                     .unwrap_or_default();
                 Ok(claim_of(&item))
             }
-            Err(e) => Err(PortError::unavailable("claim idempotency key", sdk_message(&e))),
+            Err(e) => Err(PortError::unavailable(
+                "claim idempotency key",
+                sdk_message(&e),
+            )),
         }
     }
 
-    async fn complete(&self, key: &str, result: &str, now: DateTime<Utc>, keep_for: Duration) -> Result<(), PortError> {
+    async fn complete(
+        &self,
+        key: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        keep_for: Duration,
+    ) -> Result<(), PortError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -103,8 +120,17 @@ impl IdempotencyStore for DynamoIdempotencyStore {
 /// What a key that could not be claimed holds. A key deleted between the put and the read
 /// counts as in progress: the caller retries and claims it then.
 fn claim_of(item: &HashMap<String, AttributeValue>) -> Claim {
-    match item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) {
-        Some(COMPLETED) => Claim::Completed(item.get("result").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()),
+    match item
+        .get("status")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+    {
+        Some(COMPLETED) => Claim::Completed(
+            item.get("result")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default(),
+        ),
         _ => Claim::InProgress,
     }
 }

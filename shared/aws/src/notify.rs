@@ -54,14 +54,27 @@ impl SesEmail {
 }
 
 fn utf8(text: &str) -> Result<Content, PortError> {
-    Content::builder().data(text).charset("UTF-8").build().map_err(|e| PortError::unavailable("send email", e))
+    Content::builder()
+        .data(text)
+        .charset("UTF-8")
+        .build()
+        .map_err(|e| PortError::unavailable("send email", e))
 }
 
 impl EmailSender for SesEmail {
-    async fn send_email(&self, to: &EmailAddress, email: &RenderedEmail) -> Result<String, PortError> {
+    async fn send_email(
+        &self,
+        to: &EmailAddress,
+        email: &RenderedEmail,
+    ) -> Result<String, PortError> {
         let message = Message::builder()
             .subject(utf8(&email.subject)?)
-            .body(Body::builder().text(utf8(&email.text)?).html(utf8(&email.html)?).build())
+            .body(
+                Body::builder()
+                    .text(utf8(&email.text)?)
+                    .html(utf8(&email.html)?)
+                    .build(),
+            )
             .build();
         let out = self
             .client

@@ -16,8 +16,16 @@ pub struct SqsJobQueue {
 
 impl SqsJobQueue {
     /// A function only gets the URLs of the queues it may send to.
-    pub fn new(client: Client, booking_url: Option<String>, notification_url: Option<String>) -> Self {
-        Self { client, booking_url, notification_url }
+    pub fn new(
+        client: Client,
+        booking_url: Option<String>,
+        notification_url: Option<String>,
+    ) -> Self {
+        Self {
+            client,
+            booking_url,
+            notification_url,
+        }
     }
 
     fn url(&self, kind: JobKind) -> Result<&str, PortError> {
@@ -25,7 +33,12 @@ impl SqsJobQueue {
             JobKind::Booking => self.booking_url.as_deref(),
             JobKind::Notification => self.notification_url.as_deref(),
         }
-        .ok_or_else(|| PortError::unavailable("enqueue", format!("no {} queue is configured", kind.as_str())))
+        .ok_or_else(|| {
+            PortError::unavailable(
+                "enqueue",
+                format!("no {} queue is configured", kind.as_str()),
+            )
+        })
     }
 }
 
@@ -68,7 +81,12 @@ impl JobQueue for SqsJobQueue {
                 if let Some(failed) = out.failed().first() {
                     return Err(PortError::unavailable(
                         "enqueue",
-                        format!("SQS refused a {} job: {} {}", kind.as_str(), failed.code(), failed.message().unwrap_or("")),
+                        format!(
+                            "SQS refused a {} job: {} {}",
+                            kind.as_str(),
+                            failed.code(),
+                            failed.message().unwrap_or("")
+                        ),
                     ));
                 }
             }

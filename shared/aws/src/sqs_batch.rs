@@ -17,7 +17,11 @@ where
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let receive_count = message.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+        let receive_count = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .cloned()
+            .unwrap_or_default();
         let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
         let result = process(message).instrument(span.clone()).await;
         if let Err(e) = result {

@@ -38,7 +38,10 @@ impl fmt::Debug for WebhookSecret {
 }
 
 /// Checks the credentials of a request; `header` looks a header up by (lower-case) name.
-pub fn authenticate<'a>(secret: &WebhookSecret, header: impl Fn(&str) -> Option<&'a [u8]>) -> Result<(), AuthError> {
+pub fn authenticate<'a>(
+    secret: &WebhookSecret,
+    header: impl Fn(&str) -> Option<&'a [u8]>,
+) -> Result<(), AuthError> {
     let mut presented = false;
     let mut ok = false;
     if let Some(value) = header("x-vapi-secret") {
@@ -69,25 +72,54 @@ mod tests {
 
     fn check(headers: &[(&str, &str)]) -> Result<(), AuthError> {
         let secret = WebhookSecret::new("s3cret-value-123").unwrap();
-        authenticate(&secret, |name| headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_bytes()))
+        authenticate(&secret, |name| {
+            headers
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_bytes())
+        })
     }
 
     #[test]
     fn accepts_either_header() {
         assert_eq!(check(&[("x-vapi-secret", "s3cret-value-123")]), Ok(()));
-        assert_eq!(check(&[("authorization", "Bearer s3cret-value-123")]), Ok(()));
-        assert_eq!(check(&[("authorization", "bearer  s3cret-value-123 ")]), Ok(()));
-        assert_eq!(check(&[("x-vapi-secret", "wrong"), ("authorization", "Bearer s3cret-value-123")]), Ok(()));
+        assert_eq!(
+            check(&[("authorization", "Bearer s3cret-value-123")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(&[("authorization", "bearer  s3cret-value-123 ")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(&[
+                ("x-vapi-secret", "wrong"),
+                ("authorization", "Bearer s3cret-value-123")
+            ]),
+            Ok(())
+        );
     }
 
     #[test]
     fn refuses_missing_or_wrong() {
         assert_eq!(check(&[]), Err(AuthError::Missing));
-        assert_eq!(check(&[("authorization", "Basic abc")]), Err(AuthError::Missing));
+        assert_eq!(
+            check(&[("authorization", "Basic abc")]),
+            Err(AuthError::Missing)
+        );
         assert_eq!(check(&[("x-vapi-secret", "")]), Err(AuthError::Invalid));
-        assert_eq!(check(&[("x-vapi-secret", "s3cret-value-12")]), Err(AuthError::Invalid));
-        assert_eq!(check(&[("authorization", "Bearer S3CRET-VALUE-123")]), Err(AuthError::Invalid));
+        assert_eq!(
+            check(&[("x-vapi-secret", "s3cret-value-12")]),
+            Err(AuthError::Invalid)
+        );
+        assert_eq!(
+            check(&[("authorization", "Bearer S3CRET-VALUE-123")]),
+            Err(AuthError::Invalid)
+        );
         assert!(WebhookSecret::new("").is_none());
-        assert_eq!(format!("{:?}", WebhookSecret::new("x").unwrap()), "WebhookSecret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", WebhookSecret::new("x").unwrap()),
+            "WebhookSecret(<redacted>)"
+        );
     }
 }

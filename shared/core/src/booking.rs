@@ -34,7 +34,10 @@ fn argument(args: &Map<String, Value>, names: &[&str]) -> Result<Option<String>,
         match args.get(*name) {
             Some(Value::String(s)) if !s.trim().is_empty() => {
                 if s.len() > MAX_ARGUMENT_LEN {
-                    return Err(format!("The {} I was given is too long; could you give a shorter one?", label(names[0])));
+                    return Err(format!(
+                        "The {} I was given is too long; could you give a shorter one?",
+                        label(names[0])
+                    ));
                 }
                 return Ok(Some(s.trim().to_string()));
             }
@@ -71,7 +74,11 @@ pub fn spoken_options(starts: &[DateTime<Tz>]) -> String {
     let mut previous: Option<chrono::NaiveDate> = None;
     for s in starts {
         let day = s.date_naive();
-        parts.push(if previous == Some(day) { spoken_time(s.time()) } else { spoken_datetime(s) });
+        parts.push(if previous == Some(day) {
+            spoken_time(s.time())
+        } else {
+            spoken_datetime(s)
+        });
         previous = Some(day);
     }
     match parts.as_slice() {
@@ -103,14 +110,23 @@ pub fn book_appointment_request(
         ("customerEmail", email.is_none()),
         ("serviceType", service.is_none()),
         ("date", date.is_none()),
-        ("time", time.is_none() && !date.as_deref().is_some_and(|d| d.len() > 10 && d.contains(':'))),
+        (
+            "time",
+            time.is_none()
+                && !date
+                    .as_deref()
+                    .is_some_and(|d| d.len() > 10 && d.contains(':')),
+        ),
     ]
     .iter()
     .filter(|(_, m)| *m)
     .map(|(n, _)| label(n).to_string())
     .collect();
     if !missing.is_empty() {
-        return Err(format!("To book the appointment I still need the {}.", spoken_list(&missing)));
+        return Err(format!(
+            "To book the appointment I still need the {}.",
+            spoken_list(&missing)
+        ));
     }
     let (name, phone, email, service, date) = (
         name.unwrap_or_default(),
@@ -122,8 +138,11 @@ pub fn book_appointment_request(
     let time = time.unwrap_or_default();
 
     let phone = PhoneNumber::parse(&phone, business.phone_region).map_err(|e| match e {
-        PhoneError::UnsupportedRegion(_) => "I can't use that phone number; could you give it with the country code?".to_string(),
-        _ => "That phone number doesn't look complete; could you say it again with the area code?".to_string(),
+        PhoneError::UnsupportedRegion(_) => {
+            "I can't use that phone number; could you give it with the country code?".to_string()
+        }
+        _ => "That phone number doesn't look complete; could you say it again with the area code?"
+            .to_string(),
     })?;
     let email = EmailAddress::parse(&email).map_err(|e| match e {
         EmailError::Empty | EmailError::Invalid => {
@@ -147,28 +166,64 @@ pub fn book_appointment_request(
     let minutes = business.appointment_minutes;
     if start.with_timezone(&Utc) <= now {
         let from = round_up(now.with_timezone(&business.zone), business.slot_minutes);
-        let options = business.hours.nearest_starts(business.zone, from, now, minutes, business.slot_minutes, ALTERNATIVES);
-        return Err(refusal(&format!("{} has already passed.", spoken_datetime(&start)), &options));
+        let options = business.hours.nearest_starts(
+            business.zone,
+            from,
+            now,
+            minutes,
+            business.slot_minutes,
+            ALTERNATIVES,
+        );
+        return Err(refusal(
+            &format!("{} has already passed.", spoken_datetime(&start)),
+            &options,
+        ));
     }
     if !business.hours.fits(&start, minutes) {
         let from = round_up(start, business.slot_minutes);
-        let from = if from.date_naive() == start.date_naive() { from } else { start };
-        let options = business.hours.nearest_starts(business.zone, from, now, minutes, business.slot_minutes, ALTERNATIVES);
-        let reason = if business.hours.is_open_on(chrono::Datelike::weekday(&start)) {
-            format!("We can't book {} because we're open {}.", spoken_datetime(&start), business.hours.spoken())
+        let from = if from.date_naive() == start.date_naive() {
+            from
         } else {
-            format!("We're closed on {}; we're open {}.", start.format("%As"), business.hours.spoken())
+            start
+        };
+        let options = business.hours.nearest_starts(
+            business.zone,
+            from,
+            now,
+            minutes,
+            business.slot_minutes,
+            ALTERNATIVES,
+        );
+        let reason = if business.hours.is_open_on(chrono::Datelike::weekday(&start)) {
+            format!(
+                "We can't book {} because we're open {}.",
+                spoken_datetime(&start),
+                business.hours.spoken()
+            )
+        } else {
+            format!(
+                "We're closed on {}; we're open {}.",
+                start.format("%As"),
+                business.hours.spoken()
+            )
         };
         return Err(refusal(&reason, &options));
     }
-    Ok(BookingRequest { customer: CustomerDetails { name, phone, email }, service, start })
+    Ok(BookingRequest {
+        customer: CustomerDetails { name, phone, email },
+        service,
+        start,
+    })
 }
 
 fn refusal(reason: &str, options: &[DateTime<Tz>]) -> String {
     if options.is_empty() {
         format!("{reason} I have no free times in the next two weeks.")
     } else {
-        format!("{reason} The nearest times I can offer are {}. Would one of those work?", spoken_options(options))
+        format!(
+            "{reason} The nearest times I can offer are {}. Would one of those work?",
+            spoken_options(options)
+        )
     }
 }
 
@@ -250,7 +305,11 @@ impl BookingRecord {
             tool_call_id: job.tool_call_id.clone(),
             created_at: now,
             updated_at: now,
-            audit: vec![AuditEntry { at: now, status: BookingStatus::Confirmed, note: "booked by phone assistant".into() }],
+            audit: vec![AuditEntry {
+                at: now,
+                status: BookingStatus::Confirmed,
+                note: "booked by phone assistant".into(),
+            }],
         }
     }
 }
@@ -271,7 +330,11 @@ pub struct CustomerRecord {
 
 impl CustomerRecord {
     /// The customer after `job` is recorded: the latest name and email win.
-    pub fn after_booking(existing: Option<&CustomerRecord>, job: &BookingJob, now: DateTime<Utc>) -> Self {
+    pub fn after_booking(
+        existing: Option<&CustomerRecord>,
+        job: &BookingJob,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             business_id: job.business_id.clone(),
             phone: job.customer.phone.clone(),
@@ -311,8 +374,19 @@ mod tests {
 
     #[test]
     fn the_seed_booking_resolves() {
-        let r = book_appointment_request(&args(seed_args()), &CallContext::default(), &business(), now()).unwrap();
-        assert_eq!(r.start, chrono_tz::America::New_York.with_ymd_and_hms(2026, 11, 25, 14, 0, 0).unwrap());
+        let r = book_appointment_request(
+            &args(seed_args()),
+            &CallContext::default(),
+            &business(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.start,
+            chrono_tz::America::New_York
+                .with_ymd_and_hms(2026, 11, 25, 14, 0, 0)
+                .unwrap()
+        );
         assert_eq!(r.customer.phone.as_str(), "+17025551234");
         let reference = BookingReference::parse("K7P2X9").unwrap();
         assert_eq!(
@@ -323,15 +397,27 @@ mod tests {
 
     #[test]
     fn missing_arguments_are_listed() {
-        let err = book_appointment_request(&args(json!({"customerName": "A", "date": "tomorrow"})), &CallContext::default(), &business(), now()).unwrap_err();
-        assert_eq!(err, "To book the appointment I still need the phone number, email address, service and time.");
+        let err = book_appointment_request(
+            &args(json!({"customerName": "A", "date": "tomorrow"})),
+            &CallContext::default(),
+            &business(),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "To book the appointment I still need the phone number, email address, service and time."
+        );
     }
 
     #[test]
     fn the_callers_number_fills_in_a_missing_phone() {
         let mut a = args(seed_args());
         a.remove("customerPhone");
-        let call = CallContext { customer_number: Some("+17025550000".into()), ..Default::default() };
+        let call = CallContext {
+            customer_number: Some("+17025550000".into()),
+            ..Default::default()
+        };
         let r = book_appointment_request(&a, &call, &business(), now()).unwrap();
         assert_eq!(r.customer.phone.as_str(), "+17025550000");
     }
@@ -339,8 +425,16 @@ mod tests {
     #[test]
     fn bad_values_get_spoken_errors() {
         let cases = [
-            ("customerPhone", json!("555"), "phone number doesn't look complete"),
-            ("customerEmail", json!("test@"), "email address doesn't look right"),
+            (
+                "customerPhone",
+                json!("555"),
+                "phone number doesn't look complete",
+            ),
+            (
+                "customerEmail",
+                json!("test@"),
+                "email address doesn't look right",
+            ),
             ("date", json!("someday"), "could not understand the date"),
             ("time", json!("lunchtime"), "could not understand the time"),
             ("customerName", json!("x".repeat(201)), "too long"),
@@ -348,7 +442,8 @@ mod tests {
         for (key, value, expected) in cases {
             let mut a = args(seed_args());
             a.insert(key.into(), value);
-            let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+            let err = book_appointment_request(&a, &CallContext::default(), &business(), now())
+                .unwrap_err();
             assert!(err.contains(expected), "{key}: {err}");
         }
     }
@@ -357,7 +452,8 @@ mod tests {
     fn closed_days_offer_the_next_open_times() {
         let mut a = args(seed_args());
         a.insert("date".into(), json!("Saturday"));
-        let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        let err =
+            book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
         assert_eq!(
             err,
             "We're closed on Saturdays; we're open Monday to Friday, 9:00 AM to 5:00 PM. The nearest times I can offer are Monday, November 30 at 9:00 AM, 9:30 AM or 10:00 AM. Would one of those work?"
@@ -368,21 +464,38 @@ mod tests {
     fn outside_hours_and_past_times_are_refused_with_alternatives() {
         let mut a = args(seed_args());
         a.insert("time".into(), json!("4:30pm"));
-        let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
-        assert!(err.starts_with("We can't book Wednesday, November 25 at 4:30 PM because we're open"), "{err}");
+        let err =
+            book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        assert!(
+            err.starts_with("We can't book Wednesday, November 25 at 4:30 PM because we're open"),
+            "{err}"
+        );
         assert!(err.contains("Thursday, November 26 at 9:00 AM"), "{err}");
 
         a.insert("date".into(), json!("today"));
         a.insert("time".into(), json!("9am"));
-        let err = book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
-        assert!(err.starts_with("Tuesday, November 24 at 9:00 AM has already passed."), "{err}");
+        let err =
+            book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        assert!(
+            err.starts_with("Tuesday, November 24 at 9:00 AM has already passed."),
+            "{err}"
+        );
         // It is 10:00 now: the next bookable start is 10:30.
-        assert!(err.contains("Tuesday, November 24 at 10:30 AM, 11:00 AM or 11:30 AM"), "{err}");
+        assert!(
+            err.contains("Tuesday, November 24 at 10:30 AM, 11:00 AM or 11:30 AM"),
+            "{err}"
+        );
     }
 
     #[test]
     fn customer_history_accumulates() {
-        let r = book_appointment_request(&args(seed_args()), &CallContext::default(), &business(), now()).unwrap();
+        let r = book_appointment_request(
+            &args(seed_args()),
+            &CallContext::default(),
+            &business(),
+            now(),
+        )
+        .unwrap();
         let job = BookingJob {
             job_id: "j".into(),
             business_id: "default".into(),
@@ -401,7 +514,14 @@ mod tests {
         let first = CustomerRecord::after_booking(None, &job, now());
         let later = now() + chrono::Duration::days(1);
         let second = CustomerRecord::after_booking(Some(&first), &job, later);
-        assert_eq!((second.booking_count, second.first_contact_at, second.last_contact_at), (2, now(), later));
+        assert_eq!(
+            (
+                second.booking_count,
+                second.first_contact_at,
+                second.last_contact_at
+            ),
+            (2, now(), later)
+        );
         assert_eq!(BookingRecord::from_job(&job, now()).audit.len(), 1);
     }
 }

@@ -16,21 +16,34 @@ pub enum ConfigError {
 
 /// Reads one setting; `lookup` is the environment in Lambda and the provisioned stack locally.
 pub fn setting(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Option<String> {
-    lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    lookup(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
-pub fn required(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<String, ConfigError> {
+pub fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
     setting(lookup, name).ok_or(ConfigError::Missing(name))
 }
 
-fn number(lookup: &impl Fn(&str) -> Option<String>, name: &'static str, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32, ConfigError> {
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
     match setting(lookup, name) {
         None => Ok(default),
         Some(v) => v
             .parse::<u32>()
             .ok()
             .filter(|n| range.contains(n))
-            .ok_or_else(|| ConfigError::Invalid { name, reason: format!("{v:?} is not a number in {range:?}") }),
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!("{v:?} is not a number in {range:?}"),
+            }),
     }
 }
 
@@ -50,7 +63,8 @@ pub struct Business {
 impl Business {
     /// The default business of a single-business install.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let zone_name = setting(lookup, "BUSINESS_TIME_ZONE").unwrap_or_else(|| "America/New_York".into());
+        let zone_name =
+            setting(lookup, "BUSINESS_TIME_ZONE").unwrap_or_else(|| "America/New_York".into());
         let zone: Tz = zone_name.parse().map_err(|_| ConfigError::Invalid {
             name: "BUSINESS_TIME_ZONE",
             reason: format!("{zone_name:?} is not an IANA time zone"),
@@ -58,13 +72,24 @@ impl Business {
         let hours = setting(lookup, "BUSINESS_OPENING_HOURS")
             .unwrap_or_else(|| "Mon-Fri 09:00-17:00".into())
             .parse()
-            .map_err(|e: crate::hours::HoursError| ConfigError::Invalid { name: "BUSINESS_OPENING_HOURS", reason: e.to_string() })?;
+            .map_err(|e: crate::hours::HoursError| ConfigError::Invalid {
+                name: "BUSINESS_OPENING_HOURS",
+                reason: e.to_string(),
+            })?;
         let region = setting(lookup, "DEFAULT_PHONE_REGION").unwrap_or_else(|| "US".into());
-        let phone_region = PhoneRegion::from_code(&region)
-            .map_err(|e| ConfigError::Invalid { name: "DEFAULT_PHONE_REGION", reason: e.to_string() })?;
+        let phone_region = PhoneRegion::from_code(&region).map_err(|e| ConfigError::Invalid {
+            name: "DEFAULT_PHONE_REGION",
+            reason: e.to_string(),
+        })?;
         let id = setting(lookup, "BUSINESS_ID").unwrap_or_else(|| "default".into());
-        if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(ConfigError::Invalid { name: "BUSINESS_ID", reason: "use letters, digits, - and _".into() });
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError::Invalid {
+                name: "BUSINESS_ID",
+                reason: "use letters, digits, - and _".into(),
+            });
         }
         Ok(Self {
             id,
@@ -84,7 +109,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -98,12 +126,34 @@ mod tests {
 
     #[test]
     fn bad_settings_are_named() {
-        let err = Business::from_lookup(&lookup(&[("BUSINESS_TIME_ZONE", "Mars/Olympus")])).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "BUSINESS_TIME_ZONE", .. }));
+        let err =
+            Business::from_lookup(&lookup(&[("BUSINESS_TIME_ZONE", "Mars/Olympus")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "BUSINESS_TIME_ZONE",
+                ..
+            }
+        ));
         let err = Business::from_lookup(&lookup(&[("APPOINTMENT_MINUTES", "0")])).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "APPOINTMENT_MINUTES", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "APPOINTMENT_MINUTES",
+                ..
+            }
+        ));
         let err = Business::from_lookup(&lookup(&[("BUSINESS_ID", "a#b")])).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "BUSINESS_ID", .. }));
-        assert_eq!(required(&lookup(&[("X", " ")]), "SENDER_EMAIL"), Err(ConfigError::Missing("SENDER_EMAIL")));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "BUSINESS_ID",
+                ..
+            }
+        ));
+        assert_eq!(
+            required(&lookup(&[("X", " ")]), "SENDER_EMAIL"),
+            Err(ConfigError::Missing("SENDER_EMAIL"))
+        );
     }
 }

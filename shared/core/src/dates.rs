@@ -36,7 +36,10 @@ pub enum StartError {
     Time(#[from] TimeError),
     /// The local time falls in a daylight-saving gap; `before`/`after` are the nearest valid times.
     #[error("that time does not exist on that day because the clocks change")]
-    Nonexistent { before: DateTime<Tz>, after: DateTime<Tz> },
+    Nonexistent {
+        before: DateTime<Tz>,
+        after: DateTime<Tz>,
+    },
 }
 
 const WEEKDAYS: [(&str, Weekday); 7] = [
@@ -50,8 +53,18 @@ const WEEKDAYS: [(&str, Weekday); 7] = [
 ];
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 const NUMBER_WORDS: [&str; 13] = [
@@ -72,13 +85,19 @@ fn month_named(word: &str) -> Option<u32> {
     if word.len() < 3 {
         return None;
     }
-    MONTHS.iter().position(|m| m.starts_with(word)).map(|i| i as u32 + 1)
+    MONTHS
+        .iter()
+        .position(|m| m.starts_with(word))
+        .map(|i| i as u32 + 1)
 }
 
 fn number_word(word: &str) -> Option<u32> {
-    word.parse::<u32>()
-        .ok()
-        .or_else(|| NUMBER_WORDS.iter().position(|w| *w == word).map(|i| i as u32))
+    word.parse::<u32>().ok().or_else(|| {
+        NUMBER_WORDS
+            .iter()
+            .position(|w| *w == word)
+            .map(|i| i as u32)
+    })
 }
 
 /// "28th" → 28
@@ -103,7 +122,11 @@ fn normalize(text: &str) -> String {
 
 /// Resolves a spoken or written date relative to `today` (the call's date in the business zone).
 /// `month_first` chooses how numeric dates read: 11/28 (US) or 28/11 (elsewhere).
-pub fn resolve_date(text: &str, today: NaiveDate, month_first: bool) -> Result<NaiveDate, DateError> {
+pub fn resolve_date(
+    text: &str,
+    today: NaiveDate,
+    month_first: bool,
+) -> Result<NaiveDate, DateError> {
     let norm = normalize(text);
     let norm = norm.trim_end_matches('.').trim();
     if norm.is_empty() {
@@ -137,7 +160,11 @@ pub fn resolve_date(text: &str, today: NaiveDate, month_first: bool) -> Result<N
 
     // "in 3 days", "in a week"
     if words.first() == Some(&"in") && words.len() == 3 {
-        let n = if words[1] == "a" || words[1] == "an" { Some(1) } else { number_word(words[1]) };
+        let n = if words[1] == "a" || words[1] == "an" {
+            Some(1)
+        } else {
+            number_word(words[1])
+        };
         if let Some(n) = n {
             let days = match words[2] {
                 "day" | "days" => n,
@@ -190,7 +217,9 @@ pub fn resolve_date(text: &str, today: NaiveDate, month_first: bool) -> Result<N
         }
         if let Some(m) = month_named(w).filter(|_| month.is_none()) {
             month = Some(m);
-        } else if let Some(d) = weekday_named(w).filter(|_| weekday.is_none() && month.is_none() && day.is_none()) {
+        } else if let Some(d) =
+            weekday_named(w).filter(|_| weekday.is_none() && month.is_none() && day.is_none())
+        {
             weekday = Some(d);
         } else if let Some(d) = day_number(w).filter(|_| day.is_none()) {
             day = Some(d);
@@ -211,11 +240,18 @@ pub fn resolve_date(text: &str, today: NaiveDate, month_first: bool) -> Result<N
 
 /// The first `day` strictly after `today`.
 pub fn next_weekday_after(today: NaiveDate, day: Weekday) -> NaiveDate {
-    let ahead = (7 + day.num_days_from_monday() as i64 - today.weekday().num_days_from_monday() as i64) % 7;
+    let ahead =
+        (7 + day.num_days_from_monday() as i64 - today.weekday().num_days_from_monday() as i64) % 7;
     today + Duration::days(if ahead == 0 { 7 } else { ahead })
 }
 
-fn month_day(today: NaiveDate, m: u32, d: u32, year: Option<i32>, text: &str) -> Result<NaiveDate, DateError> {
+fn month_day(
+    today: NaiveDate,
+    m: u32,
+    d: u32,
+    year: Option<i32>,
+    text: &str,
+) -> Result<NaiveDate, DateError> {
     let no_such = || DateError::NoSuchDate(text.trim().to_string());
     if let Some(y) = year {
         return NaiveDate::from_ymd_opt(y, m, d).ok_or_else(no_such);
@@ -259,7 +295,10 @@ pub fn parse_time(text: &str) -> Result<NaiveTime, TimeError> {
             meridiem = meridiem.or(Some(pm));
         }
     }
-    let body = body.trim_end_matches("o'clock").trim_end_matches("oclock").trim();
+    let body = body
+        .trim_end_matches("o'clock")
+        .trim_end_matches("oclock")
+        .trim();
 
     let (hour, minute, explicit_24h) = parse_clock_body(body).ok_or_else(unrecognized)?;
     let hour = match meridiem {
@@ -283,8 +322,14 @@ pub fn parse_time(text: &str) -> Result<NaiveTime, TimeError> {
 
 fn split_meridiem(s: &str) -> (&str, Option<bool>) {
     for (suffix, pm) in [
-        ("p.m.", true), ("a.m.", false), ("p.m", true), ("a.m", false), ("pm", true), ("am", false),
-        ("p", true), ("a", false),
+        ("p.m.", true),
+        ("a.m.", false),
+        ("p.m", true),
+        ("a.m", false),
+        ("pm", true),
+        ("am", false),
+        ("p", true),
+        ("a", false),
     ] {
         if let Some(body) = s.strip_suffix(suffix)
             && (body.ends_with(|c: char| c.is_ascii_digit() || c == ' ') && !body.is_empty())
@@ -301,18 +346,31 @@ fn parse_clock_body(body: &str) -> Option<(u32, u32, bool)> {
     if let Some((h, rest)) = body.split_once([':', '.']) {
         let m = rest.split(':').next()?;
         let (hour, minute) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
-        return (hour < 24 && minute < 60 && m.len() == 2).then_some((hour, minute, hour >= 13 || h.len() == 2 && h.starts_with('0')));
+        return (hour < 24 && minute < 60 && m.len() == 2).then_some((
+            hour,
+            minute,
+            hour >= 13 || h.len() == 2 && h.starts_with('0'),
+        ));
     }
     if body.len() == 4 && body.bytes().all(|b| b.is_ascii_digit()) {
-        let (hour, minute) = (body[..2].parse::<u32>().ok()?, body[2..].parse::<u32>().ok()?);
+        let (hour, minute) = (
+            body[..2].parse::<u32>().ok()?,
+            body[2..].parse::<u32>().ok()?,
+        );
         return (hour < 24 && minute < 60).then_some((hour, minute, true));
     }
     let words: Vec<&str> = body.split(' ').collect();
     match words.as_slice() {
         [h] => number_word(h).filter(|h| *h < 24).map(|h| (h, 0, h >= 13)),
-        ["half", "past", h] => number_word(h).filter(|h| (1..=12).contains(h)).map(|h| (h, 30, false)),
-        ["quarter", "past", h] => number_word(h).filter(|h| (1..=12).contains(h)).map(|h| (h, 15, false)),
-        ["quarter", "to", h] => number_word(h).filter(|h| (1..=12).contains(h)).map(|h| (if h == 1 { 12 } else { h - 1 }, 45, false)),
+        ["half", "past", h] => number_word(h)
+            .filter(|h| (1..=12).contains(h))
+            .map(|h| (h, 30, false)),
+        ["quarter", "past", h] => number_word(h)
+            .filter(|h| (1..=12).contains(h))
+            .map(|h| (h, 15, false)),
+        ["quarter", "to", h] => number_word(h)
+            .filter(|h| (1..=12).contains(h))
+            .map(|h| (if h == 1 { 12 } else { h - 1 }, 45, false)),
         [h, m] => {
             let hour = number_word(h).filter(|h| (1..=12).contains(h))?;
             let minute = match *m {
@@ -323,7 +381,9 @@ fn parse_clock_body(body: &str) -> Option<(u32, u32, bool)> {
             };
             Some((hour, minute, false))
         }
-        [h, "forty", "five"] => number_word(h).filter(|h| (1..=12).contains(h)).map(|h| (h, 45, false)),
+        [h, "forty", "five"] => number_word(h)
+            .filter(|h| (1..=12).contains(h))
+            .map(|h| (h, 45, false)),
         _ => None,
     }
 }
@@ -335,7 +395,10 @@ fn hm(h: u32, m: u32) -> NaiveTime {
 /// Parses an RFC 3339 / ISO timestamp with or without offset.
 fn parse_timestamp(text: &str, zone: Tz) -> Option<Result<DateTime<Tz>, StartError>> {
     let t = text.trim();
-    if t.len() < 16 || !t.as_bytes()[..4].iter().all(u8::is_ascii_digit) || !t[10..].starts_with(['T', 't', ' ']) {
+    if t.len() < 16
+        || !t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        || !t[10..].starts_with(['T', 't', ' '])
+    {
         return None;
     }
     if let Ok(dt) = DateTime::<FixedOffset>::parse_from_rfc3339(&t.replace(' ', "T")) {
@@ -358,7 +421,10 @@ pub fn localize(zone: Tz, naive: NaiveDateTime) -> Result<DateTime<Tz>, StartErr
         LocalResult::None => {
             // Walk out of the gap a minute at a time each way (gaps are at most a couple of hours).
             let nearest = |step: i64| {
-                (1..=180).find_map(|i| zone.from_local_datetime(&(naive + Duration::minutes(step * i))).earliest())
+                (1..=180).find_map(|i| {
+                    zone.from_local_datetime(&(naive + Duration::minutes(step * i)))
+                        .earliest()
+                })
             };
             if let (Some(before), Some(after)) = (nearest(-1), nearest(1)) {
                 return Err(StartError::Nonexistent { before, after });
@@ -390,7 +456,11 @@ pub fn resolve_start(
 
 /// "Tuesday, November 25 at 2:00 PM"
 pub fn spoken_datetime(t: &DateTime<Tz>) -> String {
-    format!("{} at {}", spoken_date(t.date_naive()), spoken_time(t.time()))
+    format!(
+        "{} at {}",
+        spoken_date(t.date_naive()),
+        spoken_time(t.time())
+    )
 }
 
 /// "Tuesday, November 25"
@@ -423,9 +493,18 @@ mod tests {
         assert_eq!(resolve_date("today", today(), true), Ok(today()));
         assert_eq!(resolve_date("Tonight", today(), true), Ok(today()));
         assert_eq!(resolve_date("tomorrow", today(), true), Ok(d(2026, 11, 25)));
-        assert_eq!(resolve_date("the day after tomorrow", today(), true), Ok(d(2026, 11, 26)));
-        assert_eq!(resolve_date("in 3 days", today(), true), Ok(d(2026, 11, 27)));
-        assert_eq!(resolve_date("in three days", today(), true), Ok(d(2026, 11, 27)));
+        assert_eq!(
+            resolve_date("the day after tomorrow", today(), true),
+            Ok(d(2026, 11, 26))
+        );
+        assert_eq!(
+            resolve_date("in 3 days", today(), true),
+            Ok(d(2026, 11, 27))
+        );
+        assert_eq!(
+            resolve_date("in three days", today(), true),
+            Ok(d(2026, 11, 27))
+        );
         assert_eq!(resolve_date("in a week", today(), true), Ok(d(2026, 12, 1)));
     }
 
@@ -441,15 +520,33 @@ mod tests {
 
     #[test]
     fn explicit_dates() {
-        assert_eq!(resolve_date("2026-11-28", today(), true), Ok(d(2026, 11, 28)));
-        assert_eq!(resolve_date("November 28", today(), true), Ok(d(2026, 11, 28)));
+        assert_eq!(
+            resolve_date("2026-11-28", today(), true),
+            Ok(d(2026, 11, 28))
+        );
+        assert_eq!(
+            resolve_date("November 28", today(), true),
+            Ok(d(2026, 11, 28))
+        );
         assert_eq!(resolve_date("Nov 28th", today(), true), Ok(d(2026, 11, 28)));
-        assert_eq!(resolve_date("28 November", today(), true), Ok(d(2026, 11, 28)));
-        assert_eq!(resolve_date("the 28th of November", today(), true), Ok(d(2026, 11, 28)));
-        assert_eq!(resolve_date("Saturday, November 28, 2026", today(), true), Ok(d(2026, 11, 28)));
+        assert_eq!(
+            resolve_date("28 November", today(), true),
+            Ok(d(2026, 11, 28))
+        );
+        assert_eq!(
+            resolve_date("the 28th of November", today(), true),
+            Ok(d(2026, 11, 28))
+        );
+        assert_eq!(
+            resolve_date("Saturday, November 28, 2026", today(), true),
+            Ok(d(2026, 11, 28))
+        );
         assert_eq!(resolve_date("11/28", today(), true), Ok(d(2026, 11, 28)));
         assert_eq!(resolve_date("28/11", today(), false), Ok(d(2026, 11, 28)));
-        assert_eq!(resolve_date("11/28/2026", today(), true), Ok(d(2026, 11, 28)));
+        assert_eq!(
+            resolve_date("11/28/2026", today(), true),
+            Ok(d(2026, 11, 28))
+        );
         // A date already past this year means next year's.
         assert_eq!(resolve_date("January 5", today(), true), Ok(d(2027, 1, 5)));
     }
@@ -457,10 +554,22 @@ mod tests {
     #[test]
     fn bad_dates_are_explained() {
         assert_eq!(resolve_date("", today(), true), Err(DateError::Empty));
-        assert!(matches!(resolve_date("someday", today(), true), Err(DateError::Unrecognized(_))));
-        assert!(matches!(resolve_date("February 30 2027", today(), true), Err(DateError::NoSuchDate(_))));
-        assert!(matches!(resolve_date("13/45", today(), true), Err(DateError::NoSuchDate(_))));
-        assert!(matches!(resolve_date("in many days", today(), true), Err(DateError::Unrecognized(_))));
+        assert!(matches!(
+            resolve_date("someday", today(), true),
+            Err(DateError::Unrecognized(_))
+        ));
+        assert!(matches!(
+            resolve_date("February 30 2027", today(), true),
+            Err(DateError::NoSuchDate(_))
+        ));
+        assert!(matches!(
+            resolve_date("13/45", today(), true),
+            Err(DateError::NoSuchDate(_))
+        ));
+        assert!(matches!(
+            resolve_date("in many days", today(), true),
+            Err(DateError::Unrecognized(_))
+        ));
     }
 
     #[test]
@@ -492,12 +601,17 @@ mod tests {
         }
         assert_eq!(parse_time(""), Err(TimeError::Empty));
         for bad in ["25:00", "2:75pm", "13pm", "lunchtime", "2:3"] {
-            assert!(matches!(parse_time(bad), Err(TimeError::Unrecognized(_))), "{bad}");
+            assert!(
+                matches!(parse_time(bad), Err(TimeError::Unrecognized(_))),
+                "{bad}"
+            );
         }
     }
 
     fn at(zone: Tz, y: i32, m: u32, day: u32, h: u32, min: u32) -> DateTime<Tz> {
-        zone.with_ymd_and_hms(y, m, day, h, min, 0).single().unwrap()
+        zone.with_ymd_and_hms(y, m, day, h, min, 0)
+            .single()
+            .unwrap()
     }
 
     #[test]
@@ -514,7 +628,8 @@ mod tests {
         let call = Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap();
         let start = resolve_start("2026-11-25T19:00:00Z", "", New_York, call, true).unwrap();
         assert_eq!(spoken_datetime(&start), "Wednesday, November 25 at 2:00 PM");
-        let local = resolve_start("2026-11-25", "2026-11-25T14:00:00", New_York, call, true).unwrap();
+        let local =
+            resolve_start("2026-11-25", "2026-11-25T14:00:00", New_York, call, true).unwrap();
         assert_eq!(local, start);
     }
 
@@ -540,9 +655,15 @@ mod tests {
     fn autumn_overlap_takes_the_first_occurrence() {
         let call = Utc.with_ymd_and_hms(2026, 10, 20, 12, 0, 0).unwrap();
         let ny = resolve_start("2026-11-01", "1:30am", New_York, call, true).unwrap();
-        assert_eq!(ny.with_timezone(&Utc), Utc.with_ymd_and_hms(2026, 11, 1, 5, 30, 0).unwrap());
+        assert_eq!(
+            ny.with_timezone(&Utc),
+            Utc.with_ymd_and_hms(2026, 11, 1, 5, 30, 0).unwrap()
+        );
         let ldn = resolve_start("October 25", "1:30am", London, call, false).unwrap();
-        assert_eq!(ldn.with_timezone(&Utc), Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap());
+        assert_eq!(
+            ldn.with_timezone(&Utc),
+            Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap()
+        );
     }
 
     #[test]
@@ -550,6 +671,9 @@ mod tests {
         // The day after the spring change, 2pm is still 2pm local (18:00 UTC, not 19:00).
         let call = Utc.with_ymd_and_hms(2026, 3, 7, 15, 0, 0).unwrap();
         let start = resolve_start("Monday", "2pm", New_York, call, true).unwrap();
-        assert_eq!(start.with_timezone(&Utc), Utc.with_ymd_and_hms(2026, 3, 9, 18, 0, 0).unwrap());
+        assert_eq!(
+            start.with_timezone(&Utc),
+            Utc.with_ymd_and_hms(2026, 3, 9, 18, 0, 0).unwrap()
+        );
     }
 }

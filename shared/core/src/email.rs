@@ -44,7 +44,9 @@ impl EmailAddress {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if local_ok && domain_ok {
             Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
         } else {
@@ -89,21 +91,42 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_addresses() {
-        assert_eq!(EmailAddress::parse(" test@Example.COM ").unwrap().as_str(), "test@example.com");
+        assert_eq!(
+            EmailAddress::parse(" test@Example.COM ").unwrap().as_str(),
+            "test@example.com"
+        );
         assert!(EmailAddress::parse("first.last+tag@sub.example.co.uk").is_ok());
     }
 
     #[test]
     fn refuses_malformed_addresses() {
-        for bad in ["test", "test@", "@example.com", "a@b", "a@@b.com", "a b@c.com", "a..b@c.com", ".a@c.com", "a@-c.com", "a@c.c0m", "a@c.1"] {
+        for bad in [
+            "test",
+            "test@",
+            "@example.com",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a..b@c.com",
+            ".a@c.com",
+            "a@-c.com",
+            "a@c.c0m",
+            "a@c.1",
+        ] {
             assert_eq!(EmailAddress::parse(bad), Err(EmailError::Invalid), "{bad}");
         }
         assert_eq!(EmailAddress::parse(""), Err(EmailError::Empty));
-        assert_eq!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(65))), Err(EmailError::Invalid));
+        assert_eq!(
+            EmailAddress::parse(&format!("{}@example.com", "a".repeat(65))),
+            Err(EmailError::Invalid)
+        );
     }
 
     #[test]
     fn redacts_the_local_part() {
-        assert_eq!(EmailAddress::parse("test@example.com").unwrap().redacted(), "t***@example.com");
+        assert_eq!(
+            EmailAddress::parse("test@example.com").unwrap().redacted(),
+            "t***@example.com"
+        );
     }
 }

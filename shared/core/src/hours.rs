@@ -9,7 +9,9 @@ use thiserror::Error;
 use crate::dates::{localize, spoken_time};
 
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("opening hours {spec:?}: {reason} (expected e.g. \"Mon-Fri 09:00-17:00; Sat 10:00-14:00\")")]
+#[error(
+    "opening hours {spec:?}: {reason} (expected e.g. \"Mon-Fri 09:00-17:00; Sat 10:00-14:00\")"
+)]
 pub struct HoursError {
     spec: String,
     reason: String,
@@ -28,15 +30,23 @@ impl FromStr for OpeningHours {
 
     /// "Mon-Fri 09:00-17:00; Sat 10:00-14:00", "Mon,Wed 09:00-12:00,13:00-17:00"
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
-        let err = |reason: &str| HoursError { spec: spec.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| HoursError {
+            spec: spec.to_string(),
+            reason: reason.to_string(),
+        };
         let mut days: [Vec<(NaiveTime, NaiveTime)>; 7] = Default::default();
         for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let (day_spec, periods) = part.split_once(' ').ok_or_else(|| err("each part needs days and times"))?;
+            let (day_spec, periods) = part
+                .split_once(' ')
+                .ok_or_else(|| err("each part needs days and times"))?;
             let mut selected = Vec::new();
             for range in day_spec.split(',') {
                 let day = |s: &str| {
                     let s = s.trim().to_ascii_lowercase();
-                    DAY_CODES.iter().position(|d| s.len() >= 3 && d.starts_with(&s[..3])).ok_or_else(|| err("unknown day name"))
+                    DAY_CODES
+                        .iter()
+                        .position(|d| s.len() >= 3 && d.starts_with(&s[..3]))
+                        .ok_or_else(|| err("unknown day name"))
                 };
                 match range.split_once('-') {
                     Some((a, b)) => {
@@ -54,8 +64,12 @@ impl FromStr for OpeningHours {
                 }
             }
             for period in periods.split(',').map(str::trim) {
-                let (open, close) = period.split_once('-').ok_or_else(|| err("a period needs open-close"))?;
-                let t = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| err("times are HH:MM"));
+                let (open, close) = period
+                    .split_once('-')
+                    .ok_or_else(|| err("a period needs open-close"))?;
+                let t = |s: &str| {
+                    NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| err("times are HH:MM"))
+                };
                 let (open, close) = (t(open)?, t(close)?);
                 if open >= close {
                     return Err(err("a period must close after it opens"));
@@ -137,7 +151,15 @@ impl OpeningHours {
 
     /// "Monday to Friday, 9:00 AM to 5:00 PM"
     pub fn spoken(&self) -> String {
-        let names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+        let names = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ];
         let mut parts: Vec<String> = Vec::new();
         let mut i = 0;
         while i < 7 {
@@ -149,7 +171,11 @@ impl OpeningHours {
             while j + 1 < 7 && self.days[j + 1] == self.days[i] {
                 j += 1;
             }
-            let days = if i == j { names[i].to_string() } else { format!("{} to {}", names[i], names[j]) };
+            let days = if i == j {
+                names[i].to_string()
+            } else {
+                format!("{} to {}", names[i], names[j])
+            };
             let periods: Vec<String> = self.days[i]
                 .iter()
                 .map(|(o, c)| format!("{} to {}", spoken_time(*o), spoken_time(*c)))
@@ -166,8 +192,14 @@ pub fn round_up(t: DateTime<Tz>, step_minutes: u32) -> DateTime<Tz> {
     let step = i64::from(step_minutes.max(1));
     let minutes = i64::from(t.hour() * 60 + t.minute());
     let rem = minutes % step;
-    let base = t - Duration::seconds(i64::from(t.second())) - Duration::nanoseconds(i64::from(t.nanosecond()));
-    if rem == 0 && t.second() == 0 && t.nanosecond() == 0 { t } else { base + Duration::minutes(step - rem) }
+    let base = t
+        - Duration::seconds(i64::from(t.second()))
+        - Duration::nanoseconds(i64::from(t.nanosecond()));
+    if rem == 0 && t.second() == 0 && t.nanosecond() == 0 {
+        t
+    } else {
+        base + Duration::minutes(step - rem)
+    }
 }
 
 #[cfg(test)]
@@ -182,7 +214,9 @@ mod tests {
 
     #[test]
     fn parses_specs() {
-        let h: OpeningHours = "Mon-Fri 09:00-12:00,13:00-17:00; Sat 10:00-14:00".parse().unwrap();
+        let h: OpeningHours = "Mon-Fri 09:00-12:00,13:00-17:00; Sat 10:00-14:00"
+            .parse()
+            .unwrap();
         assert!(h.is_open_on(Weekday::Sat));
         assert!(!h.is_open_on(Weekday::Sun));
         assert_eq!(
@@ -190,7 +224,13 @@ mod tests {
             "Monday to Friday, 9:00 AM to 12:00 PM and 1:00 PM to 5:00 PM; Saturday, 10:00 AM to 2:00 PM"
         );
         assert_eq!(weekdays().spoken(), "Monday to Friday, 9:00 AM to 5:00 PM");
-        for bad in ["", "Mon-Fri", "Xyz 09:00-17:00", "Mon 17:00-09:00", "Mon 9-5"] {
+        for bad in [
+            "",
+            "Mon-Fri",
+            "Xyz 09:00-17:00",
+            "Mon 17:00-09:00",
+            "Mon 9-5",
+        ] {
             assert!(bad.parse::<OpeningHours>().is_err(), "{bad}");
         }
     }
@@ -214,7 +254,11 @@ mod tests {
         let got = h.nearest_starts(New_York, sat, now, 60, 30, 3);
         let want: Vec<_> = [(9, 0), (9, 30), (10, 0)]
             .iter()
-            .map(|(hh, mm)| New_York.with_ymd_and_hms(2026, 11, 30, *hh, *mm, 0).unwrap())
+            .map(|(hh, mm)| {
+                New_York
+                    .with_ymd_and_hms(2026, 11, 30, *hh, *mm, 0)
+                    .unwrap()
+            })
             .collect();
         assert_eq!(got, want);
     }
@@ -222,7 +266,10 @@ mod tests {
     #[test]
     fn rounds_up_to_the_grid() {
         let t = New_York.with_ymd_and_hms(2026, 11, 24, 10, 7, 30).unwrap();
-        assert_eq!(round_up(t, 30), New_York.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap());
+        assert_eq!(
+            round_up(t, 30),
+            New_York.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap()
+        );
         let on = New_York.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap();
         assert_eq!(round_up(on, 30), on);
     }

@@ -84,7 +84,10 @@ impl NotificationJob {
             time_zone: job.time_zone.clone(),
         };
         let make = |channel: &str, recipient: Recipient| NotificationJob {
-            notification_id: format!("{}#{}#booking-confirmation#{channel}", job.business_id, job.reference),
+            notification_id: format!(
+                "{}#{}#booking-confirmation#{channel}",
+                job.business_id, job.reference
+            ),
             business_id: job.business_id.clone(),
             business_name: job.business_name.clone(),
             kind: NotificationKind::BookingConfirmation,
@@ -92,8 +95,18 @@ impl NotificationJob {
             booking: booking.clone(),
         };
         [
-            make("sms", Recipient::Sms { phone: job.customer.phone.clone() }),
-            make("email", Recipient::Email { email: job.customer.email.clone() }),
+            make(
+                "sms",
+                Recipient::Sms {
+                    phone: job.customer.phone.clone(),
+                },
+            ),
+            make(
+                "email",
+                Recipient::Email {
+                    email: job.customer.email.clone(),
+                },
+            ),
         ]
     }
 }

@@ -12,8 +12,8 @@ use crate::email::EmailAddress;
 use crate::jobs::{BookingJob, Job};
 use crate::phone::PhoneNumber;
 use crate::ports::{
-    BookingStore, Claim, Clock, ComponentHealth, EmailSender, HealthProbe, IdempotencyStore, JobQueue, PortError,
-    RecordOutcome, SmsSender,
+    BookingStore, Claim, Clock, ComponentHealth, EmailSender, HealthProbe, IdempotencyStore,
+    JobQueue, PortError, RecordOutcome, SmsSender,
 };
 use crate::reference::BookingReference;
 use crate::templates::RenderedEmail;
@@ -33,8 +33,15 @@ impl Failures {
     }
 
     fn take(&self, operation: &'static str) -> Result<(), PortError> {
-        let failed = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-        if failed { Err(PortError::unavailable(operation, "injected failure")) } else { Ok(()) }
+        let failed = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failed {
+            Err(PortError::unavailable(operation, "injected failure"))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -67,9 +74,15 @@ impl JobQueue for MemoryQueue {
     }
 }
 
+/// Bookings and customers, each keyed by (business, reference or phone).
+type BookingState = (
+    HashMap<(String, String), BookingRecord>,
+    HashMap<(String, String), CustomerRecord>,
+);
+
 #[derive(Debug, Default)]
 pub struct MemoryBookingStore {
-    state: Mutex<(HashMap<(String, String), BookingRecord>, HashMap<(String, String), CustomerRecord>)>,
+    state: Mutex<BookingState>,
     pub failures: Failures,
 }
 
@@ -84,7 +97,11 @@ impl MemoryBookingStore {
 }
 
 impl BookingStore for MemoryBookingStore {
-    async fn record_booking(&self, job: &BookingJob, now: DateTime<Utc>) -> Result<RecordOutcome, PortError> {
+    async fn record_booking(
+        &self,
+        job: &BookingJob,
+        now: DateTime<Utc>,
+    ) -> Result<RecordOutcome, PortError> {
         self.failures.take("record booking")?;
         let mut state = lock(&self.state);
         let (bookings, customers) = &mut *state;
@@ -93,7 +110,10 @@ impl BookingStore for MemoryBookingStore {
             return if existing.job_id == job.job_id {
                 Ok(RecordOutcome::AlreadyRecorded)
             } else {
-                Err(PortError::Conflict(format!("booking reference {} is taken by another job", job.reference)))
+                Err(PortError::Conflict(format!(
+                    "booking reference {} is taken by another job",
+                    job.reference
+                )))
             };
         }
         let customer_key = (job.business_id.clone(), job.customer.phone.to_string());
@@ -103,19 +123,38 @@ impl BookingStore for MemoryBookingStore {
         Ok(RecordOutcome::Recorded)
     }
 
-    async fn booking(&self, business_id: &str, reference: &BookingReference) -> Result<Option<BookingRecord>, PortError> {
-        Ok(lock(&self.state).0.get(&(business_id.to_string(), reference.to_string())).cloned())
+    async fn booking(
+        &self,
+        business_id: &str,
+        reference: &BookingReference,
+    ) -> Result<Option<BookingRecord>, PortError> {
+        Ok(lock(&self.state)
+            .0
+            .get(&(business_id.to_string(), reference.to_string()))
+            .cloned())
     }
 
-    async fn customer(&self, business_id: &str, phone: &PhoneNumber) -> Result<Option<CustomerRecord>, PortError> {
-        Ok(lock(&self.state).1.get(&(business_id.to_string(), phone.to_string())).cloned())
+    async fn customer(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+    ) -> Result<Option<CustomerRecord>, PortError> {
+        Ok(lock(&self.state)
+            .1
+            .get(&(business_id.to_string(), phone.to_string()))
+            .cloned())
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum KeyState {
-    InProgress { until: DateTime<Utc> },
-    Completed { result: String, until: DateTime<Utc> },
+    InProgress {
+        until: DateTime<Utc>,
+    },
+    Completed {
+        result: String,
+        until: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -124,19 +163,43 @@ pub struct MemoryIdempotencyStore {
 }
 
 impl IdempotencyStore for MemoryIdempotencyStore {
-    async fn claim(&self, key: &str, now: DateTime<Utc>, in_progress_for: Duration) -> Result<Claim, PortError> {
+    async fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        in_progress_for: Duration,
+    ) -> Result<Claim, PortError> {
         let mut keys = lock(&self.keys);
         match keys.get(key) {
-            Some(KeyState::Completed { result, until }) if *until > now => return Ok(Claim::Completed(result.clone())),
+            Some(KeyState::Completed { result, until }) if *until > now => {
+                return Ok(Claim::Completed(result.clone()));
+            }
             Some(KeyState::InProgress { until }) if *until > now => return Ok(Claim::InProgress),
             _ => {}
         }
-        keys.insert(key.to_string(), KeyState::InProgress { until: now + in_progress_for });
+        keys.insert(
+            key.to_string(),
+            KeyState::InProgress {
+                until: now + in_progress_for,
+            },
+        );
         Ok(Claim::Acquired)
     }
 
-    async fn complete(&self, key: &str, result: &str, now: DateTime<Utc>, keep_for: Duration) -> Result<(), PortError> {
-        lock(&self.keys).insert(key.to_string(), KeyState::Completed { result: result.to_string(), until: now + keep_for });
+    async fn complete(
+        &self,
+        key: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        keep_for: Duration,
+    ) -> Result<(), PortError> {
+        lock(&self.keys).insert(
+            key.to_string(),
+            KeyState::Completed {
+                result: result.to_string(),
+                until: now + keep_for,
+            },
+        );
         Ok(())
     }
 
@@ -168,7 +231,11 @@ pub struct MemoryEmail {
 }
 
 impl EmailSender for MemoryEmail {
-    async fn send_email(&self, to: &EmailAddress, email: &RenderedEmail) -> Result<String, PortError> {
+    async fn send_email(
+        &self,
+        to: &EmailAddress,
+        email: &RenderedEmail,
+    ) -> Result<String, PortError> {
         self.failures.take("send email")?;
         let mut sent = lock(&self.sent);
         sent.push((to.clone(), email.clone()));

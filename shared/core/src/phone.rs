@@ -35,19 +35,84 @@ pub struct PhoneRegion {
 }
 
 const REGIONS: &[PhoneRegion] = &[
-    PhoneRegion { code: "US", country_code: "1", trunk_prefix: Some("1"), lengths: &[10] },
-    PhoneRegion { code: "CA", country_code: "1", trunk_prefix: Some("1"), lengths: &[10] },
-    PhoneRegion { code: "GB", country_code: "44", trunk_prefix: Some("0"), lengths: &[9, 10] },
-    PhoneRegion { code: "IE", country_code: "353", trunk_prefix: Some("0"), lengths: &[7, 8, 9] },
-    PhoneRegion { code: "AU", country_code: "61", trunk_prefix: Some("0"), lengths: &[9] },
-    PhoneRegion { code: "NZ", country_code: "64", trunk_prefix: Some("0"), lengths: &[8, 9, 10] },
-    PhoneRegion { code: "DE", country_code: "49", trunk_prefix: Some("0"), lengths: &[6, 7, 8, 9, 10, 11] },
-    PhoneRegion { code: "FR", country_code: "33", trunk_prefix: Some("0"), lengths: &[9] },
-    PhoneRegion { code: "ES", country_code: "34", trunk_prefix: None, lengths: &[9] },
-    PhoneRegion { code: "IT", country_code: "39", trunk_prefix: None, lengths: &[6, 7, 8, 9, 10, 11] },
-    PhoneRegion { code: "NL", country_code: "31", trunk_prefix: Some("0"), lengths: &[9] },
-    PhoneRegion { code: "IN", country_code: "91", trunk_prefix: Some("0"), lengths: &[10] },
-    PhoneRegion { code: "ZA", country_code: "27", trunk_prefix: Some("0"), lengths: &[9] },
+    PhoneRegion {
+        code: "US",
+        country_code: "1",
+        trunk_prefix: Some("1"),
+        lengths: &[10],
+    },
+    PhoneRegion {
+        code: "CA",
+        country_code: "1",
+        trunk_prefix: Some("1"),
+        lengths: &[10],
+    },
+    PhoneRegion {
+        code: "GB",
+        country_code: "44",
+        trunk_prefix: Some("0"),
+        lengths: &[9, 10],
+    },
+    PhoneRegion {
+        code: "IE",
+        country_code: "353",
+        trunk_prefix: Some("0"),
+        lengths: &[7, 8, 9],
+    },
+    PhoneRegion {
+        code: "AU",
+        country_code: "61",
+        trunk_prefix: Some("0"),
+        lengths: &[9],
+    },
+    PhoneRegion {
+        code: "NZ",
+        country_code: "64",
+        trunk_prefix: Some("0"),
+        lengths: &[8, 9, 10],
+    },
+    PhoneRegion {
+        code: "DE",
+        country_code: "49",
+        trunk_prefix: Some("0"),
+        lengths: &[6, 7, 8, 9, 10, 11],
+    },
+    PhoneRegion {
+        code: "FR",
+        country_code: "33",
+        trunk_prefix: Some("0"),
+        lengths: &[9],
+    },
+    PhoneRegion {
+        code: "ES",
+        country_code: "34",
+        trunk_prefix: None,
+        lengths: &[9],
+    },
+    PhoneRegion {
+        code: "IT",
+        country_code: "39",
+        trunk_prefix: None,
+        lengths: &[6, 7, 8, 9, 10, 11],
+    },
+    PhoneRegion {
+        code: "NL",
+        country_code: "31",
+        trunk_prefix: Some("0"),
+        lengths: &[9],
+    },
+    PhoneRegion {
+        code: "IN",
+        country_code: "91",
+        trunk_prefix: Some("0"),
+        lengths: &[10],
+    },
+    PhoneRegion {
+        code: "ZA",
+        country_code: "27",
+        trunk_prefix: Some("0"),
+        lengths: &[9],
+    },
 ];
 
 impl PhoneRegion {
@@ -96,8 +161,7 @@ impl PhoneNumber {
         } else {
             let national = match region.trunk_prefix {
                 Some(prefix)
-                    if digits.starts_with(prefix)
-                        && !region.lengths.contains(&digits.len()) =>
+                    if digits.starts_with(prefix) && !region.lengths.contains(&digits.len()) =>
                 {
                     &digits[prefix.len()..]
                 }
@@ -176,35 +240,78 @@ mod tests {
 
     #[test]
     fn normalizes_us_formats() {
-        for raw in ["+17025551234", "(702) 555-1234", "702.555.1234", "1 702 555 1234", "001 702 555 1234", "+1 702-555-1234"] {
-            assert_eq!(PhoneNumber::parse(raw, us()).unwrap().as_str(), "+17025551234", "{raw}");
+        for raw in [
+            "+17025551234",
+            "(702) 555-1234",
+            "702.555.1234",
+            "1 702 555 1234",
+            "001 702 555 1234",
+            "+1 702-555-1234",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(raw, us()).unwrap().as_str(),
+                "+17025551234",
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn normalizes_national_numbers_of_other_regions() {
         let gb = PhoneRegion::from_code("gb").unwrap();
-        assert_eq!(PhoneNumber::parse("07700 900123", gb).unwrap().as_str(), "+447700900123");
-        assert_eq!(PhoneNumber::parse("+44 7700 900123", us()).unwrap().as_str(), "+447700900123");
+        assert_eq!(
+            PhoneNumber::parse("07700 900123", gb).unwrap().as_str(),
+            "+447700900123"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+44 7700 900123", us())
+                .unwrap()
+                .as_str(),
+            "+447700900123"
+        );
         let au = PhoneRegion::from_code("AU").unwrap();
-        assert_eq!(PhoneNumber::parse("0412 345 678", au).unwrap().as_str(), "+61412345678");
+        assert_eq!(
+            PhoneNumber::parse("0412 345 678", au).unwrap().as_str(),
+            "+61412345678"
+        );
     }
 
     #[test]
     fn refuses_bad_numbers() {
         assert_eq!(PhoneNumber::parse("", us()), Err(PhoneError::Empty));
         assert_eq!(PhoneNumber::parse("  ", us()), Err(PhoneError::Empty));
-        assert_eq!(PhoneNumber::parse("555-1234", us()), Err(PhoneError::WrongLength));
-        assert_eq!(PhoneNumber::parse("call me", us()), Err(PhoneError::InvalidCharacters));
-        assert_eq!(PhoneNumber::parse("+1 012 555 1234", us()), Err(PhoneError::WrongLength));
-        assert_eq!(PhoneNumber::parse("7025551234+", us()), Err(PhoneError::InvalidCharacters));
-        assert_eq!(PhoneNumber::parse("+1234567890123456", us()), Err(PhoneError::WrongLength));
-        assert!(matches!(PhoneRegion::from_code("XX"), Err(PhoneError::UnsupportedRegion(_))));
+        assert_eq!(
+            PhoneNumber::parse("555-1234", us()),
+            Err(PhoneError::WrongLength)
+        );
+        assert_eq!(
+            PhoneNumber::parse("call me", us()),
+            Err(PhoneError::InvalidCharacters)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 012 555 1234", us()),
+            Err(PhoneError::WrongLength)
+        );
+        assert_eq!(
+            PhoneNumber::parse("7025551234+", us()),
+            Err(PhoneError::InvalidCharacters)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1234567890123456", us()),
+            Err(PhoneError::WrongLength)
+        );
+        assert!(matches!(
+            PhoneRegion::from_code("XX"),
+            Err(PhoneError::UnsupportedRegion(_))
+        ));
     }
 
     #[test]
     fn redacts_to_last_two_digits() {
-        assert_eq!(PhoneNumber::parse("+17025551234", us()).unwrap().redacted(), "***34");
+        assert_eq!(
+            PhoneNumber::parse("+17025551234", us()).unwrap().redacted(),
+            "***34"
+        );
         assert_eq!(redact_phone("x"), "***");
     }
 

@@ -17,7 +17,10 @@ use crate::templates::RenderedEmail;
 pub enum PortError {
     /// The backend could not be reached or refused the request; worth retrying.
     #[error("{operation} failed: {message}")]
-    Unavailable { operation: &'static str, message: String },
+    Unavailable {
+        operation: &'static str,
+        message: String,
+    },
     /// What the backend holds cannot be read back.
     #[error("stored {what} is unreadable: {message}")]
     Corrupt { what: &'static str, message: String },
@@ -28,7 +31,10 @@ pub enum PortError {
 
 impl PortError {
     pub fn unavailable(operation: &'static str, error: impl std::fmt::Display) -> Self {
-        Self::Unavailable { operation, message: error.to_string() }
+        Self::Unavailable {
+            operation,
+            message: error.to_string(),
+        }
     }
 }
 
@@ -60,9 +66,21 @@ pub enum RecordOutcome {
 
 pub trait BookingStore: Send + Sync {
     /// Writes the booking and upserts its customer atomically, once per job.
-    fn record_booking(&self, job: &BookingJob, now: DateTime<Utc>) -> impl Future<Output = Result<RecordOutcome, PortError>> + Send;
-    fn booking(&self, business_id: &str, reference: &BookingReference) -> impl Future<Output = Result<Option<BookingRecord>, PortError>> + Send;
-    fn customer(&self, business_id: &str, phone: &PhoneNumber) -> impl Future<Output = Result<Option<CustomerRecord>, PortError>> + Send;
+    fn record_booking(
+        &self,
+        job: &BookingJob,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<RecordOutcome, PortError>> + Send;
+    fn booking(
+        &self,
+        business_id: &str,
+        reference: &BookingReference,
+    ) -> impl Future<Output = Result<Option<BookingRecord>, PortError>> + Send;
+    fn customer(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = Result<Option<CustomerRecord>, PortError>> + Send;
 }
 
 /// The state of an idempotency key when a worker tries to claim it.
@@ -78,21 +96,40 @@ pub enum Claim {
 
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` until `now + in_progress_for` (an expired claim may be taken over).
-    fn claim(&self, key: &str, now: DateTime<Utc>, in_progress_for: Duration) -> impl Future<Output = Result<Claim, PortError>> + Send;
+    fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        in_progress_for: Duration,
+    ) -> impl Future<Output = Result<Claim, PortError>> + Send;
     /// Records the result; kept until `now + keep_for`.
-    fn complete(&self, key: &str, result: &str, now: DateTime<Utc>, keep_for: Duration) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn complete(
+        &self,
+        key: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        keep_for: Duration,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Gives the claim up so a retry can run.
     fn release(&self, key: &str) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 pub trait SmsSender: Send + Sync {
     /// Returns the provider's message id.
-    fn send_sms(&self, to: &PhoneNumber, text: &str) -> impl Future<Output = Result<String, PortError>> + Send;
+    fn send_sms(
+        &self,
+        to: &PhoneNumber,
+        text: &str,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
 pub trait EmailSender: Send + Sync {
     /// Returns the provider's message id.
-    fn send_email(&self, to: &EmailAddress, email: &RenderedEmail) -> impl Future<Output = Result<String, PortError>> + Send;
+    fn send_email(
+        &self,
+        to: &EmailAddress,
+        email: &RenderedEmail,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
 /// One component of the system as the health check saw it.

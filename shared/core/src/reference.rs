@@ -28,7 +28,8 @@ impl BookingReference {
             .filter(|c| !matches!(c, ' ' | '-' | '.'))
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        (s.len() == REFERENCE_LEN && s.bytes().all(|b| REFERENCE_ALPHABET.contains(&b))).then_some(Self(s))
+        (s.len() == REFERENCE_LEN && s.bytes().all(|b| REFERENCE_ALPHABET.contains(&b)))
+            .then_some(Self(s))
     }
 
     pub fn as_str(&self) -> &str {
@@ -79,8 +80,14 @@ mod tests {
 
     #[test]
     fn parses_what_callers_read_back() {
-        assert_eq!(BookingReference::parse("k7p-2x9").unwrap().as_str(), "K7P2X9");
-        assert_eq!(BookingReference::parse("K 7 P 2 X 9").unwrap().spoken(), "K-7-P-2-X-9");
+        assert_eq!(
+            BookingReference::parse("k7p-2x9").unwrap().as_str(),
+            "K7P2X9"
+        );
+        assert_eq!(
+            BookingReference::parse("K 7 P 2 X 9").unwrap().spoken(),
+            "K-7-P-2-X-9"
+        );
         assert!(BookingReference::parse("K7P2X").is_none());
         assert!(BookingReference::parse("K7P2X0").is_none());
     }

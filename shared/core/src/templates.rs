@@ -21,7 +21,11 @@ pub fn when(start: &DateTime<FixedOffset>, time_zone: &str) -> String {
             let local = start.with_timezone(&zone);
             format!("{} {}", spoken_datetime(&local), local.format("%Z"))
         }
-        Err(_) => format!("{} (UTC{})", start.format("%A, %B %-d at %-I:%M %p"), start.format("%:z")),
+        Err(_) => format!(
+            "{} (UTC{})",
+            start.format("%A, %B %-d at %-I:%M %p"),
+            start.format("%:z")
+        ),
     }
 }
 
@@ -59,7 +63,11 @@ pub fn booking_confirmation_email(business_name: &str, b: &BookingSummary) -> Re
         when = escape_html(&when),
         reference = escape_html(b.reference.as_str()),
     );
-    RenderedEmail { subject: single_line(&subject), text, html }
+    RenderedEmail {
+        subject: single_line(&subject),
+        text,
+        html,
+    }
 }
 
 fn first_name(name: &str) -> &str {
@@ -114,7 +122,13 @@ mod tests {
         assert!(e.html.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(e.html.contains("A&amp;B Clinic"));
         assert!(!e.html.contains("<script>"));
-        assert!(e.text.contains("booked for Wednesday, November 25 at 2:00 PM EST"));
-        assert_eq!(e.subject, "Your Consultation with A&B Clinic is booked: Wednesday, November 25 at 2:00 PM EST");
+        assert!(
+            e.text
+                .contains("booked for Wednesday, November 25 at 2:00 PM EST")
+        );
+        assert_eq!(
+            e.subject,
+            "Your Consultation with A&B Clinic is booked: Wednesday, November 25 at 2:00 PM EST"
+        );
     }
 }

@@ -46,9 +46,15 @@ pub struct ToolCall {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WebhookMessage {
     /// `tool-calls`: one result per call, in order, under `results`.
-    ToolCalls { call: CallContext, tool_calls: Vec<ToolCall> },
+    ToolCalls {
+        call: CallContext,
+        tool_calls: Vec<ToolCall>,
+    },
     /// Legacy `function-call`, or the original system's flat form: answered `{"result": ...}`.
-    SingleCall { call: CallContext, tool_call: ToolCall },
+    SingleCall {
+        call: CallContext,
+        tool_call: ToolCall,
+    },
     /// Any other type: answered `200 {}` at once.
     Other { kind: String },
 }
@@ -88,10 +94,17 @@ pub fn parse_webhook(body: &[u8]) -> Result<WebhookMessage, EnvelopeError> {
         if name.trim().is_empty() {
             return Err(EnvelopeError::BadFunctionName);
         }
-        let arguments = arguments_from(root.remove("parameters").or_else(|| root.remove("arguments")));
+        let arguments = arguments_from(
+            root.remove("parameters")
+                .or_else(|| root.remove("arguments")),
+        );
         return Ok(WebhookMessage::SingleCall {
             call: CallContext::default(),
-            tool_call: ToolCall { id: None, name, arguments },
+            tool_call: ToolCall {
+                id: None,
+                name,
+                arguments,
+            },
         });
     }
     Err(EnvelopeError::NoMessageOrFunction)
@@ -117,9 +130,17 @@ fn parse_message(mut message: Map<String, Value>) -> Result<WebhookMessage, Enve
                 Some(Value::String(n)) if !n.trim().is_empty() => n,
                 _ => return Err(EnvelopeError::MissingFunctionCall),
             };
-            let arguments = arguments_from(fc.remove("parameters").or_else(|| fc.remove("arguments")));
+            let arguments =
+                arguments_from(fc.remove("parameters").or_else(|| fc.remove("arguments")));
             let id = fc.remove("id").and_then(string_of);
-            Ok(WebhookMessage::SingleCall { call, tool_call: ToolCall { id, name, arguments } })
+            Ok(WebhookMessage::SingleCall {
+                call,
+                tool_call: ToolCall {
+                    id,
+                    name,
+                    arguments,
+                },
+            })
         }
         _ => Ok(WebhookMessage::Other { kind }),
     }
@@ -170,26 +191,39 @@ fn tool_call_list(message: &mut Map<String, Value>) -> Vec<ToolCall> {
 
 /// `{id, type, function: {name, arguments}}` or the flattened `{id, name, parameters}`.
 fn tool_call_entry(entry: Value) -> Option<ToolCall> {
-    let Value::Object(mut entry) = entry else { return None };
+    let Value::Object(mut entry) = entry else {
+        return None;
+    };
     let id = entry.remove("id").and_then(string_of);
     let (name, arguments) = match entry.remove("function") {
         Some(Value::Object(mut f)) => (
             f.remove("name"),
             f.remove("arguments").or_else(|| f.remove("parameters")),
         ),
-        _ => (entry.remove("name"), entry.remove("parameters").or_else(|| entry.remove("arguments"))),
+        _ => (
+            entry.remove("name"),
+            entry
+                .remove("parameters")
+                .or_else(|| entry.remove("arguments")),
+        ),
     };
     let name = match name {
         Some(Value::String(n)) => n,
         _ => String::new(),
     };
-    Some(ToolCall { id, name, arguments: arguments_from(arguments) })
+    Some(ToolCall {
+        id,
+        name,
+        arguments: arguments_from(arguments),
+    })
 }
 
 fn call_context(message: &Map<String, Value>) -> CallContext {
     let call = message.get("call").and_then(Value::as_object);
     let get = |obj: Option<&Map<String, Value>>, key: &str| {
-        obj.and_then(|o| o.get(key)).and_then(Value::as_str).map(str::to_string)
+        obj.and_then(|o| o.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
     };
     let customer_number = call
         .and_then(|c| c.get("customer"))
@@ -206,16 +240,25 @@ fn call_context(message: &Map<String, Value>) -> CallContext {
         started_at,
         customer_number,
         assistant_id: get(call, "assistantId"),
-        phone_number_id: get(call, "phoneNumberId")
-            .or_else(|| message.get("phoneNumber").and_then(|p| p.get("id")).and_then(Value::as_str).map(str::to_string)),
+        phone_number_id: get(call, "phoneNumberId").or_else(|| {
+            message
+                .get("phoneNumber")
+                .and_then(|p| p.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }),
     }
 }
 
 /// ISO 8601 string or epoch milliseconds.
 pub fn timestamp_of(v: &Value) -> Option<DateTime<Utc>> {
     match v {
-        Value::String(s) => DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc)),
-        Value::Number(n) => n.as_i64().and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
+        Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
         _ => None,
     }
 }
@@ -232,7 +275,10 @@ pub fn tool_calls_response(answers: &[(&ToolCall, ToolOutcome)]) -> Value {
         .map(|(call, outcome)| {
             let mut entry = Map::new();
             entry.insert("name".into(), Value::String(call.name.clone()));
-            entry.insert("toolCallId".into(), Value::String(call.id.clone().unwrap_or_default()));
+            entry.insert(
+                "toolCallId".into(),
+                Value::String(call.id.clone().unwrap_or_default()),
+            );
             let key = match outcome {
                 ToolOutcome::Result(_) => "result",
                 ToolOutcome::Error(_) => "error",
@@ -280,7 +326,10 @@ mod tests {
         }}));
         assert_eq!(call.call_id.as_deref(), Some("call-1"));
         assert_eq!(call.customer_number.as_deref(), Some("+17025551234"));
-        assert_eq!(call.started_at, Utc.timestamp_millis_opt(1764000000000).single());
+        assert_eq!(
+            call.started_at,
+            Utc.timestamp_millis_opt(1764000000000).single()
+        );
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[0].id.as_deref(), Some("tc1"));
         assert_eq!(calls[1].arguments.as_ref().unwrap()["date"], "friday");
@@ -291,13 +340,25 @@ mod tests {
         let entry = json!({"id": "a", "function": {"name": "x", "arguments": {}}});
         let (_, c) = tool_calls(json!({"message": {"type": "tool-calls", "toolCalls": [entry]}}));
         assert_eq!(c[0].id.as_deref(), Some("a"));
-        let (_, c) = tool_calls(json!({"message": {"type": "tool-calls", "toolWithToolCallList": [
-            {"type": "function", "function": {"name": "x"}, "server": {"secret": "s"}, "toolCall": {"id": "b", "function": {"name": "x", "arguments": "{}"}}}
-        ]}}));
+        let (_, c) = tool_calls(
+            json!({"message": {"type": "tool-calls", "toolWithToolCallList": [
+                {"type": "function", "function": {"name": "x"}, "server": {"secret": "s"}, "toolCall": {"id": "b", "function": {"name": "x", "arguments": "{}"}}}
+            ]}}),
+        );
         assert_eq!(c[0].id.as_deref(), Some("b"));
-        let (_, c) = tool_calls(json!({"message": {"type": "tool-calls", "toolCallList": [{"id": "c", "name": "x", "parameters": {"k": 1}}]}}));
-        assert_eq!((c[0].name.as_str(), c[0].arguments.as_ref().unwrap()["k"].as_i64()), ("x", Some(1)));
-        let (call, c) = tool_calls(json!({"message": {"type": "tool-calls", "timestamp": "2026-11-24T15:00:00Z"}}));
+        let (_, c) = tool_calls(
+            json!({"message": {"type": "tool-calls", "toolCallList": [{"id": "c", "name": "x", "parameters": {"k": 1}}]}}),
+        );
+        assert_eq!(
+            (
+                c[0].name.as_str(),
+                c[0].arguments.as_ref().unwrap()["k"].as_i64()
+            ),
+            ("x", Some(1))
+        );
+        let (call, c) = tool_calls(
+            json!({"message": {"type": "tool-calls", "timestamp": "2026-11-24T15:00:00Z"}}),
+        );
         assert!(c.is_empty());
         assert!(call.started_at.is_some());
     }
@@ -329,35 +390,82 @@ mod tests {
     #[test]
     fn unknown_types_are_accepted() {
         assert_eq!(
-            parse(json!({"message": {"type": "status-update", "status": "ringing", "extra": [1]}})).unwrap(),
-            WebhookMessage::Other { kind: "status-update".into() }
+            parse(json!({"message": {"type": "status-update", "status": "ringing", "extra": [1]}}))
+                .unwrap(),
+            WebhookMessage::Other {
+                kind: "status-update".into()
+            }
         );
     }
 
     #[test]
     fn malformed_bodies_are_refused() {
-        assert!(matches!(parse_webhook(b"{not json"), Err(EnvelopeError::MalformedJson(_))));
-        assert!(matches!(parse_webhook(b""), Err(EnvelopeError::MalformedJson(_))));
+        assert!(matches!(
+            parse_webhook(b"{not json"),
+            Err(EnvelopeError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_webhook(b""),
+            Err(EnvelopeError::MalformedJson(_))
+        ));
         assert_eq!(parse(json!([1, 2])), Err(EnvelopeError::NotAnObject));
         assert_eq!(parse(json!("x")), Err(EnvelopeError::NotAnObject));
-        assert_eq!(parse(json!({"hello": 1})), Err(EnvelopeError::NoMessageOrFunction));
-        assert_eq!(parse(json!({"message": "x"})), Err(EnvelopeError::MessageNotAnObject));
-        assert_eq!(parse(json!({"message": {}})), Err(EnvelopeError::MissingType));
-        assert_eq!(parse(json!({"message": {"type": "function-call"}})), Err(EnvelopeError::MissingFunctionCall));
-        assert_eq!(parse(json!({"function": 3})), Err(EnvelopeError::BadFunctionName));
-        assert_eq!(parse(json!({"function": " "})), Err(EnvelopeError::BadFunctionName));
+        assert_eq!(
+            parse(json!({"hello": 1})),
+            Err(EnvelopeError::NoMessageOrFunction)
+        );
+        assert_eq!(
+            parse(json!({"message": "x"})),
+            Err(EnvelopeError::MessageNotAnObject)
+        );
+        assert_eq!(
+            parse(json!({"message": {}})),
+            Err(EnvelopeError::MissingType)
+        );
+        assert_eq!(
+            parse(json!({"message": {"type": "function-call"}})),
+            Err(EnvelopeError::MissingFunctionCall)
+        );
+        assert_eq!(
+            parse(json!({"function": 3})),
+            Err(EnvelopeError::BadFunctionName)
+        );
+        assert_eq!(
+            parse(json!({"function": " "})),
+            Err(EnvelopeError::BadFunctionName)
+        );
     }
 
     #[test]
     fn responses_have_vapi_shapes() {
-        let a = ToolCall { id: Some("tc1".into()), name: "bookAppointment".into(), arguments: Ok(Map::new()) };
-        let b = ToolCall { id: Some("tc2".into()), name: "x".into(), arguments: Ok(Map::new()) };
-        let v = tool_calls_response(&[(&a, ToolOutcome::Result("Booked.\nSee you".into())), (&b, ToolOutcome::Error("No.".into()))]);
-        assert_eq!(v, json!({"results": [
-            {"name": "bookAppointment", "toolCallId": "tc1", "result": "Booked. See you"},
-            {"name": "x", "toolCallId": "tc2", "error": "No."}
-        ]}));
-        assert_eq!(single_call_response(&ToolOutcome::Error("e".into())), json!({"error": "e"}));
-        assert_eq!(single_call_response(&ToolOutcome::Result("r".into())), json!({"result": "r"}));
+        let a = ToolCall {
+            id: Some("tc1".into()),
+            name: "bookAppointment".into(),
+            arguments: Ok(Map::new()),
+        };
+        let b = ToolCall {
+            id: Some("tc2".into()),
+            name: "x".into(),
+            arguments: Ok(Map::new()),
+        };
+        let v = tool_calls_response(&[
+            (&a, ToolOutcome::Result("Booked.\nSee you".into())),
+            (&b, ToolOutcome::Error("No.".into())),
+        ]);
+        assert_eq!(
+            v,
+            json!({"results": [
+                {"name": "bookAppointment", "toolCallId": "tc1", "result": "Booked. See you"},
+                {"name": "x", "toolCallId": "tc2", "error": "No."}
+            ]})
+        );
+        assert_eq!(
+            single_call_response(&ToolOutcome::Error("e".into())),
+            json!({"error": "e"})
+        );
+        assert_eq!(
+            single_call_response(&ToolOutcome::Result("r".into())),
+            json!({"result": "r"})
+        );
     }
 }

@@ -1,0 +1,382 @@
+//! End to end through the local stack (`callbook-dev`: moto + webhook + workers), as a user
+//! of `make dev` would see it: POST to the webhook, read back DynamoDB and what moto sent.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use callbook_aws::dynamo::{booking_key, customer_key};
+use callbook_core::reference::BookingReference;
+use callbook_tests::{DevStack, eventually, get, post};
+use chrono::{Datelike, Utc, Weekday};
+use serde_json::{Value, json};
+
+const PHONE: &str = "+17025551234";
+const EMAIL: &str = "test@example.com";
+
+fn seed_curl_body() -> String {
+    json!({"function": "bookAppointment", "parameters": {
+        "customerName": "Test User", "customerPhone": PHONE, "customerEmail": EMAIL,
+        "serviceType": "Consultation", "date": "tomorrow", "time": "2pm"}})
+    .to_string()
+}
+
+/// The next weekday after today in New York: always bookable at 2pm whatever day the test runs.
+fn next_open_day() -> String {
+    let mut day = Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    loop {
+        day = day.succ_opt().unwrap();
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            return day.format("%Y-%m-%d").to_string();
+        }
+    }
+}
+
+fn reference_in(text: &str) -> BookingReference {
+    let spoken = text
+        .split("Your booking reference is ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no reference in {text:?}"));
+    BookingReference::parse(spoken.split('.').next().unwrap()).unwrap()
+}
+
+struct Tables {
+    dynamodb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Tables {
+    async fn new(stack: &DevStack) -> Self {
+        let sdk = stack.sdk_config().await;
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+        }
+    }
+
+    async fn item(
+        &self,
+        table: &str,
+        key: std::collections::HashMap<String, AttributeValue>,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
+    async fn count(&self, table: &str) -> i32 {
+        // A scan is fine in a test: the request paths never scan.
+        self.dynamodb
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap()
+            .count
+    }
+
+    async fn queue_url(&self, logical_id: &str) -> String {
+        let name = format!("callbook-dev-{logical_id}");
+        self.sqs
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap()
+    }
+
+    /// Visible + in flight.
+    async fn depth(&self, logical_id: &str) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let url = self.queue_url(logical_id).await;
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes.unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|a| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+    }
+}
+
+fn s(item: &std::collections::HashMap<String, AttributeValue>, key: &str) -> String {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn n(item: &std::collections::HashMap<String, AttributeValue>, key: &str) -> String {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+const TABLE_PREFIX: &str = "callbook-dev-";
+
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_each() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let auth = [
+        ("content-type", "application/json"),
+        ("x-vapi-secret", stack.secret.as_str()),
+    ];
+
+    // The seed's curl: booked, or (when tomorrow is a closed day) refused with alternatives.
+    let (status, answer) = post(&stack.webhook_url(), &auth, &seed_curl_body());
+    assert_eq!(status, 200, "{answer}");
+    let mut references = Vec::new();
+    match (answer["result"].as_str(), answer["error"].as_str()) {
+        (Some(result), None) => {
+            assert!(
+                result.starts_with("You're booked for Consultation on "),
+                "{result}"
+            );
+            references.push(reference_in(result));
+        }
+        (None, Some(refusal)) => assert!(
+            refusal.contains("The nearest times I can offer are"),
+            "{refusal}"
+        ),
+        _ => panic!("unexpected answer {answer}"),
+    }
+
+    // A Vapi tool-calls message for a day that is open.
+    let date = next_open_day();
+    let body = json!({"message": {"type": "tool-calls",
+        "call": {"id": "call-e2e-1", "customer": {"number": PHONE}},
+        "toolCallList": [{"id": "call_e2e_A", "type": "function", "function": {"name": "bookAppointment",
+            "arguments": {"customerName": "Test User", "customerEmail": EMAIL, "serviceType": "Consultation", "date": date, "time": "2pm"}}}]}});
+    let bearer = format!("Bearer {}", stack.secret);
+    let (status, answer) = post(
+        &stack.webhook_url(),
+        &[("authorization", bearer.as_str())],
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let result = &answer["results"][0];
+    assert_eq!(result["toolCallId"], "call_e2e_A");
+    let text = result["result"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not booked: {answer}"));
+    assert!(text.contains("at 2:00 PM"), "{text}");
+    references.push(reference_in(text));
+
+    let bookings_table = format!("{TABLE_PREFIX}BookingsTable");
+    let customers_table = format!("{TABLE_PREFIX}CustomersTable");
+    for reference in &references {
+        let booking = eventually("the booking in DynamoDB", Duration::from_secs(20), || {
+            tables.item(&bookings_table, booking_key("default", reference.as_str()))
+        })
+        .await;
+        assert_eq!(s(&booking, "status"), "confirmed");
+        assert_eq!(s(&booking, "customerPhone"), PHONE);
+        assert_eq!(s(&booking, "timeZone"), "America/New_York");
+        assert!(
+            s(&booking, "startLocal").ends_with("T14:00:00-05:00")
+                || s(&booking, "startLocal").ends_with("T14:00:00-04:00")
+        );
+    }
+    let customer = tables
+        .item(&customers_table, customer_key("default", PHONE))
+        .await
+        .expect("customer");
+    assert_eq!(n(&customer, "bookingCount"), references.len().to_string());
+    assert_eq!(s(&customer, "email"), EMAIL);
+
+    // Exactly one SMS and one email per booking, naming its reference.
+    let expected = references.len();
+    eventually("the confirmations", Duration::from_secs(20), || async {
+        let sent = stack.sent_messages();
+        (sent.sms_to(PHONE).len() >= expected && sent.emails_to(EMAIL).len() >= expected)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // time for any duplicate to show up
+    let sent = stack.sent_messages();
+    assert_eq!(sent.sms_to(PHONE).len(), expected, "{:?}", sent.sms);
+    assert_eq!(sent.emails_to(EMAIL).len(), expected);
+    for reference in &references {
+        assert_eq!(
+            sent.sms_to(PHONE)
+                .iter()
+                .filter(|t| t.contains(reference.as_str()))
+                .count(),
+            1
+        );
+        assert_eq!(
+            sent.emails_to(EMAIL)
+                .iter()
+                .filter(|(_, body)| body.contains(reference.as_str()))
+                .count(),
+            1
+        );
+    }
+
+    let (status, health) = get(&format!("{}/monitoring/health", stack.base_url));
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(
+        health["components"].as_object().map(|c| c.len()),
+        Some(7),
+        "{health}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_requests_leave_no_queue_message_and_no_record() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let url = stack.webhook_url();
+    let cases: [(Headers, String, u16); 5] = [
+        (
+            &[("content-type", "application/json")],
+            seed_curl_body(),
+            401,
+        ),
+        (&[("x-vapi-secret", "wrong-secret")], seed_curl_body(), 401),
+        (
+            &[("authorization", "Bearer wrong-secret")],
+            seed_curl_body(),
+            401,
+        ),
+        (
+            &[("x-vapi-secret", stack.secret.as_str())],
+            "{\"function\": \"bookAppointment\", ".to_string(),
+            400,
+        ),
+        (
+            &[
+                ("x-vapi-secret", stack.secret.as_str()),
+                ("content-type", "text/plain"),
+            ],
+            seed_curl_body(),
+            415,
+        ),
+    ];
+    for (headers, body, expected) in cases {
+        let (status, answer) = post(&url, headers, &body);
+        assert_eq!(status, expected, "{headers:?}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{answer}"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for queue in [
+        "BookingQueue",
+        "NotificationQueue",
+        "BookingDeadLetterQueue",
+        "NotificationDeadLetterQueue",
+    ] {
+        assert_eq!(tables.depth(queue).await, 0, "{queue}");
+    }
+    for table in ["BookingsTable", "CustomersTable", "IdempotencyTable"] {
+        assert_eq!(
+            tables.count(&format!("{TABLE_PREFIX}{table}")).await,
+            0,
+            "{table}"
+        );
+    }
+    let sent = stack.sent_messages();
+    assert!(sent.sms.is_empty() && sent.emails.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_booking_job_twice_leaves_one_booking_one_customer_one_sms_one_email() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let sample: Value =
+        serde_json::from_str(include_str!("../../events/booking-worker-sqs.json")).unwrap();
+    let job = sample["Records"][0]["body"].as_str().unwrap().to_string();
+    let queue = tables.queue_url("BookingQueue").await;
+    for _ in 0..2 {
+        tables
+            .sqs
+            .send_message()
+            .queue_url(&queue)
+            .message_body(&job)
+            .send()
+            .await
+            .unwrap();
+    }
+    eventually(
+        "both deliveries processed",
+        Duration::from_secs(20),
+        || async {
+            (tables.depth("BookingQueue").await == 0
+                && tables.depth("NotificationQueue").await == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        tables.count(&format!("{TABLE_PREFIX}BookingsTable")).await,
+        1
+    );
+    let customer = tables
+        .item(
+            &format!("{TABLE_PREFIX}CustomersTable"),
+            customer_key("default", PHONE),
+        )
+        .await
+        .expect("customer");
+    assert_eq!(n(&customer, "bookingCount"), "1");
+    let sent = stack.sent_messages();
+    assert_eq!(sent.sms_to(PHONE).len(), 1, "{:?}", sent.sms);
+    assert_eq!(sent.emails_to(EMAIL).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poison_message_is_retried_then_kept_in_the_dead_letter_queue() {
+    let stack = DevStack::start(1, 2);
+    let tables = Tables::new(&stack).await;
+    let queue = tables.queue_url("BookingQueue").await;
+    tables
+        .sqs
+        .send_message()
+        .queue_url(&queue)
+        .message_body("{\"not\": \"a booking\"}")
+        .send()
+        .await
+        .unwrap();
+    eventually(
+        "the message in the DLQ",
+        Duration::from_secs(30),
+        || async { (tables.depth("BookingDeadLetterQueue").await == 1).then_some(()) },
+    )
+    .await;
+    assert_eq!(tables.depth("BookingQueue").await, 0);
+    assert_eq!(
+        tables.count(&format!("{TABLE_PREFIX}BookingsTable")).await,
+        0
+    );
+}
