@@ -710,7 +710,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def provision(args: argparse.Namespace) -> dict[str, Any]:
-    params = {}
+    # Parameters may also come from the environment as CALLBOOK_PARAM_<Name>=<value>, which
+    # keeps secrets off the command line (where `ps` shows them).
+    params = {k[len("CALLBOOK_PARAM_"):]: v for k, v in os.environ.items() if k.startswith("CALLBOOK_PARAM_")}
     for item in args.param:
         name, sep, value = item.partition("=")
         if not sep or not name:

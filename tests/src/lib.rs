@@ -310,6 +310,10 @@ impl DevStack {
                 .env("MAX_RECEIVE_COUNT", max_receive_count.to_string())
                 .env("CALLBOOK_ROOT", repo_root())
                 .env(
+                    "CALLBOOK_DEV_DIR",
+                    std::env::temp_dir().join(format!("callbook-e2e-{dev_port}")),
+                )
+                .env(
                     "RUST_LOG",
                     std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
                 )

@@ -172,4 +172,31 @@ mod tests {
         assert_eq!(failures(&w.handle(sample_event()).await).len(), 1);
         assert!(w.store.bookings().is_empty() && w.queue.sent().is_empty());
     }
+
+    /// Every sample event of this worker in events/ goes through the handler without failures.
+    #[tokio::test]
+    async fn every_sample_event_is_processed() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("booking-worker-")
+            {
+                continue;
+            }
+            let event: SqsEvent =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert!(
+                failures(&worker().handle(event).await).is_empty(),
+                "{}",
+                path.display()
+            );
+            seen += 1;
+        }
+        assert!(seen >= 1, "no booking-worker-* samples in events/");
+    }
 }

@@ -211,4 +211,31 @@ mod tests {
         event.records[0].body = Some("{\"channel\": \"pigeon\"}".into());
         assert_eq!(failures(&w.handle(event).await).len(), 1);
     }
+
+    /// Every sample event of this worker in events/ goes through the handler without failures.
+    #[tokio::test]
+    async fn every_sample_event_is_processed() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("notification-worker-")
+            {
+                continue;
+            }
+            let event: SqsEvent =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert!(
+                failures(&worker().handle(event).await).is_empty(),
+                "{}",
+                path.display()
+            );
+            seen += 1;
+        }
+        assert!(seen >= 1, "no notification-worker-* samples in events/");
+    }
 }

@@ -11,6 +11,7 @@ use callbook_core::booking::{book_appointment_request, booking_confirmation};
 use callbook_core::business::{Business, ConfigError, required, setting};
 use callbook_core::jobs::{BookingJob, Job};
 use callbook_core::ports::{Clock, HealthProbe, JobQueue, SystemClock};
+use callbook_core::redact::redact_text;
 use callbook_core::reference::BookingReference;
 use callbook_core::vapi::{
     CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response,
@@ -182,7 +183,7 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
                 info!(tool = %tool_call.name, call_id = ?call.call_id, "tool call answered")
             }
             ToolOutcome::Error(text) => {
-                info!(tool = %tool_call.name, call_id = ?call.call_id, refusal = %text, "tool call refused")
+                info!(tool = %tool_call.name, call_id = ?call.call_id, refusal = %redact_text(text), "tool call refused")
             }
         }
         outcome
@@ -199,9 +200,9 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
             Ok(r) => r,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        let reference = BookingReference::generate(&mut rand::rng());
+        let (job_id, reference) = self.booking_identity(call, tool_call);
         let job = BookingJob {
-            job_id: uuid::Uuid::new_v4().to_string(),
+            job_id,
             business_id: self.business.id.clone(),
             business_name: self.business.name.clone(),
             reference: reference.clone(),
@@ -221,6 +222,35 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
         }
         info!(reference = %reference, phone = %request.customer.phone.redacted(), start = %request.start, "booking accepted");
         ToolOutcome::Result(booking_confirmation(&request, &reference))
+    }
+
+    /// A tool call Vapi delivers again (same call, same tool-call id) gets the same job id and
+    /// reference, so the booking worker records it once and the caller hears the same answer.
+    /// Calls without ids (the flat form) get fresh ones.
+    fn booking_identity(
+        &self,
+        call: &CallContext,
+        tool_call: &ToolCall,
+    ) -> (String, BookingReference) {
+        match &tool_call.id {
+            Some(id) if !id.is_empty() => {
+                let seed = format!(
+                    "{}|{}|{}",
+                    self.business.id,
+                    call.call_id.as_deref().unwrap_or_default(),
+                    id
+                );
+                let digest = callbook_core::reference::stable_id(seed.as_bytes());
+                (
+                    format!("toolcall-{digest}"),
+                    BookingReference::derive(seed.as_bytes()),
+                )
+            }
+            _ => (
+                uuid::Uuid::new_v4().to_string(),
+                BookingReference::generate(&mut rand::rng()),
+            ),
+        }
     }
 
     async fn health(&self) -> Response<Body> {

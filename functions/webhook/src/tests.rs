@@ -138,6 +138,29 @@ async fn tool_calls_answer_each_call_in_order_with_its_id() {
 }
 
 #[tokio::test]
+async fn a_redelivered_tool_call_gets_the_same_booking_identity() {
+    let w = webhook();
+    let args = seed_body()["parameters"].clone();
+    let body = tool_calls_body(
+        json!([{"id": "call_R", "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]),
+    );
+    let (_, first) = send(&w, authed(&body)).await;
+    let (_, second) = send(&w, authed(&body)).await;
+    assert_eq!(first, second);
+    let jobs = booking_jobs(&w);
+    assert_eq!(
+        (jobs[0].job_id.as_str(), &jobs[0].reference),
+        (jobs[1].job_id.as_str(), &jobs[1].reference)
+    );
+    // Another tool call in the same call is another booking.
+    let other = tool_calls_body(
+        json!([{"id": "call_S", "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]),
+    );
+    send(&w, authed(&other)).await;
+    assert_ne!(booking_jobs(&w)[2].reference, jobs[0].reference);
+}
+
+#[tokio::test]
 async fn legacy_function_call_answers_result() {
     let w = webhook();
     let body = json!({"message": {"type": "function-call", "functionCall": {"name": "bookAppointment", "parameters": seed_body()["parameters"]}}});
@@ -392,4 +415,20 @@ async fn every_sample_event_is_answered() {
         seen >= 5,
         "expected the webhook samples in events/, found {seen}"
     );
+}
+
+/// Each file in events/ belongs to a function whose tests run it: a new sample cannot be forgotten.
+#[test]
+fn every_sample_event_belongs_to_a_function() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        assert!(
+            ["webhook-", "booking-worker-", "notification-worker-"]
+                .iter()
+                .any(|p| name.starts_with(p))
+                && name.ends_with(".json"),
+            "events/{name}: name it after its function (webhook-, booking-worker-, notification-worker-) so a test runs it"
+        );
+    }
 }

@@ -9,7 +9,8 @@
 //!
 //! Settings (environment): DEV_PORT (3000), MOTO_PORT (4566), VAPI_WEBHOOK_SECRET
 //! (local-dev-secret), VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT (the template's by default),
-//! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout). Each start is a clean slate.
+//! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout), CALLBOOK_DEV_DIR (.dev). Each start
+//! is a clean slate.
 
 mod server;
 mod stack;
@@ -33,6 +34,7 @@ async fn run() -> Result<(), String> {
     let settings = stack::Settings::from_env()?;
     let stack = stack::LocalStack::start(&settings).await?;
     let sdk = stack.sdk_config().await;
+    let env_dir = stack.write_env_files(&settings.dev_dir)?;
 
     let webhook_env = stack.function_env("webhook")?;
     let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned())
@@ -53,11 +55,14 @@ async fn run() -> Result<(), String> {
     tasks.spawn(server::serve(listener, webhook));
 
     let base = format!("http://127.0.0.1:{}", settings.dev_port);
+    // Print the secret only when it is the well-known local default.
+    let shown_secret = if settings.secret == stack::LOCAL_DEV_SECRET {
+        settings.secret.as_str()
+    } else {
+        "$VAPI_WEBHOOK_SECRET"
+    };
     println!("callbook local stack ready");
-    println!(
-        "  webhook:   POST {base}/vapi-webhook   (header X-Vapi-Secret: {})",
-        settings.secret
-    );
+    println!("  webhook:   POST {base}/vapi-webhook   (header X-Vapi-Secret: {shown_secret})");
     println!("  health:    GET  {base}/monitoring/health");
     println!(
         "  moto:      {} (sent SMS and email: {}/moto-api/data.json)",
@@ -65,8 +70,7 @@ async fn run() -> Result<(), String> {
         stack.endpoint()
     );
     println!(
-        "  try:       curl -s -X POST {base}/vapi-webhook -H 'Content-Type: application/json' -H 'X-Vapi-Secret: {}' \\",
-        settings.secret
+        "  try:       curl -s -X POST {base}/vapi-webhook -H 'Content-Type: application/json' -H \"X-Vapi-Secret: {shown_secret}\" \\"
     );
     println!(
         "               -d '{{\"function\":\"bookAppointment\",\"parameters\":{{\"customerName\":\"Test User\",\"customerPhone\":\"+17025551234\",\"customerEmail\":\"test@example.com\",\"serviceType\":\"Consultation\",\"date\":\"tomorrow\",\"time\":\"2pm\"}}}}'"
@@ -83,6 +87,10 @@ async fn run() -> Result<(), String> {
             );
         }
     }
+    println!(
+        "  env files: {}/<function>.env (cargo lambda watch --env-file ...)",
+        env_dir.display()
+    );
     println!("  stop:      Ctrl-C");
 
     tokio::select! {

@@ -10,6 +10,8 @@ use callbook_aws::SdkConfig;
 use serde::Deserialize;
 use tokio::process::{Child, Command};
 
+pub const LOCAL_DEV_SECRET: &str = "local-dev-secret";
+
 pub struct Settings {
     pub dev_port: u16,
     pub moto_port: u16,
@@ -18,6 +20,8 @@ pub struct Settings {
     pub max_receive_count: Option<u32>,
     pub venv: PathBuf,
     pub root: PathBuf,
+    /// Where the stack writes what it generates (env files): CALLBOOK_DEV_DIR, else `<root>/.dev`.
+    pub dev_dir: PathBuf,
 }
 
 fn env_number<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -50,6 +54,9 @@ impl Settings {
             visibility_timeout: env_number("VISIBILITY_TIMEOUT")?,
             max_receive_count: env_number("MAX_RECEIVE_COUNT")?,
             venv,
+            dev_dir: std::env::var_os("CALLBOOK_DEV_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join(".dev")),
             root,
         })
     }
@@ -139,8 +146,6 @@ impl LocalStack {
             stack.endpoint.clone(),
             "--template".into(),
             settings.root.join("template.yaml").display().to_string(),
-            "--param".into(),
-            format!("VapiWebhookSecret={}", settings.secret),
         ];
         if let Some(v) = settings.visibility_timeout {
             args.extend(["--visibility-timeout".into(), v.to_string()]);
@@ -150,6 +155,7 @@ impl LocalStack {
         }
         let out = Command::new(&python)
             .args(&args)
+            .env("CALLBOOK_PARAM_VapiWebhookSecret", &settings.secret)
             .stderr(Stdio::inherit())
             .output()
             .await
@@ -201,6 +207,32 @@ impl LocalStack {
 
     pub fn workers(&self) -> impl Iterator<Item = &ProvisionedFunction> {
         self.functions.iter().filter(|f| f.sqs.is_some())
+    }
+
+    /// Writes each function's resolved environment, pointed at this moto, to
+    /// `<dev_dir>/env/<binary>.env`, for `cargo lambda watch --env-file`.
+    pub fn write_env_files(&self, dev_dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+        let dir = dev_dir.join("env");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for function in &self.functions {
+            let mut lines: Vec<String> = function
+                .environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            lines.sort();
+            lines.extend([
+                format!("AWS_ENDPOINT_URL={}", self.endpoint),
+                format!("AWS_REGION={}", self.region),
+                "AWS_ACCESS_KEY_ID=test".into(),
+                "AWS_SECRET_ACCESS_KEY=test".into(),
+            ]);
+            let path = dir.join(format!("{}.env", function.binary));
+            std::fs::write(&path, lines.join("\n") + "\n")
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(dir)
     }
 
     pub async fn stop(mut self) {

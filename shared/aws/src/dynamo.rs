@@ -6,6 +6,8 @@
 //!
 //! A booking and its customer's upsert are one TransactWriteItems: the booking is put only if
 //! absent, so a redelivered job cancels the whole transaction and nothing is counted twice.
+//! (No ClientRequestToken: the items carry the time of writing, and DynamoDB refuses a reused
+//! token with different parameters for ten minutes; the condition alone makes it idempotent.)
 
 use std::collections::HashMap;
 
@@ -141,7 +143,6 @@ impl BookingStore for DynamoBookingStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
             .transact_items(TransactWriteItem::builder().update(update).build())
-            .client_request_token(&job.job_id)
             .send()
             .await;
         match result {

@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use callbook_core::redact::redact_text;
 use tracing::Instrument;
 
 /// Runs `process` on every message; a failure's reason is logged keyed by the message id.
@@ -25,7 +26,11 @@ where
         let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
         let result = process(message).instrument(span.clone()).await;
         if let Err(e) = result {
-            span.in_scope(|| tracing::error!(error = %e, "message failed; it will be retried"));
+            // Provider errors can quote the recipient: redact before logging.
+            let reason = redact_text(&e.to_string());
+            span.in_scope(
+                || tracing::error!(error = %reason, "message failed; it will be retried"),
+            );
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);

@@ -17,7 +17,12 @@ pub enum DateError {
     Unrecognized(String),
     #[error("{0:?} is not a date on the calendar")]
     NoSuchDate(String),
+    #[error("{0:?} is more than a year away")]
+    TooFarAhead(String),
 }
+
+/// How far ahead a date may be: appointments are booked up to a year out.
+pub const MAX_DAYS_AHEAD: u32 = 366;
 
 #[derive(Debug, Error, PartialEq, Eq, Clone)]
 pub enum TimeError {
@@ -151,9 +156,11 @@ pub fn resolve_date(
     // ISO date, or a timestamp whose date part is wanted.
     if let Some(head) = norm.get(..10)
         && let Ok(d) = NaiveDate::parse_from_str(head, "%Y-%m-%d")
-        && (norm.len() == 10 || norm[10..].starts_with(['t', ' ']))
+        && norm
+            .get(10..)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['t', ' ']))
     {
-        return Ok(d);
+        return within_horizon(today, d, text);
     }
 
     let words: Vec<&str> = norm.split(' ').collect();
@@ -167,11 +174,14 @@ pub fn resolve_date(
         };
         if let Some(n) = n {
             let days = match words[2] {
-                "day" | "days" => n,
-                "week" | "weeks" => n * 7,
+                "day" | "days" => Some(n),
+                "week" | "weeks" => n.checked_mul(7),
                 _ => return Err(unrecognized()),
             };
-            return Ok(today + Duration::days(i64::from(days)));
+            return days
+                .filter(|d| *d <= MAX_DAYS_AHEAD)
+                .and_then(|d| today.checked_add_signed(Duration::days(i64::from(d))))
+                .ok_or_else(|| DateError::TooFarAhead(text.trim().to_string()));
         }
         return Err(unrecognized());
     }
@@ -238,6 +248,14 @@ pub fn resolve_date(
     }
 }
 
+fn within_horizon(today: NaiveDate, date: NaiveDate, text: &str) -> Result<NaiveDate, DateError> {
+    if (date - today).num_days() > i64::from(MAX_DAYS_AHEAD) {
+        Err(DateError::TooFarAhead(text.trim().to_string()))
+    } else {
+        Ok(date)
+    }
+}
+
 /// The first `day` strictly after `today`.
 pub fn next_weekday_after(today: NaiveDate, day: Weekday) -> NaiveDate {
     let ahead =
@@ -254,7 +272,8 @@ fn month_day(
 ) -> Result<NaiveDate, DateError> {
     let no_such = || DateError::NoSuchDate(text.trim().to_string());
     if let Some(y) = year {
-        return NaiveDate::from_ymd_opt(y, m, d).ok_or_else(no_such);
+        let date = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(no_such)?;
+        return within_horizon(today, date, text);
     }
     // Without a year: the next time that date comes round (today included).
     for y in today.year()..=today.year() + 4 {
@@ -442,13 +461,22 @@ pub fn resolve_start(
     call_started: DateTime<Utc>,
     month_first: bool,
 ) -> Result<DateTime<Tz>, StartError> {
-    // An explicit timestamp in either field wins; its offset, if any, is honoured.
-    for field in [time, date] {
-        if let Some(result) = parse_timestamp(field, zone) {
-            return result;
-        }
-    }
+    // A full timestamp is used as such (its offset, if any, honoured) when it is in `time`,
+    // or in `date` with no separate time; a separate time wins over a timestamp's clock part
+    // ("2026-11-25T00:00:00Z" + "2pm" is the 25th at 2 PM local).
     let today = call_started.with_timezone(&zone).date_naive();
+    let timestamp = parse_timestamp(time, zone).or_else(|| {
+        if time.trim().is_empty() {
+            parse_timestamp(date, zone)
+        } else {
+            None
+        }
+    });
+    if let Some(result) = timestamp {
+        let start = result?;
+        within_horizon(today, start.date_naive(), date)?;
+        return Ok(start);
+    }
     let day = resolve_date(date, today, month_first)?;
     let at = parse_time(time)?;
     localize(zone, day.and_time(at))
@@ -631,6 +659,39 @@ mod tests {
         let local =
             resolve_start("2026-11-25", "2026-11-25T14:00:00", New_York, call, true).unwrap();
         assert_eq!(local, start);
+    }
+
+    #[test]
+    fn a_separate_time_wins_over_a_timestamps_clock() {
+        let call = Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap();
+        let start = resolve_start("2026-11-25T00:00:00Z", "2pm", New_York, call, true).unwrap();
+        assert_eq!(spoken_datetime(&start), "Wednesday, November 25 at 2:00 PM");
+    }
+
+    #[test]
+    fn absurd_input_is_refused_without_panicking() {
+        let call = Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap();
+        for (date, time) in [
+            ("2026-11-2é 14:00:00", "2pm"),
+            ("in 999999999 weeks", "2pm"),
+            ("in 99999999 days", "2pm"),
+            ("12/31/262143", "2pm"),
+            ("12/31/9999", "2pm"),
+            ("9999-12-31", "2pm"),
+            ("2026-11-25", "9999-12-31T10:00:00Z"),
+            ("é", "é"),
+            ("1234567890é", "1234567890123456é"),
+        ] {
+            assert!(
+                resolve_start(date, time, New_York, call, true).is_err(),
+                "{date} {time}"
+            );
+        }
+        assert!(matches!(
+            resolve_date("in 400 days", call.date_naive(), true),
+            Err(DateError::TooFarAhead(_))
+        ));
+        assert!(resolve_date("in 300 days", call.date_naive(), true).is_ok());
     }
 
     #[test]

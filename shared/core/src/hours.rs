@@ -95,7 +95,9 @@ impl OpeningHours {
     /// Whether an appointment of `minutes` starting at local `start` lies within one period.
     pub fn fits(&self, start: &DateTime<Tz>, minutes: u32) -> bool {
         let begin = start.naive_local();
-        let end = begin + Duration::minutes(i64::from(minutes));
+        let Some(end) = begin.checked_add_signed(Duration::minutes(i64::from(minutes))) else {
+            return false;
+        };
         // An appointment that would run past midnight never fits.
         if end.date() != begin.date() || minutes == 0 {
             return false;
@@ -124,7 +126,9 @@ impl OpeningHours {
         let mut found = Vec::with_capacity(count);
         let start_day = from.date_naive();
         for offset in 0..14 {
-            let day = start_day + Duration::days(offset);
+            let Some(day) = start_day.checked_add_signed(Duration::days(offset)) else {
+                break;
+            };
             for (open, close) in self.periods(day.weekday()) {
                 let mut t = *open;
                 while t < *close {

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod memory;
 pub mod phone;
 pub mod ports;
+pub mod redact;
 pub mod reference;
 pub mod templates;
 pub mod vapi;

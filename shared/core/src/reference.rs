@@ -4,6 +4,7 @@ use std::fmt;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// Digits and capitals that cannot be confused when spoken or read aloud.
 pub const REFERENCE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -19,6 +20,19 @@ impl BookingReference {
             .map(|_| REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())] as char)
             .collect();
         Self(s)
+    }
+
+    /// The same reference for the same seed: a retried tool call (same call and tool-call id)
+    /// maps to the booking it already made. 32 symbols divide 256, so each byte maps evenly.
+    pub fn derive(seed: &[u8]) -> Self {
+        let digest = Sha256::digest(seed);
+        Self(
+            digest
+                .iter()
+                .take(REFERENCE_LEN)
+                .map(|b| REFERENCE_ALPHABET[usize::from(*b) % 32] as char)
+                .collect(),
+        )
     }
 
     /// Accepts what a caller reads back: any case, spaces or dashes between characters.
@@ -41,6 +55,11 @@ impl BookingReference {
         let chars: Vec<String> = self.0.chars().map(String::from).collect();
         chars.join("-")
     }
+}
+
+/// A hex id derived from `seed` (128 bits of its SHA-256).
+pub fn stable_id(seed: &[u8]) -> String {
+    hex::encode(&Sha256::digest(seed)[..16])
 }
 
 impl fmt::Display for BookingReference {
@@ -76,6 +95,14 @@ mod tests {
             assert!(!r.as_str().contains(['0', 'O', '1', 'I']), "{r}");
             assert_eq!(BookingReference::parse(r.as_str()), Some(r.clone()));
         }
+    }
+
+    #[test]
+    fn derived_references_are_stable_and_speakable() {
+        let a = BookingReference::derive(b"default|call-1|tc-1");
+        assert_eq!(a, BookingReference::derive(b"default|call-1|tc-1"));
+        assert_ne!(a, BookingReference::derive(b"default|call-1|tc-2"));
+        assert_eq!(BookingReference::parse(a.as_str()), Some(a));
     }
 
     #[test]

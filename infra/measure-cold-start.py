@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Cold start of a function binary, measured against a stand-in Lambda Runtime API.
+
+init  = exec → the binary's first GET /runtime/invocation/next (config + SDK clients built)
+first = that event handed over → its response posted
+
+The events need no AWS: a status-update for the webhook, an empty batch for the workers, so
+this measures the runtime and our init, not the network.
+
+    cargo build --release --bin webhook --bin booking-worker --bin notification-worker
+    python3 infra/measure-cold-start.py [--runs 20] [target/release/webhook ...]
+"""
+import argparse
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+WEBHOOK_EVENT = json.load(open(os.path.join(ROOT, "events", "webhook-status-update.json")))
+EMPTY_BATCH = {"Records": []}
+
+ENV = {
+    "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_LAMBDA_FUNCTION_NAME": "cold-start", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/cold-start",
+    "AWS_LAMBDA_LOG_STREAM_NAME": "local", "RUST_LOG": "warn",
+    "VAPI_WEBHOOK_SECRET": "local-dev-secret",
+    "BOOKING_QUEUE_URL": "http://127.0.0.1:9/123456789012/q", "NOTIFICATION_QUEUE_URL": "http://127.0.0.1:9/123456789012/n",
+    "CUSTOMERS_TABLE": "c", "BOOKINGS_TABLE": "b", "IDEMPOTENCY_TABLE": "i", "SENDER_EMAIL": "bookings@example.com",
+}
+
+
+class Runtime(http.server.BaseHTTPRequestHandler):
+    event = None
+    marks = {}
+    done = threading.Event()
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if "next" not in self.path:
+            self.send_error(404)
+            return
+        if "init" in Runtime.marks:  # a second poll: the run is over; hold it until we kill
+            Runtime.done.wait(5)
+            return
+        Runtime.marks["init"] = time.perf_counter()
+        body = json.dumps(Runtime.event).encode()
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:cold-start")
+        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        Runtime.marks["sent"] = time.perf_counter()
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        Runtime.marks["payload"] = self.rfile.read(length)
+        Runtime.marks["response" if self.path.endswith("/response") else "error"] = time.perf_counter()
+        self.send_response(202)
+        self.end_headers()
+        Runtime.done.set()
+
+
+def run_once(binary, event):
+    Runtime.event, Runtime.marks, Runtime.done = event, {}, threading.Event()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Runtime)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = dict(ENV, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}", PATH=os.environ.get("PATH", ""))
+    start = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ok = Runtime.done.wait(10)
+    proc.kill()
+    _, err = proc.communicate()
+    server.shutdown()
+    if not ok or "response" not in Runtime.marks:
+        sys.exit(f"{binary}: no response ({Runtime.marks.get('payload')!r}); stderr: {err.decode()[-500:]}")
+    return (Runtime.marks["init"] - start) * 1000, (Runtime.marks["response"] - Runtime.marks["sent"]) * 1000
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("binaries", nargs="*")
+    args = ap.parse_args()
+    binaries = args.binaries or [os.path.join(ROOT, "target", "release", b)
+                                 for b in ("webhook", "booking-worker", "notification-worker")]
+    for binary in binaries:
+        event = WEBHOOK_EVENT if os.path.basename(binary) == "webhook" else EMPTY_BATCH
+        results = [run_once(binary, event) for _ in range(args.runs)]
+        inits = [r[0] for r in results]
+        firsts = [r[1] for r in results]
+        print(f"{os.path.basename(binary):>20}: init median {statistics.median(inits):.1f} ms "
+              f"(min {min(inits):.1f}), first event median {statistics.median(firsts):.2f} ms "
+              f"(min {min(firsts):.2f}), {args.runs} runs")
+
+
+if __name__ == "__main__":
+    main()
