@@ -164,16 +164,22 @@ pub fn book_appointment_request(
         })?;
 
     let minutes = business.appointment_minutes;
-    if start.with_timezone(&Utc) <= now {
-        let from = round_up(now.with_timezone(&business.zone), business.slot_minutes);
-        let options = business.hours.nearest_starts(
+    // The nearest bookable starts from `from` on, offered with every refusal.
+    let offer = |from| {
+        business.hours.nearest_starts(
             business.zone,
             from,
             now,
             minutes,
             business.slot_minutes,
             ALTERNATIVES,
-        );
+        )
+    };
+    if start.with_timezone(&Utc) <= now {
+        let options = offer(round_up(
+            now.with_timezone(&business.zone),
+            business.slot_minutes,
+        ));
         return Err(refusal(
             &format!("{} has already passed.", spoken_datetime(&start)),
             &options,
@@ -186,14 +192,7 @@ pub fn book_appointment_request(
         } else {
             start
         };
-        let options = business.hours.nearest_starts(
-            business.zone,
-            from,
-            now,
-            minutes,
-            business.slot_minutes,
-            ALTERNATIVES,
-        );
+        let options = offer(from);
         let reason = if business.hours.is_open_on(chrono::Datelike::weekday(&start)) {
             format!(
                 "We can't book {} because we're open {}.",
