@@ -7,8 +7,12 @@ first = that event handed over → its response posted
 The events need no AWS: a status-update for the webhook, an empty batch for the workers, so
 this measures the runtime and our init, not the network.
 
-    cargo build --release --bin webhook --bin booking-worker --bin notification-worker
+    cargo build --release --bin webhook --bin booking-worker --bin notification-worker \
+        -p webhook --example floor
     python3 infra/measure-cold-start.py [--runs 20] [target/release/webhook ...]
+
+Without arguments it also measures target/release/examples/floor (lambda_http + aws-config +
+SQS + DynamoDB clients and a trivial handler), the floor our functions are held to (<= 1.5x).
 """
 import argparse
 import http.server
@@ -37,55 +41,61 @@ ENV = {
 
 
 class Runtime(http.server.BaseHTTPRequestHandler):
-    event = None
-    marks = {}
-    done = threading.Event()
+    """One server per run; its state lives on the server, so a late request from a previous
+    run's process cannot touch this run's marks."""
 
     def log_message(self, *args):
         pass
+
+    @property
+    def run(self):
+        return self.server.run
 
     def do_GET(self):
         if "next" not in self.path:
             self.send_error(404)
             return
-        if "init" in Runtime.marks:  # a second poll: the run is over; hold it until we kill
-            Runtime.done.wait(5)
+        marks = self.run["marks"]
+        if "init" in marks:  # a second poll: the run is over; hold it until we kill
+            self.run["done"].wait(5)
             return
-        Runtime.marks["init"] = time.perf_counter()
-        body = json.dumps(Runtime.event).encode()
+        marks["init"] = time.perf_counter()
+        body = json.dumps(self.run["event"]).encode()
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
         self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:cold-start")
         self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
         self.send_header("Content-Length", str(len(body)))
+        marks["sent"] = time.perf_counter()
         self.end_headers()
         self.wfile.write(body)
-        Runtime.marks["sent"] = time.perf_counter()
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
-        Runtime.marks["payload"] = self.rfile.read(length)
-        Runtime.marks["response" if self.path.endswith("/response") else "error"] = time.perf_counter()
+        marks = self.run["marks"]
+        marks["payload"] = self.rfile.read(length)
+        marks["response" if self.path.endswith("/response") else "error"] = time.perf_counter()
         self.send_response(202)
         self.end_headers()
-        Runtime.done.set()
+        self.run["done"].set()
 
 
 def run_once(binary, event):
-    Runtime.event, Runtime.marks, Runtime.done = event, {}, threading.Event()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Runtime)
+    server.run = run = {"event": event, "marks": {}, "done": threading.Event()}
+    marks = run["marks"]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = dict(ENV, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}", PATH=os.environ.get("PATH", ""))
     start = time.perf_counter()
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ok = Runtime.done.wait(10)
+    ok = run["done"].wait(10)
     proc.kill()
     _, err = proc.communicate()
     server.shutdown()
-    if not ok or "response" not in Runtime.marks:
-        sys.exit(f"{binary}: no response ({Runtime.marks.get('payload')!r}); stderr: {err.decode()[-500:]}")
-    return (Runtime.marks["init"] - start) * 1000, (Runtime.marks["response"] - Runtime.marks["sent"]) * 1000
+    if not ok or "response" not in marks:
+        sys.exit(f"{binary}: no response ({marks.get('payload')!r}); stderr: {err.decode()[-500:]}")
+    return (marks["init"] - start) * 1000, (marks["response"] - marks["sent"]) * 1000
 
 
 def main():
@@ -93,10 +103,10 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("binaries", nargs="*")
     args = ap.parse_args()
-    binaries = args.binaries or [os.path.join(ROOT, "target", "release", b)
-                                 for b in ("webhook", "booking-worker", "notification-worker")]
+    binaries = args.binaries or [os.path.join(ROOT, "target", "release", "examples", "floor")] + [
+        os.path.join(ROOT, "target", "release", b) for b in ("webhook", "booking-worker", "notification-worker")]
     for binary in binaries:
-        event = WEBHOOK_EVENT if os.path.basename(binary) == "webhook" else EMPTY_BATCH
+        event = WEBHOOK_EVENT if os.path.basename(binary) in ("webhook", "floor") else EMPTY_BATCH
         results = [run_once(binary, event) for _ in range(args.runs)]
         inits = [r[0] for r in results]
         firsts = [r[1] for r in results]

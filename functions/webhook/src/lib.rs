@@ -131,9 +131,10 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
         if let Some(ct) = headers.get(header::CONTENT_TYPE)
             && !is_json_content_type(ct.as_bytes())
         {
+            let got = String::from_utf8_lossy(ct.as_bytes());
             return client_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the body must be application/json",
+                format!("the body must be JSON (Content-Type: application/json), not {got}"),
             );
         }
         let message = match parse_webhook(request.body().as_ref()) {

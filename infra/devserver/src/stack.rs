@@ -40,6 +40,9 @@ impl Settings {
         let root = std::env::var_os("CALLBOOK_ROOT")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")));
+        let root = root
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", root.display()))?;
         let venv = std::env::var_os("CALLBOOK_VENV")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join(".venv"));
