@@ -219,18 +219,19 @@ impl LocalStack {
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         for function in &self.functions {
-            let mut lines: Vec<String> = function
-                .environment
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            lines.sort();
-            lines.extend([
-                format!("AWS_ENDPOINT_URL={}", self.endpoint),
-                format!("AWS_REGION={}", self.region),
-                "AWS_ACCESS_KEY_ID=test".into(),
-                "AWS_SECRET_ACCESS_KEY=test".into(),
+            let mut pairs: Vec<(String, String)> = function.environment.clone().into_iter().collect();
+            pairs.sort();
+            pairs.extend([
+                ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
+                ("AWS_REGION".into(), self.region.clone()),
+                ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
             ]);
+            // dotenv format: double-quoted, so values with spaces ("Mon-Fri 09:00-17:00") survive.
+            let lines: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
             let path = dir.join(format!("{}.env", function.binary));
             std::fs::write(&path, lines.join("\n") + "\n")
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
