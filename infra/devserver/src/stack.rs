@@ -219,7 +219,8 @@ impl LocalStack {
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         for function in &self.functions {
-            let mut pairs: Vec<(String, String)> = function.environment.clone().into_iter().collect();
+            let mut pairs: Vec<(String, String)> =
+                function.environment.clone().into_iter().collect();
             pairs.sort();
             pairs.extend([
                 ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
