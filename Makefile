@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools lint-template build sam-build bench-webhook clean-venv help
+.PHONY: dev test venv tools lint-template build sam-build bench-webhook vapi-tools clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
@@ -12,6 +12,7 @@ help:
 	@echo "make build          release zips for Lambda (cargo lambda build --release --arm64)"
 	@echo "make sam-build      sam build (cargo-lambda build method)"
 	@echo "make lint-template  sam validate --lint"
+	@echo "make vapi-tools     the tool definitions to paste into Vapi"
 
 venv:
 	@infra/venv.sh test
@@ -40,6 +41,9 @@ build: tools
 sam-build: tools
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(TOOLS_BIN):$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features
+
+vapi-tools:
+	@cargo run -q -p callbook-core --bin vapi-tools
 
 bench-webhook:
 	cargo run --release -p webhook --example pure_path

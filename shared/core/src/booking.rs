@@ -13,10 +13,9 @@ use crate::hours::round_up;
 use crate::jobs::{BookingJob, CustomerDetails};
 use crate::phone::{PhoneError, PhoneNumber};
 use crate::reference::BookingReference;
+use crate::tools::BOOK_APPOINTMENT;
 use crate::vapi::CallContext;
 
-/// Longest value accepted for any one argument: a spoken name or service is far shorter.
-pub const MAX_ARGUMENT_LEN: usize = 200;
 /// How many alternative times a refusal offers.
 const ALTERNATIVES: usize = 3;
 
@@ -26,37 +25,6 @@ pub struct BookingRequest {
     pub customer: CustomerDetails,
     pub service: String,
     pub start: DateTime<Tz>,
-}
-
-/// Reads one argument under any of its accepted names; numbers count as text (phones).
-fn argument(args: &Map<String, Value>, names: &[&str]) -> Result<Option<String>, String> {
-    for name in names {
-        match args.get(*name) {
-            Some(Value::String(s)) if !s.trim().is_empty() => {
-                if s.len() > MAX_ARGUMENT_LEN {
-                    return Err(format!(
-                        "The {} I was given is too long; could you give a shorter one?",
-                        label(names[0])
-                    ));
-                }
-                return Ok(Some(s.trim().to_string()));
-            }
-            Some(Value::Number(n)) => return Ok(Some(n.to_string())),
-            _ => {}
-        }
-    }
-    Ok(None)
-}
-
-fn label(name: &str) -> &'static str {
-    match name {
-        "customerName" => "caller's name",
-        "customerPhone" => "phone number",
-        "customerEmail" => "email address",
-        "serviceType" => "service",
-        "date" => "date",
-        _ => "time",
-    }
 }
 
 /// "a, b and c"
@@ -96,31 +64,31 @@ pub fn book_appointment_request(
     business: &Business,
     now: DateTime<Utc>,
 ) -> Result<BookingRequest, String> {
-    let name = argument(args, &["customerName", "name"])?;
-    let phone = argument(args, &["customerPhone", "phone", "phoneNumber"])?
+    let args = BOOK_APPOINTMENT.arguments(args);
+    let name = args.text("customerName")?;
+    let phone = args
+        .text("customerPhone")?
         .or_else(|| call.customer_number.clone());
-    let email = argument(args, &["customerEmail", "email"])?;
-    let service = argument(args, &["serviceType", "service"])?;
-    let date = argument(args, &["date"])?;
-    let time = argument(args, &["time"])?;
+    let email = args.text("customerEmail")?;
+    let service = args.text("serviceType")?;
+    let date = args.text("date")?;
+    let time = args.text("time")?;
 
+    // A full timestamp in `date` carries the time too.
+    let date_has_time = date
+        .as_deref()
+        .is_some_and(|d| d.len() > 10 && d.contains(':'));
     let missing: Vec<String> = [
         ("customerName", name.is_none()),
         ("customerPhone", phone.is_none()),
         ("customerEmail", email.is_none()),
         ("serviceType", service.is_none()),
         ("date", date.is_none()),
-        (
-            "time",
-            time.is_none()
-                && !date
-                    .as_deref()
-                    .is_some_and(|d| d.len() > 10 && d.contains(':')),
-        ),
+        ("time", time.is_none() && !date_has_time),
     ]
     .iter()
     .filter(|(_, m)| *m)
-    .map(|(n, _)| label(n).to_string())
+    .map(|(n, _)| args.label(n).to_string())
     .collect();
     if !missing.is_empty() {
         return Err(format!(

@@ -14,4 +14,5 @@ pub mod ports;
 pub mod redact;
 pub mod reference;
 pub mod templates;
+pub mod tools;
 pub mod vapi;
