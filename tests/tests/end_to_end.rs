@@ -380,3 +380,57 @@ async fn a_poison_message_is_retried_then_kept_in_the_dead_letter_queue() {
         0
     );
 }
+
+/// Every webhook sample in events/ through the local stack, as API Gateway would deliver it:
+/// the status each expects (with this stack's secret in place of the local default).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_webhook_sample_is_answered_through_the_stack() {
+    let stack = DevStack::start(2, 3);
+    let dir = callbook_tests::repo_root().join("events");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("webhook-") {
+            continue;
+        }
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let url = format!("{}{}", stack.base_url, event["rawPath"].as_str().unwrap());
+        let headers: Vec<(String, String)> = event["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "host" | "content-length"))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str()
+                        .unwrap()
+                        .replace("local-dev-secret", &stack.secret),
+                )
+            })
+            .collect();
+        let header_refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (status, answer) = match event["requestContext"]["http"]["method"].as_str() {
+            Some("GET") => get(&url),
+            _ => post(
+                &url,
+                &header_refs,
+                event["body"].as_str().unwrap_or_default(),
+            ),
+        };
+        assert_eq!(
+            u64::from(status),
+            event["_expect"]["status"].as_u64().unwrap(),
+            "{name}: {answer}"
+        );
+        if status == 200 && event["rawPath"] == "/vapi-webhook" {
+            assert!(answer.is_object(), "{name}: {answer}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 15, "only {seen} webhook samples");
+}

@@ -155,8 +155,24 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
             WebhookMessage::SingleCall { call, tool_call } => {
                 single_call_response(&self.run_tool(&call, &tool_call).await)
             }
+            WebhookMessage::AssistantRequest { call } => self.assistant_request(&call),
+            WebhookMessage::TransferDestinationRequest { call } => self.transfer_destination(&call),
+            WebhookMessage::EndOfCallReport(report) => {
+                info!(
+                    call_id = ?report.call.call_id,
+                    ended_reason = ?report.ended_reason,
+                    duration_seconds = ?report.duration_seconds(),
+                    "end-of-call report acknowledged"
+                );
+                json!({})
+            }
+            WebhookMessage::StatusUpdate(update) => {
+                info!(call_id = ?update.call.call_id, status = %update.status, "status update acknowledged");
+                json!({})
+            }
+            WebhookMessage::Notice { .. } => json!({}),
             WebhookMessage::Other { kind } => {
-                info!(message_type = %kind, "message acknowledged");
+                info!(message_type = %kind, "unknown message type acknowledged");
                 json!({})
             }
         };
@@ -223,6 +239,36 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
         }
         info!(reference = %reference, phone = %request.customer.phone.redacted(), start = %request.start, "booking accepted");
         ToolOutcome::Result(booking_confirmation(&request, &reference))
+    }
+
+    /// `assistant-request`: the business's assistant, or a sentence Vapi says before hanging up.
+    fn assistant_request(&self, call: &CallContext) -> Value {
+        match &self.business.assistant_id {
+            Some(id) => {
+                info!(phone_number_id = ?call.phone_number_id, "assistant requested");
+                json!({ "assistantId": id })
+            }
+            None => {
+                warn!(phone_number_id = ?call.phone_number_id, "assistant requested but VAPI_ASSISTANT_ID is not set");
+                json!({ "error": format!("Sorry, {} can't take calls on this line right now. Please try again later.", self.business.name) })
+            }
+        }
+    }
+
+    /// `transfer-destination-request`: the business's transfer number, or a spoken refusal.
+    fn transfer_destination(&self, call: &CallContext) -> Value {
+        match &self.business.transfer_number {
+            Some(number) => {
+                info!(call_id = ?call.call_id, to = %number.redacted(), "transfer destination given");
+                json!({
+                    "destination": { "type": "number", "number": number.as_str() },
+                    "message": { "type": "request-start", "content": "I'm transferring you now; please hold." },
+                })
+            }
+            None => {
+                json!({ "error": "I'm sorry, I can't transfer you to a person right now, but I can take a message or help you book." })
+            }
+        }
     }
 
     /// A tool call Vapi delivers again (same call, same tool-call id) gets the same job id and

@@ -14,8 +14,11 @@ type TestWebhook = Webhook<MemoryQueue, StaticHealth, FixedClock>;
 fn webhook() -> TestWebhook {
     Webhook {
         secret: WebhookSecret::new(SECRET).unwrap(),
-        business: Business::from_lookup(&|k: &str| {
-            (k == "BUSINESS_NAME").then(|| "Test Clinic".to_string())
+        business: Business::from_lookup(&|k: &str| match k {
+            "BUSINESS_NAME" => Some("Test Clinic".to_string()),
+            "VAPI_ASSISTANT_ID" => Some("asst-test-1".to_string()),
+            "TRANSFER_PHONE_NUMBER" => Some("+17025550100".to_string()),
+            _ => None,
         })
         .unwrap(),
         queue: MemoryQueue::default(),
@@ -336,6 +339,50 @@ async fn other_message_types_get_an_empty_object() {
         assert_eq!((status, body), (StatusCode::OK, json!({})), "{kind}");
     }
     assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn assistant_request_names_the_business_assistant_or_refuses_aloud() {
+    let mut w = webhook();
+    let body = json!({"message": {"type": "assistant-request", "call": {"id": "c", "phoneNumberId": "pn-1"}}});
+    let (status, answer) = send(&w, authed(&body)).await;
+    assert_eq!(
+        (status, answer),
+        (StatusCode::OK, json!({"assistantId": "asst-test-1"}))
+    );
+    w.business.assistant_id = None;
+    let (status, answer) = send(&w, authed(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("Test Clinic can't take calls"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn transfer_destination_is_the_business_number_or_a_spoken_error() {
+    let mut w = webhook();
+    let body = json!({"message": {"type": "transfer-destination-request", "call": {"id": "c"}}});
+    let (status, answer) = send(&w, authed(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        answer["destination"],
+        json!({"type": "number", "number": "+17025550100"})
+    );
+    assert_eq!(answer["message"]["type"], "request-start");
+    w.business.transfer_number = None;
+    let (_, answer) = send(&w, authed(&body)).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("can't transfer you"),
+        "{answer}"
+    );
+    assert!(answer.get("destination").is_none());
 }
 
 #[tokio::test]

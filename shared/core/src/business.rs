@@ -4,7 +4,7 @@ use chrono_tz::Tz;
 use thiserror::Error;
 
 use crate::hours::OpeningHours;
-use crate::phone::PhoneRegion;
+use crate::phone::{PhoneNumber, PhoneRegion};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -58,6 +58,10 @@ pub struct Business {
     pub appointment_minutes: u32,
     /// The grid appointments start on.
     pub slot_minutes: u32,
+    /// The Vapi assistant that answers this business's calls (for `assistant-request`).
+    pub assistant_id: Option<String>,
+    /// Where a caller is transferred when the assistant hands over to a person.
+    pub transfer_number: Option<PhoneNumber>,
 }
 
 impl Business {
@@ -91,6 +95,13 @@ impl Business {
                 reason: "use letters, digits, - and _".into(),
             });
         }
+        let transfer_number = setting(lookup, "TRANSFER_PHONE_NUMBER")
+            .map(|raw| PhoneNumber::parse(&raw, phone_region))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name: "TRANSFER_PHONE_NUMBER",
+                reason: e.to_string(),
+            })?;
         Ok(Self {
             id,
             name: setting(lookup, "BUSINESS_NAME").unwrap_or_else(|| "our office".into()),
@@ -99,6 +110,8 @@ impl Business {
             phone_region,
             appointment_minutes: number(lookup, "APPOINTMENT_MINUTES", 60, 5..=720)?,
             slot_minutes: number(lookup, "SLOT_MINUTES", 30, 5..=240)?,
+            assistant_id: setting(lookup, "VAPI_ASSISTANT_ID"),
+            transfer_number,
         })
     }
 }

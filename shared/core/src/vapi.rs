@@ -55,8 +55,94 @@ pub enum WebhookMessage {
         call: CallContext,
         tool_call: ToolCall,
     },
-    /// Any other type: answered `200 {}` at once.
+    /// The call is over: transcript, analysis, cost. Answered `{}`.
+    EndOfCallReport(Box<EndOfCallReport>),
+    /// The call's status changed. Answered `{}`.
+    StatusUpdate(StatusUpdate),
+    /// An inbound call wants its assistant (answer within 7.5 s).
+    AssistantRequest { call: CallContext },
+    /// The `transferCall` tool has no destination: we name one.
+    TransferDestinationRequest { call: CallContext },
+    /// Live notices that need no answer: answered `{}` at once.
+    Notice { kind: NoticeKind, call: CallContext },
+    /// A type this version does not know: answered `{}` (and logged), never refused.
     Other { kind: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Hang,
+    Transcript,
+    ConversationUpdate,
+    SpeechUpdate,
+    UserInterrupted,
+}
+
+impl NoticeKind {
+    fn from_type(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "hang" => Self::Hang,
+            "transcript" => Self::Transcript,
+            "conversation-update" => Self::ConversationUpdate,
+            "speech-update" => Self::SpeechUpdate,
+            "user-interrupted" => Self::UserInterrupted,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hang => "hang",
+            Self::Transcript => "transcript",
+            Self::ConversationUpdate => "conversation-update",
+            Self::SpeechUpdate => "speech-update",
+            Self::UserInterrupted => "user-interrupted",
+        }
+    }
+}
+
+/// One line of the conversation, as the report lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptLine {
+    pub role: String,
+    pub message: String,
+    pub seconds_from_start: Option<f64>,
+}
+
+/// `end-of-call-report`, read from the current placement (`artifact`, `analysis`) with the
+/// older top-level fields as fallback.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EndOfCallReport {
+    pub call: CallContext,
+    pub ended_reason: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub cost: Option<f64>,
+    pub transcript: Option<String>,
+    pub messages: Vec<TranscriptLine>,
+    pub recording_url: Option<String>,
+    pub summary: Option<String>,
+    pub structured_data: Option<Map<String, Value>>,
+    /// A string in Vapi's payloads (`"true"`, `"8"`, `"Pass"`): kept as given.
+    pub success_evaluation: Option<String>,
+}
+
+impl EndOfCallReport {
+    /// No duration field is guaranteed: computed from the start and end.
+    pub fn duration_seconds(&self) -> Option<f64> {
+        let (start, end) = (self.started_at?, self.ended_at?);
+        let ms = (end - start).num_milliseconds();
+        (ms >= 0).then(|| ms as f64 / 1000.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    pub call: CallContext,
+    /// `scheduled | queued | ringing | in-progress | forwarding | ended | ...`, kept as given.
+    pub status: String,
+    pub ended_reason: Option<String>,
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// The spoken outcome of one tool call.
@@ -142,7 +228,110 @@ fn parse_message(mut message: Map<String, Value>) -> Result<WebhookMessage, Enve
                 },
             })
         }
-        _ => Ok(WebhookMessage::Other { kind }),
+        "end-of-call-report" => Ok(WebhookMessage::EndOfCallReport(Box::new(
+            end_of_call_report(&message),
+        ))),
+        "status-update" => Ok(WebhookMessage::StatusUpdate(StatusUpdate {
+            call: call_context(&message),
+            status: text(message.get("status")).unwrap_or_else(|| "unknown".into()),
+            ended_reason: text(message.get("endedReason")),
+            at: message.get("timestamp").and_then(timestamp_of),
+        })),
+        "assistant-request" => Ok(WebhookMessage::AssistantRequest {
+            call: call_context(&message),
+        }),
+        "transfer-destination-request" => Ok(WebhookMessage::TransferDestinationRequest {
+            call: call_context(&message),
+        }),
+        other => match NoticeKind::from_type(other) {
+            Some(kind) => Ok(WebhookMessage::Notice {
+                kind,
+                call: call_context(&message),
+            }),
+            None => Ok(WebhookMessage::Other { kind }),
+        },
+    }
+}
+
+/// A non-empty string (numbers and booleans as text: `successEvaluation` may be either).
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The first of `paths` (each a list of keys from `message`) that holds a value.
+fn first<'a>(message: &'a Map<String, Value>, paths: &[&[&str]]) -> Option<&'a Value> {
+    paths.iter().find_map(|path| {
+        let (head, rest) = path.split_first()?;
+        let mut v = message.get(*head)?;
+        for key in rest {
+            v = v.get(*key)?;
+        }
+        (!v.is_null()).then_some(v)
+    })
+}
+
+fn end_of_call_report(message: &Map<String, Value>) -> EndOfCallReport {
+    let call = call_context(message);
+    let messages = first(message, &[&["artifact", "messages"], &["messages"]])
+        .and_then(Value::as_array)
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(|line| {
+                    let role = text(line.get("role"))?;
+                    // System prompts are configuration, not conversation.
+                    if role == "system" {
+                        return None;
+                    }
+                    let said = text(line.get("message")).or_else(|| text(line.get("content")))?;
+                    Some(TranscriptLine {
+                        role,
+                        message: said,
+                        seconds_from_start: line.get("secondsFromStart").and_then(Value::as_f64),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    EndOfCallReport {
+        ended_reason: text(first(
+            message,
+            &[&["endedReason"], &["call", "endedReason"]],
+        )),
+        started_at: first(message, &[&["startedAt"], &["call", "startedAt"]])
+            .and_then(timestamp_of),
+        ended_at: first(message, &[&["endedAt"], &["call", "endedAt"]]).and_then(timestamp_of),
+        cost: first(message, &[&["cost"], &["call", "cost"]]).and_then(Value::as_f64),
+        transcript: text(first(
+            message,
+            &[&["artifact", "transcript"], &["transcript"]],
+        )),
+        messages,
+        recording_url: text(first(
+            message,
+            &[
+                &["artifact", "recordingUrl"],
+                &["artifact", "recording", "url"],
+                &["recordingUrl"],
+            ],
+        )),
+        summary: text(first(message, &[&["analysis", "summary"], &["summary"]])),
+        structured_data: first(
+            message,
+            &[&["analysis", "structuredData"], &["structuredData"]],
+        )
+        .and_then(Value::as_object)
+        .cloned(),
+        success_evaluation: text(first(
+            message,
+            &[&["analysis", "successEvaluation"], &["successEvaluation"]],
+        )),
+        call,
     }
 }
 
@@ -390,12 +579,110 @@ mod tests {
     #[test]
     fn unknown_types_are_accepted() {
         assert_eq!(
-            parse(json!({"message": {"type": "status-update", "status": "ringing", "extra": [1]}}))
+            parse(json!({"message": {"type": "model-output", "output": "hi", "extra": [1]}}))
                 .unwrap(),
             WebhookMessage::Other {
-                kind: "status-update".into()
+                kind: "model-output".into()
             }
         );
+    }
+
+    #[test]
+    fn end_of_call_report_current_placement() {
+        let m = parse(json!({"message": {
+            "type": "end-of-call-report", "endedReason": "customer-ended-call",
+            "startedAt": "2026-11-24T15:00:00.000Z", "endedAt": "2026-11-24T15:03:30.500Z", "cost": 0.1234,
+            "call": {"id": "call-9", "status": "ringing", "customer": {"number": "+17025551234"}},
+            "artifact": {"transcript": "AI: Hello\nUser: Hi", "recordingUrl": "https://r.example/1.wav",
+                "messages": [{"role": "system", "message": "prompt"}, {"role": "bot", "message": "Hello", "secondsFromStart": 0.5},
+                             {"role": "user", "message": "Hi", "time": 1}]},
+            "analysis": {"summary": "Asked about prices.", "structuredData": {"interest": "whitening"}, "successEvaluation": "true"}
+        }}))
+        .unwrap();
+        let WebhookMessage::EndOfCallReport(r) = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(r.call.call_id.as_deref(), Some("call-9"));
+        assert_eq!(r.ended_reason.as_deref(), Some("customer-ended-call"));
+        assert_eq!(r.duration_seconds(), Some(210.5));
+        assert_eq!(r.cost, Some(0.1234));
+        assert_eq!(r.transcript.as_deref(), Some("AI: Hello\nUser: Hi"));
+        assert_eq!(r.messages.len(), 2);
+        assert_eq!(r.messages[0].seconds_from_start, Some(0.5));
+        assert_eq!(r.recording_url.as_deref(), Some("https://r.example/1.wav"));
+        assert_eq!(r.summary.as_deref(), Some("Asked about prices."));
+        assert_eq!(r.structured_data.as_ref().unwrap()["interest"], "whitening");
+        assert_eq!(r.success_evaluation.as_deref(), Some("true"));
+    }
+
+    #[test]
+    fn end_of_call_report_older_top_level_placement() {
+        let m = parse(json!({"message": {
+            "type": "end-of-call-report", "timestamp": "2026-11-24T15:05:00Z",
+            "transcript": "AI: Hello", "summary": "Short call.", "recordingUrl": "https://r.example/2.wav",
+            "messages": [{"role": "assistant", "content": "Hello"}], "successEvaluation": false,
+            "call": {"id": "call-10", "startedAt": "2026-11-24T15:00:00Z", "endedAt": "2026-11-24T15:01:00Z", "endedReason": "assistant-ended-call"}
+        }}))
+        .unwrap();
+        let WebhookMessage::EndOfCallReport(r) = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(r.transcript.as_deref(), Some("AI: Hello"));
+        assert_eq!(r.summary.as_deref(), Some("Short call."));
+        assert_eq!(r.recording_url.as_deref(), Some("https://r.example/2.wav"));
+        assert_eq!(r.messages[0].message, "Hello");
+        assert_eq!(r.success_evaluation.as_deref(), Some("false"));
+        assert_eq!(r.ended_reason.as_deref(), Some("assistant-ended-call"));
+        assert_eq!(r.duration_seconds(), Some(60.0));
+        // An empty report is still a report.
+        let m = parse(json!({"message": {"type": "end-of-call-report"}})).unwrap();
+        let WebhookMessage::EndOfCallReport(r) = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!((r.duration_seconds(), r.messages.len()), (None, 0));
+    }
+
+    #[test]
+    fn status_updates_requests_and_notices() {
+        let m = parse(json!({"message": {"type": "status-update", "status": "ended", "endedReason": "silence-timed-out",
+            "timestamp": 1795532400000_i64, "call": {"id": "c1"}}}))
+        .unwrap();
+        let WebhookMessage::StatusUpdate(u) = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(
+            (u.status.as_str(), u.ended_reason.as_deref()),
+            ("ended", Some("silence-timed-out"))
+        );
+        assert!(u.at.is_some());
+        assert!(matches!(
+            parse(json!({"message": {"type": "assistant-request", "call": {"phoneNumberId": "pn-1"}}})).unwrap(),
+            WebhookMessage::AssistantRequest { call } if call.phone_number_id.as_deref() == Some("pn-1")
+        ));
+        assert!(matches!(
+            parse(
+                json!({"message": {"type": "transfer-destination-request", "call": {"id": "c2"}}})
+            )
+            .unwrap(),
+            WebhookMessage::TransferDestinationRequest { .. }
+        ));
+        for (kind, want) in [
+            ("hang", NoticeKind::Hang),
+            ("transcript", NoticeKind::Transcript),
+            ("conversation-update", NoticeKind::ConversationUpdate),
+            ("speech-update", NoticeKind::SpeechUpdate),
+            ("user-interrupted", NoticeKind::UserInterrupted),
+        ] {
+            match parse(json!({"message": {"type": kind, "call": {"id": "c3"}}})).unwrap() {
+                WebhookMessage::Notice { kind: got, call } => {
+                    assert_eq!(
+                        (got, got.as_str(), call.call_id.as_deref()),
+                        (want, kind, Some("c3"))
+                    );
+                }
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
     }
 
     #[test]
