@@ -13,6 +13,7 @@ pub mod phone;
 pub mod ports;
 pub mod redact;
 pub mod reference;
+pub mod slots;
 pub mod templates;
 pub mod tools;
 pub mod vapi;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::booking::{BookingRecord, CustomerRecord};
 use crate::email::EmailAddress;
@@ -13,9 +13,10 @@ use crate::jobs::{BookingJob, Job};
 use crate::phone::PhoneNumber;
 use crate::ports::{
     BookingStore, Claim, Clock, ComponentHealth, EmailSender, HealthProbe, IdempotencyStore,
-    JobQueue, PortError, RecordOutcome, SmsSender,
+    JobQueue, PortError, RecordOutcome, Reservation, SlotStore, SmsSender,
 };
 use crate::reference::BookingReference;
+use crate::slots::SlotCell;
 use crate::templates::RenderedEmail;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -243,6 +244,77 @@ impl EmailSender for MemoryEmail {
     }
 }
 
+/// Cells and the references holding them; one lock, so reserving is as atomic as a transaction.
+#[derive(Debug, Default)]
+pub struct MemorySlotStore {
+    cells: Mutex<HashMap<(String, SlotCell), Vec<String>>>,
+    pub failures: Failures,
+}
+
+impl SlotStore for MemorySlotStore {
+    async fn reserve(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+    ) -> Result<Reservation, PortError> {
+        self.failures.take("reserve slots")?;
+        let mut held = lock(&self.cells);
+        let key = |c: &SlotCell| (business_id.to_string(), *c);
+        let holds = |refs: Option<&Vec<String>>| {
+            refs.is_some_and(|r| r.iter().any(|x| x == reference.as_str()))
+        };
+        if cells.iter().all(|c| holds(held.get(&key(c)))) {
+            return Ok(Reservation::AlreadyReserved);
+        }
+        let full = cells.iter().any(|c| {
+            let refs = held.get(&key(c));
+            !holds(refs) && refs.map_or(0, Vec::len) >= capacity as usize
+        });
+        if full {
+            return Ok(Reservation::Full);
+        }
+        for c in cells {
+            let refs = held.entry(key(c)).or_default();
+            if !refs.iter().any(|x| x == reference.as_str()) {
+                refs.push(reference.to_string());
+            }
+        }
+        Ok(Reservation::Reserved)
+    }
+
+    async fn release(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        reference: &BookingReference,
+    ) -> Result<(), PortError> {
+        let mut held = lock(&self.cells);
+        for c in cells {
+            if let Some(refs) = held.get_mut(&(business_id.to_string(), *c)) {
+                refs.retain(|x| x != reference.as_str());
+            }
+        }
+        Ok(())
+    }
+
+    async fn taken(
+        &self,
+        business_id: &str,
+        day: NaiveDate,
+    ) -> Result<Vec<(SlotCell, u32)>, PortError> {
+        let held = lock(&self.cells);
+        let mut taken: Vec<(SlotCell, u32)> = held
+            .iter()
+            .filter(|((b, c), refs)| b == business_id && c.day == day && !refs.is_empty())
+            .map(|((_, c), refs)| (*c, refs.len() as u32))
+            .collect();
+        taken.sort();
+        Ok(taken)
+    }
+}
+
 /// A health probe that reports what it is given.
 #[derive(Debug, Default)]
 pub struct StaticHealth(pub Vec<ComponentHealth>);
@@ -250,5 +322,87 @@ pub struct StaticHealth(pub Vec<ComponentHealth>);
 impl HealthProbe for StaticHealth {
     async fn check(&self) -> Vec<ComponentHealth> {
         self.0.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+    use chrono_tz::America::New_York;
+
+    use super::*;
+    use crate::slots::cells_for;
+
+    fn reference(i: usize) -> BookingReference {
+        BookingReference::derive(format!("r{i}").as_bytes())
+    }
+
+    fn at(h: u32, m: u32) -> Vec<SlotCell> {
+        cells_for(
+            New_York.with_ymd_and_hms(2026, 11, 25, h, m, 0).unwrap(),
+            60,
+            30,
+        )
+    }
+
+    #[tokio::test]
+    async fn reserving_is_all_or_nothing_and_respects_capacity() {
+        let store = MemorySlotStore::default();
+        assert_eq!(
+            store.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            Ok(Reservation::Reserved)
+        );
+        assert_eq!(
+            store.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            Ok(Reservation::AlreadyReserved)
+        );
+        // 14:30 overlaps the 14:30 cell: full at capacity 1, and the 15:00 cell stays free.
+        assert_eq!(
+            store.reserve("b", &at(14, 30), 1, &reference(2)).await,
+            Ok(Reservation::Full)
+        );
+        assert_eq!(store.taken("b", at(14, 0)[0].day).await.unwrap().len(), 2);
+        assert_eq!(
+            store.reserve("b", &at(14, 30), 2, &reference(2)).await,
+            Ok(Reservation::Reserved)
+        );
+        // Another business has its own calendar.
+        assert_eq!(
+            store.reserve("other", &at(14, 0), 1, &reference(3)).await,
+            Ok(Reservation::Reserved)
+        );
+        store.release("b", &at(14, 0), &reference(1)).await.unwrap();
+        assert_eq!(
+            store.reserve("b", &at(14, 0), 1, &reference(4)).await,
+            Ok(Reservation::Full)
+        );
+        store
+            .release("b", &at(14, 30), &reference(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.reserve("b", &at(14, 0), 1, &reference(4)).await,
+            Ok(Reservation::Reserved)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn twenty_concurrent_reservations_of_one_slot_leave_one_booked() {
+        let store = Arc::new(MemorySlotStore::default());
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.reserve("b", &at(14, 0), 1, &reference(i)).await })
+            })
+            .collect();
+        let mut reserved = 0;
+        for t in tasks {
+            if t.await.unwrap() == Ok(Reservation::Reserved) {
+                reserved += 1;
+            }
+        }
+        assert_eq!(reserved, 1);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use thiserror::Error;
 
 use crate::booking::{BookingRecord, CustomerRecord};
@@ -11,6 +11,7 @@ use crate::email::EmailAddress;
 use crate::jobs::{BookingJob, Job};
 use crate::phone::PhoneNumber;
 use crate::reference::BookingReference;
+use crate::slots::SlotCell;
 use crate::templates::RenderedEmail;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -130,6 +131,41 @@ pub trait EmailSender: Send + Sync {
         to: &EmailAddress,
         email: &RenderedEmail,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// What an attempt to reserve a booking's cells found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Every cell now holds this booking.
+    Reserved,
+    /// This booking already held every cell (a retry): nothing changed.
+    AlreadyReserved,
+    /// At least one cell was at capacity: nothing changed.
+    Full,
+}
+
+/// The business calendar's cells. Reserving is atomic across all of a booking's cells.
+pub trait SlotStore: Send + Sync {
+    fn reserve(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+    ) -> impl Future<Output = Result<Reservation, PortError>> + Send;
+    /// Frees what `reference` holds in `cells` (cells it does not hold are left alone).
+    fn release(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        reference: &BookingReference,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// How many bookings hold each taken cell of a local day.
+    fn taken(
+        &self,
+        business_id: &str,
+        day: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<(SlotCell, u32)>, PortError>> + Send;
 }
 
 /// One component of the system as the health check saw it.
