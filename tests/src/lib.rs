@@ -128,8 +128,10 @@ impl Moto {
             moto_bin.display()
         );
         let port = free_port();
+        // moto with DynamoDB's transaction isolation restored (see infra/moto_server.py).
         let process = spawn_group(
-            Command::new(&moto_bin)
+            Command::new(venv().join("bin/python"))
+                .arg(repo_root().join("infra/moto_server.py"))
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),

@@ -263,3 +263,121 @@ async fn health_probe_reports_tables_and_queues() {
         report[2]
     );
 }
+
+mod slots {
+    use std::sync::Arc;
+
+    use callbook_aws::slots::DynamoSlotStore;
+    use callbook_core::ports::{Reservation, SlotStore};
+    use callbook_core::reference::BookingReference;
+    use callbook_core::slots::{SlotCell, cells_for};
+    use callbook_tests::Moto;
+    use chrono::TimeZone;
+    use chrono_tz::America::New_York;
+
+    fn reference(i: usize) -> BookingReference {
+        BookingReference::derive(format!("slot-test-{i}").as_bytes())
+    }
+
+    fn at(h: u32, m: u32) -> Vec<SlotCell> {
+        cells_for(
+            New_York.with_ymd_and_hms(2026, 11, 25, h, m, 0).unwrap(),
+            60,
+            30,
+        )
+    }
+
+    fn store(moto: &Moto, sdk: &aws_config::SdkConfig) -> DynamoSlotStore {
+        DynamoSlotStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            moto.env("webhook", "BOOKINGS_TABLE"),
+        )
+    }
+
+    #[tokio::test]
+    async fn reservations_take_every_cell_or_none() {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let slots = store(&moto, &sdk);
+        assert_eq!(
+            slots.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            Ok(Reservation::Reserved)
+        );
+        assert_eq!(
+            slots.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            Ok(Reservation::AlreadyReserved)
+        );
+        assert_eq!(
+            slots.reserve("b", &at(14, 30), 1, &reference(2)).await,
+            Ok(Reservation::Full)
+        );
+        // Nothing of the refused reservation was written: 15:00 is still free.
+        let day = at(14, 0)[0].day;
+        let taken = slots.taken("b", day).await.unwrap();
+        assert_eq!(
+            taken.iter().map(|(c, n)| (c.key(), *n)).collect::<Vec<_>>(),
+            [
+                ("2026-11-25T19:00Z".to_string(), 1),
+                ("2026-11-25T19:30Z".to_string(), 1)
+            ]
+        );
+        assert_eq!(
+            slots.reserve("b", &at(14, 30), 2, &reference(2)).await,
+            Ok(Reservation::Reserved)
+        );
+        assert_eq!(
+            slots.reserve("other", &at(14, 0), 1, &reference(3)).await,
+            Ok(Reservation::Reserved)
+        );
+        slots.release("b", &at(14, 0), &reference(1)).await.unwrap();
+        slots.release("b", &at(14, 0), &reference(1)).await.unwrap(); // safe to repeat
+        slots
+            .release("b", &at(14, 30), &reference(2))
+            .await
+            .unwrap();
+        assert!(slots.taken("b", day).await.unwrap().is_empty());
+        assert_eq!(
+            slots.reserve("b", &at(14, 0), 1, &reference(4)).await,
+            Ok(Reservation::Reserved)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn twenty_concurrent_reservations_of_one_slot_leave_one_booked() {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        for capacity in [1_u32, 3] {
+            let slots = Arc::new(store(&moto, &sdk));
+            let business = format!("concurrent-{capacity}");
+            let tasks: Vec<_> = (0..20)
+                .map(|i| {
+                    let (slots, business) = (Arc::clone(&slots), business.clone());
+                    tokio::spawn(async move {
+                        slots
+                            .reserve(&business, &at(10, 0), capacity, &reference(100 + i))
+                            .await
+                    })
+                })
+                .collect();
+            let mut outcomes = Vec::new();
+            for t in tasks {
+                outcomes.push(
+                    t.await
+                        .unwrap()
+                        .expect("no reservation may fail with an error"),
+                );
+            }
+            let reserved = outcomes
+                .iter()
+                .filter(|o| **o == Reservation::Reserved)
+                .count();
+            assert_eq!(reserved, capacity as usize, "{outcomes:?}");
+            assert_eq!(
+                outcomes.iter().filter(|o| **o == Reservation::Full).count(),
+                20 - capacity as usize
+            );
+            let taken = slots.taken(&business, at(10, 0)[0].day).await.unwrap();
+            assert!(taken.iter().all(|(_, n)| *n == capacity), "{taken:?}");
+        }
+    }
+}

@@ -116,13 +116,16 @@ impl LocalStack {
                 settings.moto_port
             ));
         }
-        let moto = Command::new(&moto_bin)
+        // moto with DynamoDB's transaction isolation restored (see infra/moto_server.py).
+        let moto_script = settings.root.join("infra/moto_server.py");
+        let moto = Command::new(&python)
+            .arg(&moto_script)
             .args(["-H", "127.0.0.1", "-p", &settings.moto_port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", moto_bin.display()))?;
+            .map_err(|e| format!("cannot start {}: {e}", moto_script.display()))?;
         let mut stack = Self {
             moto,
             endpoint,

@@ -5,6 +5,7 @@ pub mod dynamo;
 pub mod health;
 pub mod idempotency;
 pub mod notify;
+pub mod slots;
 pub mod sqs;
 pub mod sqs_batch;
 pub mod telemetry;

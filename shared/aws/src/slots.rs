@@ -1,0 +1,241 @@
+//! SlotStore on DynamoDB, in the Bookings table:
+//! `pk = BIZ#<business>#SLOTS#<local day>`, `sk = <UTC cell start>`, with `taken` (how many
+//! bookings hold the cell) and `bookingRefs` (which). A reservation is one TransactWriteItems
+//! with a conditional update per cell, so it takes every cell or none; a day's availability is
+//! one Query.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use callbook_core::ports::{PortError, Reservation, SlotStore};
+use callbook_core::reference::BookingReference;
+use callbook_core::slots::SlotCell;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::sdk_message;
+
+/// DynamoDB's limit of items in one transaction.
+const MAX_CELLS: usize = 100;
+/// Concurrent transactions on the same cells are cancelled with TransactionConflict; the
+/// retry then meets the condition, which decides.
+const CONFLICT_RETRIES: u32 = 6;
+
+fn day_pk(business_id: &str, day: NaiveDate) -> String {
+    format!("BIZ#{business_id}#SLOTS#{day}")
+}
+
+fn key(business_id: &str, cell: &SlotCell) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_string(),
+            AttributeValue::S(day_pk(business_id, cell.day)),
+        ),
+        ("sk".to_string(), AttributeValue::S(cell.key())),
+    ])
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoSlotStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoSlotStore {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    /// Whether `reference` holds every one of `cells`.
+    async fn holds_all(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        reference: &BookingReference,
+    ) -> Result<bool, PortError> {
+        for cell in cells {
+            let item = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key(business_id, cell)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
+                .item;
+            let holds = item
+                .as_ref()
+                .and_then(|i| i.get("bookingRefs"))
+                .and_then(|v| v.as_ss().ok())
+                .is_some_and(|refs| refs.iter().any(|r| r == reference.as_str()));
+            if !holds {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Why a transaction was cancelled: a condition (the cell is full or already ours) or a
+/// conflict with a concurrent transaction.
+fn cancellation(e: &TransactWriteItemsError) -> Option<(bool, bool)> {
+    match e {
+        TransactWriteItemsError::TransactionCanceledException(t) => {
+            let codes: Vec<&str> = t
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .collect();
+            Some((
+                codes.contains(&"ConditionalCheckFailed"),
+                codes.contains(&"TransactionConflict"),
+            ))
+        }
+        _ => None,
+    }
+}
+
+impl SlotStore for DynamoSlotStore {
+    async fn reserve(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+    ) -> Result<Reservation, PortError> {
+        if cells.is_empty() || cells.len() > MAX_CELLS {
+            return Err(PortError::Conflict(format!(
+                "a booking must cover 1 to {MAX_CELLS} slots, not {}",
+                cells.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(cells.len());
+        for cell in cells {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(business_id, cell)))
+                .update_expression("SET businessId = :business, startUtc = :start ADD taken :one, bookingRefs :refs")
+                .condition_expression("(attribute_not_exists(taken) OR taken < :capacity) AND NOT contains(bookingRefs, :reference)")
+                .expression_attribute_values(":business", AttributeValue::S(business_id.to_string()))
+                .expression_attribute_values(":start", AttributeValue::S(cell.start_utc.to_rfc3339()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":refs", AttributeValue::Ss(vec![reference.to_string()]))
+                .expression_attribute_values(":reference", AttributeValue::S(reference.to_string()))
+                .expression_attribute_values(":capacity", AttributeValue::N(capacity.to_string()))
+                .build()
+                .map_err(|e| PortError::unavailable("reserve slots", e))?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(Reservation::Reserved),
+                Err(e) => e,
+            };
+            match error.as_service_error().and_then(cancellation) {
+                Some((true, _)) => {
+                    return Ok(if self.holds_all(business_id, cells, reference).await? {
+                        Reservation::AlreadyReserved
+                    } else {
+                        Reservation::Full
+                    });
+                }
+                Some((false, true)) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    // Jittered backoff so the contenders do not collide again in lockstep.
+                    let jitter =
+                        u64::from(reference.as_str().bytes().map(u32::from).sum::<u32>() % 20);
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter))
+                        .await;
+                }
+                _ => return Err(PortError::unavailable("reserve slots", sdk_message(&error))),
+            }
+        }
+    }
+
+    async fn release(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        reference: &BookingReference,
+    ) -> Result<(), PortError> {
+        // Cell by cell, each only if this booking holds it: safe to repeat.
+        for cell in cells {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(business_id, cell)))
+                .update_expression("ADD taken :minus_one DELETE bookingRefs :refs")
+                .condition_expression("contains(bookingRefs, :reference)")
+                .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+                .expression_attribute_values(
+                    ":refs",
+                    AttributeValue::Ss(vec![reference.to_string()]),
+                )
+                .expression_attribute_values(":reference", AttributeValue::S(reference.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(PortError::unavailable("release slots", sdk_message(&e))),
+            }
+        }
+        Ok(())
+    }
+
+    async fn taken(
+        &self,
+        business_id: &str,
+        day: NaiveDate,
+    ) -> Result<Vec<(SlotCell, u32)>, PortError> {
+        let mut taken = Vec::new();
+        let mut start_key = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(day_pk(business_id, day)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(|e| PortError::unavailable("read slots", sdk_message(&e)))?;
+            for item in out.items() {
+                let count = item
+                    .get("taken")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .unwrap_or(0);
+                let start = item
+                    .get("startUtc")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                if let (Some(start_utc), true) = (start, count > 0) {
+                    taken.push((SlotCell { day, start_utc }, count));
+                }
+            }
+            start_key = out.last_evaluated_key;
+            if start_key.is_none() {
+                break;
+            }
+        }
+        taken.sort();
+        Ok(taken)
+    }
+}
