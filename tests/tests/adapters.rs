@@ -44,6 +44,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         start_utc: start.with_timezone(&Utc),
         start_local: start,
         time_zone: "America/New_York".into(),
+        slot_cells: Vec::new(),
         call_id: Some("call-1".into()),
         tool_call_id: Some("tc-1".into()),
         requested_at: now(),

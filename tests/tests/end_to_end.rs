@@ -82,6 +82,22 @@ impl Tables {
             .count
     }
 
+    /// Booking items only (the table also holds the calendar's slot items).
+    async fn bookings(&self) -> i32 {
+        self.dynamodb
+            .scan()
+            .table_name(format!("{TABLE_PREFIX}BookingsTable"))
+            .filter_expression("begins_with(pk, :prefix)")
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S("BIZ#default#BOOKING#".into()),
+            )
+            .send()
+            .await
+            .unwrap()
+            .count
+    }
+
     async fn queue_url(&self, logical_id: &str) -> String {
         let name = format!("callbook-dev-{logical_id}");
         self.sqs
@@ -174,7 +190,7 @@ async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_e
     let body = json!({"message": {"type": "tool-calls",
         "call": {"id": "call-e2e-1", "customer": {"number": PHONE}},
         "toolCallList": [{"id": "call_e2e_A", "type": "function", "function": {"name": "bookAppointment",
-            "arguments": {"customerName": "Test User", "customerEmail": EMAIL, "serviceType": "Consultation", "date": date, "time": "2pm"}}}]}});
+            "arguments": {"customerName": "Test User", "customerEmail": EMAIL, "serviceType": "Consultation", "date": date, "time": "3pm"}}}]}});
     let bearer = format!("Bearer {}", stack.secret);
     let (status, answer) = post(
         &stack.webhook_url(),
@@ -187,7 +203,7 @@ async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_e
     let text = result["result"]
         .as_str()
         .unwrap_or_else(|| panic!("not booked: {answer}"));
-    assert!(text.contains("at 2:00 PM"), "{text}");
+    assert!(text.contains("at 3:00 PM"), "{text}");
     references.push(reference_in(text));
 
     let bookings_table = format!("{TABLE_PREFIX}BookingsTable");
@@ -200,9 +216,13 @@ async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_e
         assert_eq!(s(&booking, "status"), "confirmed");
         assert_eq!(s(&booking, "customerPhone"), PHONE);
         assert_eq!(s(&booking, "timeZone"), "America/New_York");
+        // The seed books 2 PM, the tool call 3 PM, local time (EST or EDT).
+        let local = s(&booking, "startLocal");
         assert!(
-            s(&booking, "startLocal").ends_with("T14:00:00-05:00")
-                || s(&booking, "startLocal").ends_with("T14:00:00-04:00")
+            ["T14:00:00-0", "T15:00:00-0"]
+                .iter()
+                .any(|t| local.contains(t)),
+            "{local}"
         );
     }
     let customer = tables
@@ -338,10 +358,7 @@ async fn the_same_booking_job_twice_leaves_one_booking_one_customer_one_sms_one_
         },
     )
     .await;
-    assert_eq!(
-        tables.count(&format!("{TABLE_PREFIX}BookingsTable")).await,
-        1
-    );
+    assert_eq!(tables.bookings().await, 1);
     let customer = tables
         .item(
             &format!("{TABLE_PREFIX}CustomersTable"),
@@ -375,10 +392,7 @@ async fn a_poison_message_is_retried_then_kept_in_the_dead_letter_queue() {
     )
     .await;
     assert_eq!(tables.depth("BookingQueue").await, 0);
-    assert_eq!(
-        tables.count(&format!("{TABLE_PREFIX}BookingsTable")).await,
-        0
-    );
+    assert_eq!(tables.bookings().await, 0);
 }
 
 /// Every webhook sample in events/ through the local stack, as API Gateway would deliver it:
@@ -433,4 +447,59 @@ async fn every_webhook_sample_is_answered_through_the_stack() {
         seen += 1;
     }
     assert!(seen >= 15, "only {seen} webhook samples");
+}
+
+/// 20 callers ask for the same slot at once (capacity 1): one is booked, the others are
+/// offered other times, and only one booking and one confirmation exist afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_concurrent_bookings_of_one_slot_book_exactly_one() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let date = next_open_day();
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let (url, secret, date) = (stack.webhook_url(), stack.secret.clone(), date.clone());
+            std::thread::spawn(move || {
+                let body = json!({"message": {"type": "tool-calls", "call": {"id": format!("call-race-{i}")},
+                    "toolCallList": [{"id": format!("tc-race-{i}"), "type": "function", "function": {"name": "bookAppointment",
+                        "arguments": {"customerName": format!("Racer {i}"), "customerPhone": format!("+1702555{:04}", 3000 + i),
+                            "customerEmail": format!("racer{i}@example.com"), "serviceType": "Consultation", "date": date, "time": "11am"}}}]}});
+                post(&url, &[("x-vapi-secret", secret.as_str())], &body.to_string())
+            })
+        })
+        .collect();
+    let mut booked = Vec::new();
+    for t in threads {
+        let (status, answer) = t.join().unwrap();
+        assert_eq!(status, 200, "{answer}");
+        let result = &answer["results"][0];
+        match (result["result"].as_str(), result["error"].as_str()) {
+            (Some(text), _) => booked.push(reference_in(text)),
+            (_, Some(refusal)) => {
+                assert!(
+                    refusal.contains("is already booked. The nearest times I can offer are"),
+                    "{refusal}"
+                )
+            }
+            _ => panic!("{answer}"),
+        }
+    }
+    assert_eq!(booked.len(), 1, "exactly one caller gets the slot");
+    eventually("the one booking", Duration::from_secs(20), || async {
+        (tables.bookings().await == 1).then_some(())
+    })
+    .await;
+    eventually("its confirmation", Duration::from_secs(20), || async {
+        (stack.sent_messages().sms.len() == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let bookings = tables
+        .item(
+            &format!("{TABLE_PREFIX}BookingsTable"),
+            booking_key("default", booked[0].as_str()),
+        )
+        .await;
+    assert!(bookings.is_some());
+    assert_eq!(stack.sent_messages().sms.len(), 1);
 }

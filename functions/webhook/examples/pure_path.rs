@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use callbook_core::auth::WebhookSecret;
 use callbook_core::business::Business;
-use callbook_core::memory::{FixedClock, MemoryQueue, StaticHealth};
+use callbook_core::memory::{FixedClock, MemoryQueue, MemorySlotStore, StaticHealth};
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
 use webhook::Webhook;
@@ -24,6 +24,7 @@ fn main() {
         secret: WebhookSecret::new("local-dev-secret").expect("secret"),
         business: Business::from_lookup(&|_: &str| None).expect("business"),
         queue: MemoryQueue::default(),
+        slots: MemorySlotStore::default(),
         health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
     };
@@ -59,6 +60,7 @@ fn main() {
             assert_eq!(response.status(), 200);
             // Keep the in-memory queue from growing across iterations.
             webhook.queue.jobs.lock().map(|mut j| j.clear()).ok();
+            webhook.slots.clear();
         }
         samples.sort();
         let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;

@@ -5,14 +5,18 @@
 
 use callbook_aws::SdkConfig;
 use callbook_aws::health::AwsHealthProbe;
+use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_core::auth::{AuthError, WebhookSecret, authenticate};
-use callbook_core::booking::{book_appointment_request, booking_confirmation};
+use callbook_core::booking::{
+    BookingRequest, book_appointment_request, booking_confirmation, slot_taken_refusal, with_room,
+};
 use callbook_core::business::{Business, ConfigError, required, setting};
 use callbook_core::jobs::{BookingJob, Job};
-use callbook_core::ports::{Clock, HealthProbe, JobQueue, SystemClock};
+use callbook_core::ports::{Clock, HealthProbe, JobQueue, Reservation, SlotStore, SystemClock};
 use callbook_core::redact::redact_text;
 use callbook_core::reference::BookingReference;
+use callbook_core::slots::cells_for;
 use callbook_core::vapi::{
     CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response,
     tool_calls_response,
@@ -29,15 +33,20 @@ pub const HEALTH_PATH: &str = "/monitoring/health";
 /// What the caller hears when a booking could not be handed to the queue.
 const SYSTEM_PROBLEM: &str = "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
 
-pub struct Webhook<Q, H, C> {
+pub struct Webhook<Q, S, H, C> {
     pub secret: WebhookSecret,
     pub business: Business,
     pub queue: Q,
+    /// The business calendar: a booking reserves its slots before the caller hears "booked".
+    pub slots: S,
     pub health: H,
     pub clock: C,
 }
 
-pub type AwsWebhook = Webhook<SqsJobQueue, AwsHealthProbe, SystemClock>;
+pub type AwsWebhook = Webhook<SqsJobQueue, DynamoSlotStore, AwsHealthProbe, SystemClock>;
+
+/// How many upcoming starts are checked for room when the asked-for one is taken.
+const CANDIDATES: usize = 48;
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
 pub fn build(
@@ -71,6 +80,7 @@ pub fn build(
         secret,
         business,
         queue: SqsJobQueue::new(sqs.clone(), Some(booking_queue), None),
+        slots: DynamoSlotStore::new(dynamodb.clone(), required(lookup, "BOOKINGS_TABLE")?),
         health: AwsHealthProbe::new(dynamodb, sqs, tables, queues),
         clock: SystemClock,
     })
@@ -101,7 +111,7 @@ fn is_json_content_type(value: &[u8]) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
+impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path().trim_end_matches('/');
         match (request.method(), path) {
@@ -218,6 +228,28 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
         let (job_id, reference) = self.booking_identity(call, tool_call);
+        let business = &self.business;
+        let cells = cells_for(
+            request.start,
+            business.appointment_minutes,
+            business.slot_minutes,
+        );
+        let newly_reserved = match self
+            .slots
+            .reserve(&business.id, &cells, business.capacity, &reference)
+            .await
+        {
+            Ok(Reservation::Reserved) => true,
+            // A retry of this very call: its reservation stands, and so may its queued job.
+            Ok(Reservation::AlreadyReserved) => false,
+            Ok(Reservation::Full) => {
+                return ToolOutcome::Error(self.taken_refusal(&request, now).await);
+            }
+            Err(e) => {
+                error!(error = %e, reference = %reference, "slots could not be reserved");
+                return ToolOutcome::Error(SYSTEM_PROBLEM.into());
+            }
+        };
         let job = BookingJob {
             job_id,
             business_id: self.business.id.clone(),
@@ -229,16 +261,51 @@ impl<Q: JobQueue, H: HealthProbe, C: Clock> Webhook<Q, H, C> {
             start_utc: request.start.with_timezone(&Utc),
             start_local: request.start.fixed_offset(),
             time_zone: self.business.zone.name().to_string(),
+            slot_cells: cells.clone(),
             call_id: call.call_id.clone(),
             tool_call_id: tool_call.id.clone(),
             requested_at: now,
         };
         if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
             error!(error = %e, reference = %reference, "booking job not accepted by the queue");
+            // The caller is told it failed, so the slot must not stay taken. Only what this
+            // attempt reserved is freed: a retry's reservation may back a queued job.
+            if newly_reserved
+                && let Err(e) = self.slots.release(&business.id, &cells, &reference).await
+            {
+                error!(error = %e, reference = %reference, "reserved slots could not be released");
+            }
             return ToolOutcome::Error(SYSTEM_PROBLEM.into());
         }
         info!(reference = %reference, phone = %request.customer.phone.redacted(), start = %request.start, "booking accepted");
         ToolOutcome::Result(booking_confirmation(&request, &reference))
+    }
+
+    /// The refusal for a taken slot, offering the nearest starts that still have room.
+    async fn taken_refusal(&self, request: &BookingRequest, now: chrono::DateTime<Utc>) -> String {
+        let business = &self.business;
+        let candidates = business.hours.nearest_starts(
+            business.zone,
+            request.start,
+            now,
+            business.appointment_minutes,
+            business.slot_minutes,
+            CANDIDATES,
+        );
+        let mut days: Vec<chrono::NaiveDate> = candidates.iter().map(|c| c.date_naive()).collect();
+        days.dedup();
+        let mut taken = std::collections::HashMap::new();
+        for day in days {
+            match self.slots.taken(&business.id, day).await {
+                Ok(cells) => taken.extend(cells),
+                // Without the calendar, offer nothing rather than times that may be taken.
+                Err(e) => {
+                    warn!(error = %e, "taken slots could not be read");
+                    return slot_taken_refusal(&request.start, &[]);
+                }
+            }
+        }
+        slot_taken_refusal(&request.start, &with_room(business, &candidates, &taken, 3))
     }
 
     /// `assistant-request`: the business's assistant, or a sentence Vapi says before hanging up.

@@ -1,4 +1,4 @@
-use callbook_core::memory::{FixedClock, MemoryQueue, StaticHealth};
+use callbook_core::memory::{FixedClock, MemoryQueue, MemorySlotStore, StaticHealth};
 use callbook_core::ports::ComponentHealth;
 use chrono::TimeZone;
 use lambda_http::http;
@@ -8,7 +8,7 @@ use super::*;
 // The local default, so the files in events/ work unchanged against `make dev`.
 const SECRET: &str = "local-dev-secret";
 
-type TestWebhook = Webhook<MemoryQueue, StaticHealth, FixedClock>;
+type TestWebhook = Webhook<MemoryQueue, MemorySlotStore, StaticHealth, FixedClock>;
 
 /// Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday, an open day.
 fn webhook() -> TestWebhook {
@@ -22,6 +22,7 @@ fn webhook() -> TestWebhook {
         })
         .unwrap(),
         queue: MemoryQueue::default(),
+        slots: MemorySlotStore::default(),
         health: StaticHealth(vec![ComponentHealth {
             name: "bookings".into(),
             healthy: true,
@@ -112,9 +113,11 @@ async fn the_seed_curl_books_and_enqueues_one_job() {
 async fn tool_calls_answer_each_call_in_order_with_its_id() {
     let w = webhook();
     let args = seed_body()["parameters"].clone();
+    let mut later = args.clone();
+    later["time"] = json!("3:30pm");
     let body = tool_calls_body(json!([
         {"id": "call_A", "type": "function", "function": {"name": "bookAppointment", "arguments": args}},
-        {"id": "call_B", "type": "function", "function": {"name": "bookAppointment", "arguments": args.to_string()}},
+        {"id": "call_B", "type": "function", "function": {"name": "bookAppointment", "arguments": later.to_string()}},
         {"id": "call_C", "type": "function", "function": {"name": "orderPizza", "arguments": {}}}
     ]));
     let (status, body) = send(&w, authed(&body)).await;
@@ -156,11 +159,116 @@ async fn a_redelivered_tool_call_gets_the_same_booking_identity() {
         (jobs[1].job_id.as_str(), &jobs[1].reference)
     );
     // Another tool call in the same call is another booking.
+    let mut later = args.clone();
+    later["time"] = json!("4pm");
     let other = tool_calls_body(
-        json!([{"id": "call_S", "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]),
+        json!([{"id": "call_S", "type": "function", "function": {"name": "bookAppointment", "arguments": later}}]),
     );
     send(&w, authed(&other)).await;
     assert_ne!(booking_jobs(&w)[2].reference, jobs[0].reference);
+}
+
+/// The seed's booking by another caller (different name, phone, email).
+fn another_caller(i: usize) -> Value {
+    let mut body = seed_body();
+    body["parameters"]["customerName"] = json!(format!("Caller {i}"));
+    body["parameters"]["customerPhone"] = json!(format!("+1702555{:04}", 2000 + i));
+    body["parameters"]["customerEmail"] = json!(format!("caller{i}@example.com"));
+    body
+}
+
+#[tokio::test]
+async fn a_taken_slot_is_refused_with_times_that_have_room() {
+    let w = webhook();
+    let (_, first) = send(&w, authed(&another_caller(1))).await;
+    assert!(first["result"].is_string(), "{first}");
+    let (_, second) = send(&w, authed(&another_caller(2))).await;
+    let refusal = second["error"].as_str().unwrap();
+    assert!(
+        refusal.starts_with("Sorry, Wednesday, November 25 at 2:00 PM is already booked."),
+        "{refusal}"
+    );
+    // The first booking runs 2:00-3:00: 2:30 overlaps it, 3:00 is the nearest with room.
+    assert!(
+        refusal.contains("Wednesday, November 25 at 3:00 PM, 3:30 PM or 4:00 PM"),
+        "{refusal}"
+    );
+    assert_eq!(booking_jobs(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn capacity_allows_that_many_at_once() {
+    let mut w = webhook();
+    w.business.capacity = 2;
+    for i in 1..=2 {
+        let (_, answer) = send(&w, authed(&another_caller(i))).await;
+        assert!(answer["result"].is_string(), "{answer}");
+    }
+    let (_, third) = send(&w, authed(&another_caller(3))).await;
+    assert!(
+        third["error"].as_str().unwrap().contains("already booked"),
+        "{third}"
+    );
+}
+
+#[tokio::test]
+async fn a_booking_the_queue_refused_frees_its_slot() {
+    let w = webhook();
+    w.queue.failures.fail_next(1);
+    let (_, failed) = send(&w, authed(&another_caller(1))).await;
+    assert_eq!(failed["error"], SYSTEM_PROBLEM);
+    let (_, answer) = send(&w, authed(&another_caller(2))).await;
+    assert!(
+        answer["result"].is_string(),
+        "the slot should be free again: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_that_fails_to_enqueue_keeps_the_first_attempts_slot() {
+    let w = webhook();
+    let body = tool_calls_body(
+        json!([{"id": "call_K", "type": "function", "function": {"name": "bookAppointment", "arguments": seed_body()["parameters"]}}]),
+    );
+    let (_, first) = send(&w, authed(&body)).await;
+    assert!(first["results"][0]["result"].is_string());
+    w.queue.failures.fail_next(1);
+    let (_, retry) = send(&w, authed(&body)).await;
+    assert_eq!(retry["results"][0]["error"], SYSTEM_PROBLEM);
+    // The first attempt's job is queued: its slot must still be held.
+    let (_, other) = send(&w, authed(&another_caller(9))).await;
+    assert!(
+        other["error"].as_str().unwrap().contains("already booked"),
+        "{other}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_bookings_of_one_slot_book_one() {
+    let w = std::sync::Arc::new(webhook());
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let w = std::sync::Arc::clone(&w);
+            tokio::spawn(async move { send(&w, authed(&another_caller(i))).await.1 })
+        })
+        .collect();
+    let mut booked = 0;
+    for t in tasks {
+        let answer = t.await.unwrap();
+        if answer["result"].is_string() {
+            booked += 1;
+        } else {
+            assert!(
+                answer["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("The nearest times I can offer are"),
+                "{answer}"
+            );
+        }
+    }
+    assert_eq!(booked, 1);
+    assert_eq!(booking_jobs(&w).len(), 1);
 }
 
 #[tokio::test]
@@ -187,12 +295,14 @@ async fn bearer_and_missing_content_type_are_accepted() {
         &seed_body().to_string(),
     );
     assert_eq!(send(&w, request).await.0, StatusCode::OK);
+    let mut later = seed_body();
+    later["parameters"]["time"] = json!("10am");
     let request = post(
         &[
             ("x-vapi-secret", SECRET),
             ("content-type", "application/json; charset=utf-8"),
         ],
-        &seed_body().to_string(),
+        &later.to_string(),
     );
     assert_eq!(send(&w, request).await.0, StatusCode::OK);
     assert_eq!(w.queue.sent().len(), 2);

@@ -13,8 +13,10 @@ use crate::hours::round_up;
 use crate::jobs::{BookingJob, CustomerDetails};
 use crate::phone::{PhoneError, PhoneNumber};
 use crate::reference::BookingReference;
+use crate::slots::{SlotCell, cells_for};
 use crate::tools::BOOK_APPOINTMENT;
 use crate::vapi::CallContext;
+use std::collections::HashMap;
 
 /// How many alternative times a refusal offers.
 const ALTERNATIVES: usize = 3;
@@ -194,6 +196,34 @@ fn refusal(reason: &str, options: &[DateTime<Tz>]) -> String {
     }
 }
 
+/// Of `candidates`, the first `count` whose cells all have room, given how many bookings
+/// hold each taken cell.
+pub fn with_room(
+    business: &Business,
+    candidates: &[DateTime<Tz>],
+    taken: &HashMap<SlotCell, u32>,
+    count: usize,
+) -> Vec<DateTime<Tz>> {
+    candidates
+        .iter()
+        .filter(|start| {
+            cells_for(**start, business.appointment_minutes, business.slot_minutes)
+                .iter()
+                .all(|cell| taken.get(cell).copied().unwrap_or(0) < business.capacity)
+        })
+        .take(count)
+        .copied()
+        .collect()
+}
+
+/// What the caller hears when every place at `start` is taken.
+pub fn slot_taken_refusal(start: &DateTime<Tz>, options: &[DateTime<Tz>]) -> String {
+    refusal(
+        &format!("Sorry, {} is already booked.", spoken_datetime(start)),
+        options,
+    )
+}
+
 /// The sentence the caller hears once the booking job is accepted.
 pub fn booking_confirmation(request: &BookingRequest, reference: &BookingReference) -> String {
     format!(
@@ -245,6 +275,8 @@ pub struct BookingRecord {
     pub start_utc: DateTime<Utc>,
     pub start_local: DateTime<chrono::FixedOffset>,
     pub time_zone: String,
+    #[serde(default)]
+    pub slot_cells: Vec<crate::slots::SlotCell>,
     pub status: BookingStatus,
     pub call_id: Option<String>,
     pub tool_call_id: Option<String>,
@@ -267,6 +299,7 @@ impl BookingRecord {
             start_utc: job.start_utc,
             start_local: job.start_local,
             time_zone: job.time_zone.clone(),
+            slot_cells: job.slot_cells.clone(),
             status: BookingStatus::Confirmed,
             call_id: job.call_id.clone(),
             tool_call_id: job.tool_call_id.clone(),
@@ -474,6 +507,7 @@ mod tests {
             start_utc: r.start.with_timezone(&Utc),
             start_local: r.start.fixed_offset(),
             time_zone: "America/New_York".into(),
+            slot_cells: Vec::new(),
             call_id: None,
             tool_call_id: None,
             requested_at: now(),

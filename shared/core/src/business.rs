@@ -58,6 +58,8 @@ pub struct Business {
     pub appointment_minutes: u32,
     /// The grid appointments start on.
     pub slot_minutes: u32,
+    /// How many appointments may run at once (staff or rooms).
+    pub capacity: u32,
     /// The Vapi assistant that answers this business's calls (for `assistant-request`).
     pub assistant_id: Option<String>,
     /// Where a caller is transferred when the assistant hands over to a person.
@@ -110,6 +112,7 @@ impl Business {
             phone_region,
             appointment_minutes: number(lookup, "APPOINTMENT_MINUTES", 60, 5..=720)?,
             slot_minutes: number(lookup, "SLOT_MINUTES", 30, 5..=240)?,
+            capacity: number(lookup, "BUSINESS_CAPACITY", 1, 1..=100)?,
             assistant_id: setting(lookup, "VAPI_ASSISTANT_ID"),
             transfer_number,
         })

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::email::EmailAddress;
 use crate::phone::PhoneNumber;
 use crate::reference::BookingReference;
+use crate::slots::SlotCell;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +32,9 @@ pub struct BookingJob {
     /// The same instant in the business's zone, as it was spoken to the caller.
     pub start_local: DateTime<FixedOffset>,
     pub time_zone: String,
+    /// The calendar cells the webhook reserved for it (released when it is cancelled).
+    #[serde(default)]
+    pub slot_cells: Vec<SlotCell>,
     pub call_id: Option<String>,
     pub tool_call_id: Option<String>,
     pub requested_at: DateTime<Utc>,

@@ -251,6 +251,13 @@ pub struct MemorySlotStore {
     pub failures: Failures,
 }
 
+impl MemorySlotStore {
+    /// Frees every cell (benchmarks book the same slot over and over).
+    pub fn clear(&self) {
+        lock(&self.cells).clear();
+    }
+}
+
 impl SlotStore for MemorySlotStore {
     async fn reserve(
         &self,
