@@ -8,23 +8,31 @@ use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_core::auth::{AuthError, WebhookSecret, authenticate};
+use callbook_core::availability::{
+    AvailabilityRequest, availability_answer, availability_request, free_starts,
+    fully_booked_answer,
+};
 use callbook_core::booking::{
     BookingRequest, book_appointment_request, booking_confirmation, slot_taken_refusal, with_room,
 };
 use callbook_core::business::{Business, ConfigError, required, setting};
 use callbook_core::jobs::{BookingJob, Job};
-use callbook_core::ports::{Clock, HealthProbe, JobQueue, Reservation, SlotStore, SystemClock};
+use callbook_core::ports::{
+    Clock, HealthProbe, JobQueue, PortError, Reservation, SlotStore, SystemClock,
+};
 use callbook_core::redact::redact_text;
 use callbook_core::reference::BookingReference;
-use callbook_core::slots::cells_for;
+use callbook_core::slots::{SlotCell, cells_for};
 use callbook_core::vapi::{
     CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response,
     tool_calls_response,
 };
 use chrono::Utc;
+use chrono::{Datelike, NaiveDate};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use tracing::{error, info, warn};
 
 pub const WEBHOOK_PATH: &str = "/vapi-webhook";
@@ -201,6 +209,7 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
         };
         let outcome = match tool_call.name.as_str() {
             "bookAppointment" => self.book_appointment(call, tool_call, args).await,
+            "checkAvailability" => self.check_availability(call, args).await,
             other => ToolOutcome::Error(format!(
                 "I can't do that here: the tool {other:?} is not available."
             )),
@@ -292,11 +301,11 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             business.slot_minutes,
             CANDIDATES,
         );
-        let mut days: Vec<chrono::NaiveDate> = candidates.iter().map(|c| c.date_naive()).collect();
+        let mut days: Vec<NaiveDate> = candidates.iter().map(|c| c.date_naive()).collect();
         days.dedup();
-        let mut taken = std::collections::HashMap::new();
+        let mut taken = HashMap::new();
         for day in days {
-            match self.slots.taken(&business.id, day).await {
+            match self.taken_on(day).await {
                 Ok(cells) => taken.extend(cells),
                 // Without the calendar, offer nothing rather than times that may be taken.
                 Err(e) => {
@@ -306,6 +315,72 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             }
         }
         slot_taken_refusal(&request.start, &with_room(business, &candidates, &taken, 3))
+    }
+
+    async fn taken_on(&self, day: NaiveDate) -> Result<HashMap<SlotCell, u32>, PortError> {
+        Ok(self
+            .slots
+            .taken(&self.business.id, day)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// checkAvailability: a few free times on the day, or the next days that have room.
+    async fn check_availability(
+        &self,
+        call: &CallContext,
+        args: &serde_json::Map<String, Value>,
+    ) -> ToolOutcome {
+        let now = self.clock.now();
+        let business = &self.business;
+        let request = match availability_request(args, call, business, now) {
+            Ok(r) => r,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        let answer = async {
+            let free = free_starts(business, &request, now, &self.taken_on(request.day).await?);
+            if !free.is_empty() {
+                return Ok::<_, PortError>(availability_answer(&request, &free));
+            }
+            let mut next = Vec::new();
+            for offset in 1..=14 {
+                let Some(day) = request
+                    .day
+                    .checked_add_signed(chrono::Duration::days(offset))
+                else {
+                    break;
+                };
+                if !business.hours.is_open_on(day.weekday()) {
+                    continue;
+                }
+                let later = AvailabilityRequest {
+                    day,
+                    ..request.clone()
+                };
+                if let Some(first) = free_starts(business, &later, now, &self.taken_on(day).await?)
+                    .into_iter()
+                    .min()
+                {
+                    next.push(first);
+                }
+                if next.len() == 2 {
+                    break;
+                }
+            }
+            let closed = !business.hours.is_open_on(request.day.weekday());
+            Ok(fully_booked_answer(&request, &next, closed))
+        };
+        match answer.await {
+            Ok(text) => ToolOutcome::Result(text),
+            Err(e) => {
+                error!(error = %e, "availability could not be read");
+                ToolOutcome::Error(
+                    "I'm sorry, I can't check the calendar just now. Please try again in a moment."
+                        .into(),
+                )
+            }
+        }
     }
 
     /// `assistant-request`: the business's assistant, or a sentence Vapi says before hanging up.

@@ -2,6 +2,7 @@
 //! SDK, so it compiles and fuzzes fast. I/O lives behind the traits in `ports`.
 
 pub mod auth;
+pub mod availability;
 pub mod booking;
 pub mod business;
 pub mod dates;

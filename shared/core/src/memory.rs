@@ -311,6 +311,7 @@ impl SlotStore for MemorySlotStore {
         business_id: &str,
         day: NaiveDate,
     ) -> Result<Vec<(SlotCell, u32)>, PortError> {
+        self.failures.take("read slots")?;
         let held = lock(&self.cells);
         let mut taken: Vec<(SlotCell, u32)> = held
             .iter()

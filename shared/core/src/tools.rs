@@ -76,8 +76,37 @@ pub const BOOK_APPOINTMENT: ToolSpec = ToolSpec {
     ],
 };
 
+pub const CHECK_AVAILABILITY: ToolSpec = ToolSpec {
+    name: "checkAvailability",
+    description: "Find free appointment times on a day. Pass the day as the caller said it. Read the \
+                  result to the caller and let them choose, then book with bookAppointment.",
+    params: &[
+        ToolParam {
+            name: "serviceType",
+            aliases: &["service"],
+            label: "service",
+            description: "The service the caller wants, e.g. Consultation",
+            required: true,
+        },
+        ToolParam {
+            name: "date",
+            aliases: &[],
+            label: "day",
+            description: "The day as the caller said it: today, tomorrow, Friday, November 28, 2026-11-28",
+            required: true,
+        },
+        ToolParam {
+            name: "timePreference",
+            aliases: &["preference", "time"],
+            label: "time preference",
+            description: "Optional: morning, afternoon, evening, or a time the caller would like to be near (around 3pm)",
+            required: false,
+        },
+    ],
+};
+
 /// Every tool the webhook answers.
-pub const TOOLS: &[&ToolSpec] = &[&BOOK_APPOINTMENT];
+pub const TOOLS: &[&ToolSpec] = &[&BOOK_APPOINTMENT, &CHECK_AVAILABILITY];
 
 impl ToolSpec {
     pub fn param(&self, name: &str) -> Option<&ToolParam> {
