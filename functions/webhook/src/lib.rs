@@ -12,9 +12,7 @@ use callbook_core::availability::{
     AvailabilityRequest, availability_answer, availability_request, free_starts,
     fully_booked_answer,
 };
-use callbook_core::booking::{
-    BookingRequest, book_appointment_request, booking_confirmation, slot_taken_refusal, with_room,
-};
+use callbook_core::booking::{BookingRefusal, book_appointment_request, booking_confirmation};
 use callbook_core::business::{Business, ConfigError, required, setting};
 use callbook_core::jobs::{BookingJob, Job};
 use callbook_core::ports::{
@@ -52,9 +50,6 @@ pub struct Webhook<Q, S, H, C> {
 }
 
 pub type AwsWebhook = Webhook<SqsJobQueue, DynamoSlotStore, AwsHealthProbe, SystemClock>;
-
-/// How many upcoming starts are checked for room when the asked-for one is taken.
-const CANDIDATES: usize = 48;
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
 pub fn build(
@@ -234,7 +229,7 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
         let now = self.clock.now();
         let request = match book_appointment_request(args, call, &self.business, now) {
             Ok(r) => r,
-            Err(spoken) => return ToolOutcome::Error(spoken),
+            Err(refusal) => return ToolOutcome::Error(self.explain(refusal, now).await),
         };
         let (job_id, reference) = self.booking_identity(call, tool_call);
         let business = &self.business;
@@ -252,7 +247,10 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             // A retry of this very call: its reservation stands, and so may its queued job.
             Ok(Reservation::AlreadyReserved) => false,
             Ok(Reservation::Full) => {
-                return ToolOutcome::Error(self.taken_refusal(&request, now).await);
+                return ToolOutcome::Error(
+                    self.explain(BookingRefusal::taken(request.start), now)
+                        .await,
+                );
             }
             Err(e) => {
                 error!(error = %e, reference = %reference, "slots could not be reserved");
@@ -290,17 +288,10 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
         ToolOutcome::Result(booking_confirmation(&request, &reference))
     }
 
-    /// The refusal for a taken slot, offering the nearest starts that still have room.
-    async fn taken_refusal(&self, request: &BookingRequest, now: chrono::DateTime<Utc>) -> String {
-        let business = &self.business;
-        let candidates = business.hours.nearest_starts(
-            business.zone,
-            request.start,
-            now,
-            business.appointment_minutes,
-            business.slot_minutes,
-            CANDIDATES,
-        );
+    /// A refusal as the caller hears it: for a time that cannot be had, with the nearest
+    /// times that still have room (one Query per day looked at).
+    async fn explain(&self, refusal: BookingRefusal, now: chrono::DateTime<Utc>) -> String {
+        let candidates = refusal.candidates(&self.business, now);
         let mut days: Vec<NaiveDate> = candidates.iter().map(|c| c.date_naive()).collect();
         days.dedup();
         let mut taken = HashMap::new();
@@ -310,11 +301,11 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
                 // Without the calendar, offer nothing rather than times that may be taken.
                 Err(e) => {
                     warn!(error = %e, "taken slots could not be read");
-                    return slot_taken_refusal(&request.start, &[]);
+                    return refusal.spoken(&self.business, &[], &taken);
                 }
             }
         }
-        slot_taken_refusal(&request.start, &with_room(business, &candidates, &taken, 3))
+        refusal.spoken(&self.business, &candidates, &taken)
     }
 
     async fn taken_on(&self, day: NaiveDate) -> Result<HashMap<SlotCell, u32>, PortError> {

@@ -199,6 +199,27 @@ async fn a_taken_slot_is_refused_with_times_that_have_room() {
 }
 
 #[tokio::test]
+async fn every_refusal_offers_only_times_with_room() {
+    let w = webhook();
+    // Monday 9:00-10:00 is booked.
+    let mut monday = another_caller(1);
+    monday["parameters"]["date"] = json!("Monday");
+    monday["parameters"]["time"] = json!("9am");
+    let (_, booked) = send(&w, authed(&monday)).await;
+    assert!(booked["result"].is_string(), "{booked}");
+    // Saturday is closed: the alternatives skip Monday 9:00 and 9:30 (which would overlap).
+    let mut saturday = another_caller(2);
+    saturday["parameters"]["date"] = json!("Saturday");
+    let (_, refused) = send(&w, authed(&saturday)).await;
+    let text = refused["error"].as_str().unwrap();
+    assert!(text.starts_with("We're closed on Saturdays"), "{text}");
+    assert!(
+        text.contains("Monday, November 30 at 10:00 AM, 10:30 AM or 11:00 AM"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn capacity_allows_that_many_at_once() {
     let mut w = webhook();
     w.business.capacity = 2;

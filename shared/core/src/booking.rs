@@ -58,14 +58,14 @@ pub fn spoken_options(starts: &[DateTime<Tz>]) -> String {
     }
 }
 
-/// Validates the arguments of a bookAppointment call. `Err` is a sentence the assistant can
-/// say to the caller: what is missing or wrong, and what would work instead.
+/// Validates the arguments of a bookAppointment call. `Err` says what is missing or wrong, or
+/// why the time cannot be had (the caller then hears the nearest times with room).
 pub fn book_appointment_request(
     args: &Map<String, Value>,
     call: &CallContext,
     business: &Business,
     now: DateTime<Utc>,
-) -> Result<BookingRequest, String> {
+) -> Result<BookingRequest, BookingRefusal> {
     let args = BOOK_APPOINTMENT.arguments(args);
     let name = args.text("customerName")?;
     let phone = args
@@ -96,7 +96,8 @@ pub fn book_appointment_request(
         return Err(format!(
             "To book the appointment I still need the {}.",
             spoken_list(&missing)
-        ));
+        )
+        .into());
     }
     let (name, phone, email, service, date) = (
         name.unwrap_or_default(),
@@ -134,26 +135,11 @@ pub fn book_appointment_request(
         })?;
 
     let minutes = business.appointment_minutes;
-    // The nearest bookable starts from `from` on, offered with every refusal.
-    let offer = |from| {
-        business.hours.nearest_starts(
-            business.zone,
-            from,
-            now,
-            minutes,
-            business.slot_minutes,
-            ALTERNATIVES,
-        )
-    };
     if start.with_timezone(&Utc) <= now {
-        let options = offer(round_up(
-            now.with_timezone(&business.zone),
-            business.slot_minutes,
-        ));
-        return Err(refusal(
-            &format!("{} has already passed.", spoken_datetime(&start)),
-            &options,
-        ));
+        return Err(BookingRefusal::Unavailable {
+            reason: format!("{} has already passed.", spoken_datetime(&start)),
+            from: round_up(now.with_timezone(&business.zone), business.slot_minutes),
+        });
     }
     if !business.hours.fits(&start, minutes) {
         let from = round_up(start, business.slot_minutes);
@@ -162,7 +148,6 @@ pub fn book_appointment_request(
         } else {
             start
         };
-        let options = offer(from);
         let reason = if business.hours.is_open_on(chrono::Datelike::weekday(&start)) {
             format!(
                 "We can't book {} because we're open {}.",
@@ -176,13 +161,73 @@ pub fn book_appointment_request(
                 business.hours.spoken()
             )
         };
-        return Err(refusal(&reason, &options));
+        return Err(BookingRefusal::Unavailable { reason, from });
     }
     Ok(BookingRequest {
         customer: CustomerDetails { name, phone, email },
         service,
         start,
     })
+}
+
+/// Why a booking cannot be made as asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BookingRefusal {
+    /// Something to fix in what the caller said: spoken as it is.
+    Invalid(String),
+    /// The time cannot be had (past, closed, taken): spoken with the nearest times from
+    /// `from` on that have room.
+    Unavailable { reason: String, from: DateTime<Tz> },
+}
+
+impl From<String> for BookingRefusal {
+    fn from(spoken: String) -> Self {
+        Self::Invalid(spoken)
+    }
+}
+
+/// How many upcoming starts are checked for room when offering alternatives.
+pub const CANDIDATES: usize = 48;
+
+impl BookingRefusal {
+    /// Every place at `start` is taken.
+    pub fn taken(start: DateTime<Tz>) -> Self {
+        Self::Unavailable {
+            reason: format!("Sorry, {} is already booked.", spoken_datetime(&start)),
+            from: start,
+        }
+    }
+
+    /// The starts worth checking for room (none for an invalid request).
+    pub fn candidates(&self, business: &Business, now: DateTime<Utc>) -> Vec<DateTime<Tz>> {
+        match self {
+            Self::Invalid(_) => Vec::new(),
+            Self::Unavailable { from, .. } => business.hours.nearest_starts(
+                business.zone,
+                *from,
+                now,
+                business.appointment_minutes,
+                business.slot_minutes,
+                CANDIDATES,
+            ),
+        }
+    }
+
+    /// The sentence for the caller, offering up to three of the candidates that have room.
+    pub fn spoken(
+        &self,
+        business: &Business,
+        candidates: &[DateTime<Tz>],
+        taken: &HashMap<SlotCell, u32>,
+    ) -> String {
+        match self {
+            Self::Invalid(text) => text.clone(),
+            Self::Unavailable { reason, .. } => refusal(
+                reason,
+                &with_room(business, candidates, taken, ALTERNATIVES),
+            ),
+        }
+    }
 }
 
 fn refusal(reason: &str, options: &[DateTime<Tz>]) -> String {
@@ -214,14 +259,6 @@ pub fn with_room(
         .take(count)
         .copied()
         .collect()
-}
-
-/// What the caller hears when every place at `start` is taken.
-pub fn slot_taken_refusal(start: &DateTime<Tz>, options: &[DateTime<Tz>]) -> String {
-    refusal(
-        &format!("Sorry, {} is already booked.", spoken_datetime(start)),
-        options,
-    )
 }
 
 /// The sentence the caller hears once the booking job is accepted.
@@ -363,6 +400,13 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
     }
 
+    /// The refusal as the caller hears it with an empty calendar.
+    fn say(result: Result<BookingRequest, BookingRefusal>) -> String {
+        let b = business();
+        let refusal = result.unwrap_err();
+        refusal.spoken(&b, &refusal.candidates(&b, now()), &HashMap::new())
+    }
+
     fn args(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
     }
@@ -406,7 +450,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
-            "To book the appointment I still need the phone number, email address, service and time."
+            BookingRefusal::Invalid(
+                "To book the appointment I still need the phone number, email address, service and time.".into()
+            )
         );
     }
 
@@ -442,8 +488,12 @@ mod tests {
         for (key, value, expected) in cases {
             let mut a = args(seed_args());
             a.insert(key.into(), value);
-            let err = book_appointment_request(&a, &CallContext::default(), &business(), now())
-                .unwrap_err();
+            let err = say(book_appointment_request(
+                &a,
+                &CallContext::default(),
+                &business(),
+                now(),
+            ));
             assert!(err.contains(expected), "{key}: {err}");
         }
     }
@@ -452,8 +502,12 @@ mod tests {
     fn closed_days_offer_the_next_open_times() {
         let mut a = args(seed_args());
         a.insert("date".into(), json!("Saturday"));
-        let err =
-            book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        let err = say(book_appointment_request(
+            &a,
+            &CallContext::default(),
+            &business(),
+            now(),
+        ));
         assert_eq!(
             err,
             "We're closed on Saturdays; we're open Monday to Friday, 9:00 AM to 5:00 PM. The nearest times I can offer are Monday, November 30 at 9:00 AM, 9:30 AM or 10:00 AM. Would one of those work?"
@@ -464,8 +518,12 @@ mod tests {
     fn outside_hours_and_past_times_are_refused_with_alternatives() {
         let mut a = args(seed_args());
         a.insert("time".into(), json!("4:30pm"));
-        let err =
-            book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        let err = say(book_appointment_request(
+            &a,
+            &CallContext::default(),
+            &business(),
+            now(),
+        ));
         assert!(
             err.starts_with("We can't book Wednesday, November 25 at 4:30 PM because we're open"),
             "{err}"
@@ -474,8 +532,12 @@ mod tests {
 
         a.insert("date".into(), json!("today"));
         a.insert("time".into(), json!("9am"));
-        let err =
-            book_appointment_request(&a, &CallContext::default(), &business(), now()).unwrap_err();
+        let err = say(book_appointment_request(
+            &a,
+            &CallContext::default(),
+            &business(),
+            now(),
+        ));
         assert!(
             err.starts_with("Tuesday, November 24 at 9:00 AM has already passed."),
             "{err}"
