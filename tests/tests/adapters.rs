@@ -41,6 +41,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         },
         service: "Consultation".into(),
         duration_minutes: 60,
+        price_cents: Some(15000),
         start_utc: start.with_timezone(&Utc),
         start_local: start,
         time_zone: "America/New_York".into(),

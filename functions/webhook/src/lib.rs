@@ -235,7 +235,7 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
         let business = &self.business;
         let cells = cells_for(
             request.start,
-            business.appointment_minutes,
+            request.service.minutes,
             business.slot_minutes,
         );
         let newly_reserved = match self
@@ -248,8 +248,11 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             Ok(Reservation::AlreadyReserved) => false,
             Ok(Reservation::Full) => {
                 return ToolOutcome::Error(
-                    self.explain(BookingRefusal::taken(request.start), now)
-                        .await,
+                    self.explain(
+                        BookingRefusal::taken(request.start, request.service.minutes),
+                        now,
+                    )
+                    .await,
                 );
             }
             Err(e) => {
@@ -263,8 +266,9 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             business_name: self.business.name.clone(),
             reference: reference.clone(),
             customer: request.customer.clone(),
-            service: request.service.clone(),
-            duration_minutes: self.business.appointment_minutes,
+            service: request.service.name.clone(),
+            duration_minutes: request.service.minutes,
+            price_cents: request.service.price_cents,
             start_utc: request.start.with_timezone(&Utc),
             start_local: request.start.fixed_offset(),
             time_zone: self.business.zone.name().to_string(),

@@ -219,6 +219,66 @@ async fn every_refusal_offers_only_times_with_room() {
     );
 }
 
+fn with_catalogue(w: &mut TestWebhook) {
+    w.business.services = "Consultation=60@150; Cleaning|Hygiene=30@89.50; Whitening=90"
+        .parse()
+        .unwrap();
+}
+
+fn book_service(i: usize, service: &str, time: &str) -> Value {
+    let mut body = another_caller(i);
+    body["parameters"]["serviceType"] = json!(service);
+    body["parameters"]["time"] = json!(time);
+    body
+}
+
+#[tokio::test]
+async fn an_unknown_service_is_refused_with_the_catalogue() {
+    let mut w = webhook();
+    with_catalogue(&mut w);
+    let (_, answer) = send(&w, authed(&book_service(1, "massage", "2pm"))).await;
+    assert_eq!(
+        answer["error"],
+        "We don't offer massage. We offer Consultation, Cleaning and Whitening; which would you like?"
+    );
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn each_service_blocks_the_slots_its_duration_overlaps() {
+    let mut w = webhook();
+    with_catalogue(&mut w);
+    // A 30-minute cleaning at 2:00 leaves 2:30 free; a 90-minute whitening at 2:30 takes 2:30-4:00.
+    let (_, a) = send(&w, authed(&book_service(1, "hygiene", "2pm"))).await;
+    assert!(
+        a["result"]
+            .as_str()
+            .unwrap()
+            .contains("You're booked for Cleaning"),
+        "{a}"
+    );
+    let (_, b) = send(&w, authed(&book_service(2, "whitening", "2:30pm"))).await;
+    assert!(b["result"].is_string(), "{b}");
+    let (_, c) = send(&w, authed(&book_service(3, "consultation", "3:30pm"))).await;
+    assert!(
+        c["error"].as_str().unwrap().contains("already booked"),
+        "{c}"
+    );
+    let (_, d) = send(&w, authed(&book_service(4, "consultation", "4pm"))).await;
+    assert!(d["result"].is_string(), "{d}");
+    let jobs = booking_jobs(&w);
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.service.as_str(), j.duration_minutes, j.price_cents))
+            .collect::<Vec<_>>(),
+        [
+            ("Cleaning", 30, Some(8950)),
+            ("Whitening", 90, None),
+            ("Consultation", 60, Some(15000))
+        ]
+    );
+}
+
 #[tokio::test]
 async fn capacity_allows_that_many_at_once() {
     let mut w = webhook();

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use crate::booking::{spoken_list, with_room};
-use crate::business::Business;
+use crate::business::{Business, ChosenService};
 use crate::dates::{localize, parse_time, resolve_date, spoken_date, spoken_time};
 use crate::slots::SlotCell;
 use crate::tools::CHECK_AVAILABILITY;
@@ -71,7 +71,7 @@ impl TimePreference {
 /// A checkAvailability call that passed its checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AvailabilityRequest {
-    pub service: String,
+    pub service: ChosenService,
     pub day: NaiveDate,
     pub preference: TimePreference,
 }
@@ -94,6 +94,7 @@ pub fn availability_request(
         .unwrap_or(now)
         .with_timezone(&business.zone)
         .date_naive();
+    let service = business.service(&service)?;
     let day = resolve_date(&date, today, business.phone_region.month_first_dates())
         .map_err(|e| format!("{e}; could you say the day another way, like tomorrow or Friday?"))?;
     if day < today {
@@ -109,8 +110,14 @@ pub fn availability_request(
     })
 }
 
-/// Starts on `day` that fit the opening hours, after `now`, on the business's grid.
-pub fn starts_on(business: &Business, day: NaiveDate, now: DateTime<Utc>) -> Vec<DateTime<Tz>> {
+/// Starts on `day` for an appointment of `minutes` that fit the opening hours, after `now`,
+/// on the business's grid.
+pub fn starts_on(
+    business: &Business,
+    day: NaiveDate,
+    minutes: u32,
+    now: DateTime<Utc>,
+) -> Vec<DateTime<Tz>> {
     let Ok(midnight) = localize(business.zone, day.and_time(NaiveTime::MIN)) else {
         return Vec::new();
     };
@@ -120,7 +127,7 @@ pub fn starts_on(business: &Business, day: NaiveDate, now: DateTime<Utc>) -> Vec
             business.zone,
             midnight,
             now,
-            business.appointment_minutes,
+            minutes,
             business.slot_minutes,
             24 * 12,
         )
@@ -136,11 +143,18 @@ pub fn free_starts(
     now: DateTime<Utc>,
     taken: &HashMap<SlotCell, u32>,
 ) -> Vec<DateTime<Tz>> {
-    let candidates: Vec<DateTime<Tz>> = starts_on(business, request.day, now)
-        .into_iter()
-        .filter(|s| request.preference.admits(s.time()))
-        .collect();
-    let mut free = with_room(business, &candidates, taken, usize::MAX);
+    let candidates: Vec<DateTime<Tz>> =
+        starts_on(business, request.day, request.service.minutes, now)
+            .into_iter()
+            .filter(|s| request.preference.admits(s.time()))
+            .collect();
+    let mut free = with_room(
+        business,
+        request.service.minutes,
+        &candidates,
+        taken,
+        usize::MAX,
+    );
     if let TimePreference::Around(t) = request.preference {
         let minutes = |s: &DateTime<Tz>| {
             (i64::from(s.time().num_seconds_from_midnight())
@@ -177,7 +191,7 @@ pub fn availability_answer(request: &AvailabilityRequest, free: &[DateTime<Tz>])
         "On {} I have {list}{} for a {}. Which would you like?",
         spoken_date(request.day),
         request.preference.describe(),
-        request.service
+        request.service.name
     )
 }
 

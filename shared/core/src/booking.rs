@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::business::Business;
+use crate::business::{Business, ChosenService};
 use crate::dates::{StartError, resolve_start, spoken_date, spoken_datetime, spoken_time};
 use crate::email::{EmailAddress, EmailError};
 use crate::hours::round_up;
@@ -25,7 +25,7 @@ const ALTERNATIVES: usize = 3;
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookingRequest {
     pub customer: CustomerDetails,
-    pub service: String,
+    pub service: ChosenService,
     pub start: DateTime<Tz>,
 }
 
@@ -107,6 +107,7 @@ pub fn book_appointment_request(
         date.unwrap_or_default(),
     );
     let time = time.unwrap_or_default();
+    let service = business.service(&service)?;
 
     let phone = PhoneNumber::parse(&phone, business.phone_region).map_err(|e| match e {
         PhoneError::UnsupportedRegion(_) => {
@@ -134,11 +135,12 @@ pub fn book_appointment_request(
             ),
         })?;
 
-    let minutes = business.appointment_minutes;
+    let minutes = service.minutes;
     if start.with_timezone(&Utc) <= now {
         return Err(BookingRefusal::Unavailable {
             reason: format!("{} has already passed.", spoken_datetime(&start)),
             from: round_up(now.with_timezone(&business.zone), business.slot_minutes),
+            minutes,
         });
     }
     if !business.hours.fits(&start, minutes) {
@@ -161,7 +163,11 @@ pub fn book_appointment_request(
                 business.hours.spoken()
             )
         };
-        return Err(BookingRefusal::Unavailable { reason, from });
+        return Err(BookingRefusal::Unavailable {
+            reason,
+            from,
+            minutes,
+        });
     }
     Ok(BookingRequest {
         customer: CustomerDetails { name, phone, email },
@@ -177,7 +183,11 @@ pub enum BookingRefusal {
     Invalid(String),
     /// The time cannot be had (past, closed, taken): spoken with the nearest times from
     /// `from` on that have room.
-    Unavailable { reason: String, from: DateTime<Tz> },
+    Unavailable {
+        reason: String,
+        from: DateTime<Tz>,
+        minutes: u32,
+    },
 }
 
 impl From<String> for BookingRefusal {
@@ -191,8 +201,9 @@ pub const CANDIDATES: usize = 48;
 
 impl BookingRefusal {
     /// Every place at `start` is taken.
-    pub fn taken(start: DateTime<Tz>) -> Self {
+    pub fn taken(start: DateTime<Tz>, minutes: u32) -> Self {
         Self::Unavailable {
+            minutes,
             reason: format!("Sorry, {} is already booked.", spoken_datetime(&start)),
             from: start,
         }
@@ -202,11 +213,11 @@ impl BookingRefusal {
     pub fn candidates(&self, business: &Business, now: DateTime<Utc>) -> Vec<DateTime<Tz>> {
         match self {
             Self::Invalid(_) => Vec::new(),
-            Self::Unavailable { from, .. } => business.hours.nearest_starts(
+            Self::Unavailable { from, minutes, .. } => business.hours.nearest_starts(
                 business.zone,
                 *from,
                 now,
-                business.appointment_minutes,
+                *minutes,
                 business.slot_minutes,
                 CANDIDATES,
             ),
@@ -222,9 +233,11 @@ impl BookingRefusal {
     ) -> String {
         match self {
             Self::Invalid(text) => text.clone(),
-            Self::Unavailable { reason, .. } => refusal(
+            Self::Unavailable {
+                reason, minutes, ..
+            } => refusal(
                 reason,
-                &with_room(business, candidates, taken, ALTERNATIVES),
+                &with_room(business, *minutes, candidates, taken, ALTERNATIVES),
             ),
         }
     }
@@ -245,6 +258,7 @@ fn refusal(reason: &str, options: &[DateTime<Tz>]) -> String {
 /// hold each taken cell.
 pub fn with_room(
     business: &Business,
+    minutes: u32,
     candidates: &[DateTime<Tz>],
     taken: &HashMap<SlotCell, u32>,
     count: usize,
@@ -252,7 +266,7 @@ pub fn with_room(
     candidates
         .iter()
         .filter(|start| {
-            cells_for(**start, business.appointment_minutes, business.slot_minutes)
+            cells_for(**start, minutes, business.slot_minutes)
                 .iter()
                 .all(|cell| taken.get(cell).copied().unwrap_or(0) < business.capacity)
         })
@@ -265,7 +279,7 @@ pub fn with_room(
 pub fn booking_confirmation(request: &BookingRequest, reference: &BookingReference) -> String {
     format!(
         "You're booked for {} on {}. Your booking reference is {}. We'll send a confirmation by text and email.",
-        request.service,
+        request.service.name,
         spoken_datetime(&request.start),
         reference.spoken()
     )
@@ -309,6 +323,8 @@ pub struct BookingRecord {
     pub customer_email: EmailAddress,
     pub service: String,
     pub duration_minutes: u32,
+    #[serde(default)]
+    pub price_cents: Option<u64>,
     pub start_utc: DateTime<Utc>,
     pub start_local: DateTime<chrono::FixedOffset>,
     pub time_zone: String,
@@ -333,6 +349,7 @@ impl BookingRecord {
             customer_email: job.customer.email.clone(),
             service: job.service.clone(),
             duration_minutes: job.duration_minutes,
+            price_cents: job.price_cents,
             start_utc: job.start_utc,
             start_local: job.start_local,
             time_zone: job.time_zone.clone(),
@@ -564,8 +581,9 @@ mod tests {
             business_name: "Clinic".into(),
             reference: BookingReference::parse("K7P2X9").unwrap(),
             customer: r.customer.clone(),
-            service: r.service.clone(),
+            service: r.service.name.clone(),
             duration_minutes: 60,
+            price_cents: None,
             start_utc: r.start.with_timezone(&Utc),
             start_local: r.start.fixed_offset(),
             time_zone: "America/New_York".into(),

@@ -5,6 +5,7 @@ use thiserror::Error;
 
 use crate::hours::OpeningHours;
 use crate::phone::{PhoneNumber, PhoneRegion};
+use crate::services::Services;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -58,6 +59,8 @@ pub struct Business {
     pub appointment_minutes: u32,
     /// The grid appointments start on.
     pub slot_minutes: u32,
+    /// What callers may book; empty accepts any service at `appointment_minutes`.
+    pub services: Services,
     /// How many appointments may run at once (staff or rooms).
     pub capacity: u32,
     /// The Vapi assistant that answers this business's calls (for `assistant-request`).
@@ -112,10 +115,52 @@ impl Business {
             phone_region,
             appointment_minutes: number(lookup, "APPOINTMENT_MINUTES", 60, 5..=720)?,
             slot_minutes: number(lookup, "SLOT_MINUTES", 30, 5..=240)?,
+            services: setting(lookup, "BUSINESS_SERVICES")
+                .unwrap_or_default()
+                .parse()
+                .map_err(|e: crate::services::ServicesError| ConfigError::Invalid {
+                    name: "BUSINESS_SERVICES",
+                    reason: e.to_string(),
+                })?,
             capacity: number(lookup, "BUSINESS_CAPACITY", 1, 1..=100)?,
             assistant_id: setting(lookup, "VAPI_ASSISTANT_ID"),
             transfer_number,
         })
+    }
+}
+
+/// The service a booking is for, as the catalogue names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChosenService {
+    pub name: String,
+    pub minutes: u32,
+    pub price_cents: Option<u64>,
+}
+
+impl Business {
+    /// The service a caller asked for; `Err` is a sentence listing what is offered.
+    pub fn service(&self, asked: &str) -> Result<ChosenService, String> {
+        if self.services.is_empty() {
+            return Ok(ChosenService {
+                name: asked.trim().to_string(),
+                minutes: self.appointment_minutes,
+                price_cents: None,
+            });
+        }
+        self.services
+            .find(asked)
+            .map(|s| ChosenService {
+                name: s.name.clone(),
+                minutes: s.minutes,
+                price_cents: s.price_cents,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "We don't offer {}. We offer {}; which would you like?",
+                    asked.trim(),
+                    self.services.spoken()
+                )
+            })
     }
 }
 
@@ -171,5 +216,47 @@ mod tests {
             required(&lookup(&[("X", " ")]), "SENDER_EMAIL"),
             Err(ConfigError::Missing("SENDER_EMAIL"))
         );
+    }
+
+    #[test]
+    fn services_resolve_from_the_catalogue() {
+        let b = Business::from_lookup(&lookup(&[(
+            "BUSINESS_SERVICES",
+            "Consultation=60@150; Cleaning|Hygiene=30",
+        )]))
+        .unwrap();
+        assert_eq!(
+            b.service("hygiene"),
+            Ok(ChosenService {
+                name: "Cleaning".into(),
+                minutes: 30,
+                price_cents: None
+            })
+        );
+        assert_eq!(
+            b.service("massage"),
+            Err(
+                "We don't offer massage. We offer Consultation and Cleaning; which would you like?"
+                    .into()
+            )
+        );
+        let open = Business::from_lookup(&lookup(&[])).unwrap();
+        assert_eq!(
+            open.service(" Anything ").unwrap(),
+            ChosenService {
+                name: "Anything".into(),
+                minutes: 60,
+                price_cents: None
+            }
+        );
+        let err =
+            Business::from_lookup(&lookup(&[("BUSINESS_SERVICES", "Consultation")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "BUSINESS_SERVICES",
+                ..
+            }
+        ));
     }
 }

@@ -28,6 +28,9 @@ pub struct BookingJob {
     pub customer: CustomerDetails,
     pub service: String,
     pub duration_minutes: u32,
+    /// The service's price when the catalogue lists one (for the customer's lifetime value).
+    #[serde(default)]
+    pub price_cents: Option<u64>,
     pub start_utc: DateTime<Utc>,
     /// The same instant in the business's zone, as it was spoken to the caller.
     pub start_local: DateTime<FixedOffset>,

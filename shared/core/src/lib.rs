@@ -14,6 +14,7 @@ pub mod phone;
 pub mod ports;
 pub mod redact;
 pub mod reference;
+pub mod services;
 pub mod slots;
 pub mod templates;
 pub mod tools;
