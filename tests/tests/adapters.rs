@@ -302,15 +302,21 @@ mod slots {
         let sdk = moto.sdk_config().await;
         let slots = store(&moto, &sdk);
         assert_eq!(
-            slots.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            slots
+                .reserve("b", &at(14, 0), 1, &reference(1), "holder")
+                .await,
             Ok(Reservation::Reserved)
         );
         assert_eq!(
-            slots.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            slots
+                .reserve("b", &at(14, 0), 1, &reference(1), "holder")
+                .await,
             Ok(Reservation::AlreadyReserved)
         );
         assert_eq!(
-            slots.reserve("b", &at(14, 30), 1, &reference(2)).await,
+            slots
+                .reserve("b", &at(14, 30), 1, &reference(2), "holder")
+                .await,
             Ok(Reservation::Full)
         );
         // Nothing of the refused reservation was written: 15:00 is still free.
@@ -324,22 +330,38 @@ mod slots {
             ]
         );
         assert_eq!(
-            slots.reserve("b", &at(14, 30), 2, &reference(2)).await,
+            slots
+                .reserve("b", &at(14, 30), 2, &reference(2), "holder")
+                .await,
             Ok(Reservation::Reserved)
         );
         assert_eq!(
-            slots.reserve("other", &at(14, 0), 1, &reference(3)).await,
+            slots
+                .reserve("other", &at(14, 0), 1, &reference(3), "holder")
+                .await,
             Ok(Reservation::Reserved)
+        );
+        // Who booked is findable on the first cell, and only by the same tag.
+        assert_eq!(
+            slots.held_by("b", &at(14, 0)[0], "holder").await,
+            Ok(Some(reference(1)))
+        );
+        assert_eq!(
+            slots.held_by("b", &at(14, 0)[0], "someone-else").await,
+            Ok(None)
         );
         slots.release("b", &at(14, 0), &reference(1)).await.unwrap();
         slots.release("b", &at(14, 0), &reference(1)).await.unwrap(); // safe to repeat
+        assert_eq!(slots.held_by("b", &at(14, 0)[0], "holder").await, Ok(None));
         slots
             .release("b", &at(14, 30), &reference(2))
             .await
             .unwrap();
         assert!(slots.taken("b", day).await.unwrap().is_empty());
         assert_eq!(
-            slots.reserve("b", &at(14, 0), 1, &reference(4)).await,
+            slots
+                .reserve("b", &at(14, 0), 1, &reference(4), "holder")
+                .await,
             Ok(Reservation::Reserved)
         );
     }
@@ -356,7 +378,13 @@ mod slots {
                     let (slots, business) = (Arc::clone(&slots), business.clone());
                     tokio::spawn(async move {
                         slots
-                            .reserve(&business, &at(10, 0), capacity, &reference(100 + i))
+                            .reserve(
+                                &business,
+                                &at(10, 0),
+                                capacity,
+                                &reference(100 + i),
+                                &format!("holder-{i}"),
+                            )
                             .await
                     })
                 })

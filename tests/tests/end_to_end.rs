@@ -503,3 +503,57 @@ async fn twenty_concurrent_bookings_of_one_slot_book_exactly_one() {
     assert!(bookings.is_some());
     assert_eq!(stack.sent_messages().sms.len(), 1);
 }
+
+/// The model re-issues a booking (new tool-call id) and the flat form repeats it: one booking,
+/// one SMS, one email, and every answer names the same reference.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_booking_request_books_once() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let args = json!({"customerName": "Test User", "customerPhone": PHONE, "customerEmail": EMAIL,
+        "serviceType": "Consultation", "date": next_open_day(), "time": "10am"});
+    let auth = [("x-vapi-secret", stack.secret.as_str())];
+    let mut answers = Vec::new();
+    for id in ["tc-dup-1", "tc-dup-2"] {
+        let body = json!({"message": {"type": "tool-calls", "call": {"id": "call-dup"},
+            "toolCallList": [{"id": id, "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]}});
+        let (_, answer) = post(&stack.webhook_url(), &auth, &body.to_string());
+        answers.push(
+            answer["results"][0]["result"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    let (_, flat) = post(
+        &stack.webhook_url(),
+        &auth,
+        &json!({"function": "bookAppointment", "parameters": args}).to_string(),
+    );
+    answers.push(flat["result"].as_str().unwrap_or_default().to_string());
+    let reference = reference_in(&answers[0]);
+    assert!(
+        answers.iter().all(|a| reference_in(a) == reference),
+        "{answers:?}"
+    );
+    eventually("the confirmations", Duration::from_secs(20), || async {
+        let sent = stack.sent_messages();
+        (sent.sms_to(PHONE).len() == 1 && sent.emails_to(EMAIL).len() == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(tables.bookings().await, 1);
+    let sent = stack.sent_messages();
+    assert_eq!(
+        (sent.sms_to(PHONE).len(), sent.emails_to(EMAIL).len()),
+        (1, 1)
+    );
+    let customer = tables
+        .item(
+            &format!("{TABLE_PREFIX}CustomersTable"),
+            customer_key("default", PHONE),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n(&customer, "bookingCount"), "1");
+}

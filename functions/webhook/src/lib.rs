@@ -19,7 +19,7 @@ use callbook_core::ports::{
     Clock, HealthProbe, JobQueue, PortError, Reservation, SlotStore, SystemClock,
 };
 use callbook_core::redact::redact_text;
-use callbook_core::reference::BookingReference;
+use callbook_core::reference::{BookingReference, stable_id};
 use callbook_core::slots::{SlotCell, cells_for};
 use callbook_core::vapi::{
     CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response,
@@ -231,35 +231,62 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             Ok(r) => r,
             Err(refusal) => return ToolOutcome::Error(self.explain(refusal, now).await),
         };
-        let (job_id, reference) = self.booking_identity(call, tool_call);
         let business = &self.business;
         let cells = cells_for(
             request.start,
             request.service.minutes,
             business.slot_minutes,
         );
-        let newly_reserved = match self
-            .slots
-            .reserve(&business.id, &cells, business.capacity, &reference)
-            .await
-        {
-            Ok(Reservation::Reserved) => true,
-            // A retry of this very call: its reservation stands, and so may its queued job.
-            Ok(Reservation::AlreadyReserved) => false,
-            Ok(Reservation::Full) => {
-                return ToolOutcome::Error(
-                    self.explain(
-                        BookingRefusal::taken(request.start, request.service.minutes),
-                        now,
-                    )
-                    .await,
-                );
+        // Who is booking what: the same caller asking again for the same time (a re-issued
+        // call under a new id, or the flat form without ids) finds the booking they have.
+        let holder = stable_id(
+            format!(
+                "{}|{}|{}",
+                business.id,
+                request.customer.phone,
+                request.start.with_timezone(&Utc).to_rfc3339()
+            )
+            .as_bytes(),
+        );
+        let first_cell = cells.first().copied();
+        let existing = match first_cell {
+            Some(cell) => self.slots.held_by(&business.id, &cell, &holder).await,
+            None => Ok(None),
+        };
+        let (reference, newly_reserved) = match existing {
+            // Answered again, and its job enqueued again: if the first attempt never got its
+            // job onto the queue, this one does (the worker records a reference once).
+            Ok(Some(reference)) => {
+                info!(reference = %reference, "repeated booking request: the existing booking is returned");
+                (reference, false)
+            }
+            Ok(None) => {
+                let reference = self.booking_reference(call, tool_call);
+                match self
+                    .slots
+                    .reserve(&business.id, &cells, business.capacity, &reference, &holder)
+                    .await
+                {
+                    Ok(Reservation::Reserved) => (reference, true),
+                    // A retry of this very call: its reservation stands, and so may its queued job.
+                    Ok(Reservation::AlreadyReserved) => (reference, false),
+                    Ok(Reservation::Full) => {
+                        let refusal = BookingRefusal::taken(request.start, request.service.minutes);
+                        return ToolOutcome::Error(self.explain(refusal, now).await);
+                    }
+                    Err(e) => {
+                        error!(error = %e, reference = %reference, "slots could not be reserved");
+                        return ToolOutcome::Error(SYSTEM_PROBLEM.into());
+                    }
+                }
             }
             Err(e) => {
-                error!(error = %e, reference = %reference, "slots could not be reserved");
+                error!(error = %e, "slots could not be read");
                 return ToolOutcome::Error(SYSTEM_PROBLEM.into());
             }
         };
+        // One job id per booking, so every enqueue of it is recorded once.
+        let job_id = format!("{}#{}", business.id, reference);
         let job = BookingJob {
             job_id,
             business_id: self.business.id.clone(),
@@ -408,14 +435,9 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
         }
     }
 
-    /// A tool call Vapi delivers again (same call, same tool-call id) gets the same job id and
-    /// reference, so the booking worker records it once and the caller hears the same answer.
-    /// Calls without ids (the flat form) get fresh ones.
-    fn booking_identity(
-        &self,
-        call: &CallContext,
-        tool_call: &ToolCall,
-    ) -> (String, BookingReference) {
+    /// A tool call Vapi delivers again (same call, same tool-call id) gets the same reference,
+    /// so the caller hears the same answer. Calls without ids (the flat form) get a fresh one.
+    fn booking_reference(&self, call: &CallContext, tool_call: &ToolCall) -> BookingReference {
         match &tool_call.id {
             Some(id) if !id.is_empty() => {
                 let seed = format!(
@@ -424,16 +446,9 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
                     call.call_id.as_deref().unwrap_or_default(),
                     id
                 );
-                let digest = callbook_core::reference::stable_id(seed.as_bytes());
-                (
-                    format!("toolcall-{digest}"),
-                    BookingReference::derive(seed.as_bytes()),
-                )
+                BookingReference::derive(seed.as_bytes())
             }
-            _ => (
-                uuid::Uuid::new_v4().to_string(),
-                BookingReference::generate(&mut rand::rng()),
-            ),
+            _ => BookingReference::generate(&mut rand::rng()),
         }
     }
 

@@ -280,6 +280,35 @@ async fn each_service_blocks_the_slots_its_duration_overlaps() {
 }
 
 #[tokio::test]
+async fn the_same_caller_asking_again_for_the_same_time_gets_the_same_booking() {
+    let mut w = webhook();
+    w.business.capacity = 2; // room for a second booking: only the check can stop one
+    let args = another_caller(1)["parameters"].clone();
+    let call = |id: &str| {
+        tool_calls_body(
+            json!([{"id": id, "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]),
+        )
+    };
+    // The model re-issues the call under a new id; then the flat form without ids.
+    let (_, first) = send(&w, authed(&call("tc-1"))).await;
+    let (_, again) = send(&w, authed(&call("tc-2"))).await;
+    let (_, flat) = send(&w, authed(&another_caller(1))).await;
+    let first = first["results"][0]["result"].as_str().unwrap().to_string();
+    assert_eq!(again["results"][0]["result"], first.as_str());
+    assert_eq!(flat["result"], first.as_str());
+    let jobs = booking_jobs(&w);
+    assert!(
+        jobs.iter()
+            .all(|j| j.job_id == jobs[0].job_id && j.reference == jobs[0].reference),
+        "{jobs:?}"
+    );
+    // Another caller at the same time is a second booking.
+    let (_, other) = send(&w, authed(&another_caller(2))).await;
+    assert_ne!(other["result"], first.as_str());
+    assert!(other["result"].is_string());
+}
+
+#[tokio::test]
 async fn capacity_allows_that_many_at_once() {
     let mut w = webhook();
     w.business.capacity = 2;
@@ -403,7 +432,7 @@ async fn a_full_or_closed_day_points_to_the_next_days_with_room() {
     );
     let filler = BookingReference::derive(b"filler");
     w.slots
-        .reserve("default", &day_cells, 1, &filler)
+        .reserve("default", &day_cells, 1, &filler, "filler")
         .await
         .unwrap();
     let (_, answer) = send(&w, authed(&check("tomorrow", None))).await;

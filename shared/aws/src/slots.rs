@@ -27,6 +27,11 @@ fn day_pk(business_id: &str, day: NaiveDate) -> String {
     format!("BIZ#{business_id}#SLOTS#{day}")
 }
 
+/// The attribute on a booking's first cell that names who booked it.
+fn holder_attribute(reference: &BookingReference) -> String {
+    format!("holder_{reference}")
+}
+
 fn key(business_id: &str, cell: &SlotCell) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (
@@ -105,6 +110,7 @@ impl SlotStore for DynamoSlotStore {
         cells: &[SlotCell],
         capacity: u32,
         reference: &BookingReference,
+        holder: &str,
     ) -> Result<Reservation, PortError> {
         if cells.is_empty() || cells.len() > MAX_CELLS {
             return Err(PortError::Conflict(format!(
@@ -113,18 +119,30 @@ impl SlotStore for DynamoSlotStore {
             )));
         }
         let mut items = Vec::with_capacity(cells.len());
-        for cell in cells {
-            let update = Update::builder()
+        for (i, cell) in cells.iter().enumerate() {
+            // The first cell also records who booked, for finding a repeated request.
+            let holder_set = if i == 0 { ", #holder = :holder" } else { "" };
+            let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(business_id, cell)))
-                .update_expression("SET businessId = :business, startUtc = :start ADD taken :one, bookingRefs :refs")
-                .condition_expression("(attribute_not_exists(taken) OR taken < :capacity) AND NOT contains(bookingRefs, :reference)")
+                .update_expression(format!(
+                    "SET businessId = :business, startUtc = :start{holder_set} ADD taken :one, bookingRefs :refs"
+                ))
+                .condition_expression(
+                    "(attribute_not_exists(taken) OR taken < :capacity) AND NOT contains(bookingRefs, :reference)",
+                )
                 .expression_attribute_values(":business", AttributeValue::S(business_id.to_string()))
                 .expression_attribute_values(":start", AttributeValue::S(cell.start_utc.to_rfc3339()))
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
                 .expression_attribute_values(":refs", AttributeValue::Ss(vec![reference.to_string()]))
                 .expression_attribute_values(":reference", AttributeValue::S(reference.to_string()))
-                .expression_attribute_values(":capacity", AttributeValue::N(capacity.to_string()))
+                .expression_attribute_values(":capacity", AttributeValue::N(capacity.to_string()));
+            if i == 0 {
+                update = update
+                    .expression_attribute_names("#holder", holder_attribute(reference))
+                    .expression_attribute_values(":holder", AttributeValue::S(holder.to_string()));
+            }
+            let update = update
                 .build()
                 .map_err(|e| PortError::unavailable("reserve slots", e))?;
             items.push(TransactWriteItem::builder().update(update).build());
@@ -175,8 +193,9 @@ impl SlotStore for DynamoSlotStore {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(business_id, cell)))
-                .update_expression("ADD taken :minus_one DELETE bookingRefs :refs")
+                .update_expression("ADD taken :minus_one DELETE bookingRefs :refs REMOVE #holder")
                 .condition_expression("contains(bookingRefs, :reference)")
+                .expression_attribute_names("#holder", holder_attribute(reference))
                 .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
                 .expression_attribute_values(
                     ":refs",
@@ -194,6 +213,31 @@ impl SlotStore for DynamoSlotStore {
             }
         }
         Ok(())
+    }
+
+    async fn held_by(
+        &self,
+        business_id: &str,
+        cell: &SlotCell,
+        holder: &str,
+    ) -> Result<Option<BookingReference>, PortError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_id, cell)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
+            .item
+            .unwrap_or_default();
+        Ok(item.iter().find_map(|(name, value)| {
+            let reference = name.strip_prefix("holder_")?;
+            (value.as_s().ok()? == holder)
+                .then(|| BookingReference::parse(reference))
+                .flatten()
+        }))
     }
 
     async fn taken(

@@ -248,13 +248,17 @@ impl EmailSender for MemoryEmail {
 #[derive(Debug, Default)]
 pub struct MemorySlotStore {
     cells: Mutex<HashMap<(String, SlotCell), Vec<String>>>,
+    /// (business, first cell, holder tag) → reference; changed only under the `cells` lock.
+    holders: Mutex<HashMap<(String, SlotCell, String), String>>,
     pub failures: Failures,
 }
 
 impl MemorySlotStore {
     /// Frees every cell (benchmarks book the same slot over and over).
     pub fn clear(&self) {
-        lock(&self.cells).clear();
+        let mut cells = lock(&self.cells);
+        lock(&self.holders).clear();
+        cells.clear();
     }
 }
 
@@ -265,6 +269,7 @@ impl SlotStore for MemorySlotStore {
         cells: &[SlotCell],
         capacity: u32,
         reference: &BookingReference,
+        holder: &str,
     ) -> Result<Reservation, PortError> {
         self.failures.take("reserve slots")?;
         let mut held = lock(&self.cells);
@@ -288,7 +293,26 @@ impl SlotStore for MemorySlotStore {
                 refs.push(reference.to_string());
             }
         }
+        if let Some(first) = cells.first() {
+            lock(&self.holders).insert(
+                (business_id.to_string(), *first, holder.to_string()),
+                reference.to_string(),
+            );
+        }
         Ok(Reservation::Reserved)
+    }
+
+    async fn held_by(
+        &self,
+        business_id: &str,
+        cell: &SlotCell,
+        holder: &str,
+    ) -> Result<Option<BookingReference>, PortError> {
+        let _cells = lock(&self.cells);
+        let holders = lock(&self.holders);
+        Ok(holders
+            .get(&(business_id.to_string(), *cell, holder.to_string()))
+            .and_then(|r| BookingReference::parse(r)))
     }
 
     async fn release(
@@ -303,6 +327,7 @@ impl SlotStore for MemorySlotStore {
                 refs.retain(|x| x != reference.as_str());
             }
         }
+        lock(&self.holders).retain(|(b, _, _), r| !(b == business_id && r == reference.as_str()));
         Ok(())
     }
 
@@ -359,31 +384,43 @@ mod tests {
     async fn reserving_is_all_or_nothing_and_respects_capacity() {
         let store = MemorySlotStore::default();
         assert_eq!(
-            store.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            store
+                .reserve("b", &at(14, 0), 1, &reference(1), "tag")
+                .await,
             Ok(Reservation::Reserved)
         );
         assert_eq!(
-            store.reserve("b", &at(14, 0), 1, &reference(1)).await,
+            store
+                .reserve("b", &at(14, 0), 1, &reference(1), "tag")
+                .await,
             Ok(Reservation::AlreadyReserved)
         );
         // 14:30 overlaps the 14:30 cell: full at capacity 1, and the 15:00 cell stays free.
         assert_eq!(
-            store.reserve("b", &at(14, 30), 1, &reference(2)).await,
+            store
+                .reserve("b", &at(14, 30), 1, &reference(2), "tag")
+                .await,
             Ok(Reservation::Full)
         );
         assert_eq!(store.taken("b", at(14, 0)[0].day).await.unwrap().len(), 2);
         assert_eq!(
-            store.reserve("b", &at(14, 30), 2, &reference(2)).await,
+            store
+                .reserve("b", &at(14, 30), 2, &reference(2), "tag")
+                .await,
             Ok(Reservation::Reserved)
         );
         // Another business has its own calendar.
         assert_eq!(
-            store.reserve("other", &at(14, 0), 1, &reference(3)).await,
+            store
+                .reserve("other", &at(14, 0), 1, &reference(3), "tag")
+                .await,
             Ok(Reservation::Reserved)
         );
         store.release("b", &at(14, 0), &reference(1)).await.unwrap();
         assert_eq!(
-            store.reserve("b", &at(14, 0), 1, &reference(4)).await,
+            store
+                .reserve("b", &at(14, 0), 1, &reference(4), "tag")
+                .await,
             Ok(Reservation::Full)
         );
         store
@@ -391,7 +428,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            store.reserve("b", &at(14, 0), 1, &reference(4)).await,
+            store
+                .reserve("b", &at(14, 0), 1, &reference(4), "tag")
+                .await,
             Ok(Reservation::Reserved)
         );
     }
@@ -402,7 +441,11 @@ mod tests {
         let tasks: Vec<_> = (0..20)
             .map(|i| {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.reserve("b", &at(14, 0), 1, &reference(i)).await })
+                tokio::spawn(async move {
+                    store
+                        .reserve("b", &at(14, 0), 1, &reference(i), "tag")
+                        .await
+                })
             })
             .collect();
         let mut reserved = 0;

@@ -145,6 +145,8 @@ pub enum Reservation {
 }
 
 /// The business calendar's cells. Reserving is atomic across all of a booking's cells.
+/// `holder` is an opaque tag of who booked (a hash of business, phone and start) kept on the
+/// first cell, so the same caller asking again for the same time finds their booking.
 pub trait SlotStore: Send + Sync {
     fn reserve(
         &self,
@@ -152,7 +154,15 @@ pub trait SlotStore: Send + Sync {
         cells: &[SlotCell],
         capacity: u32,
         reference: &BookingReference,
+        holder: &str,
     ) -> impl Future<Output = Result<Reservation, PortError>> + Send;
+    /// The booking `holder` already has starting in `cell`, if any.
+    fn held_by(
+        &self,
+        business_id: &str,
+        cell: &SlotCell,
+        holder: &str,
+    ) -> impl Future<Output = Result<Option<BookingReference>, PortError>> + Send;
     /// Frees what `reference` holds in `cells` (cells it does not hold are left alone).
     fn release(
         &self,
