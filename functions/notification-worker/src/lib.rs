@@ -80,11 +80,25 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
         }
         match self.send(&job).await {
             Ok(provider_id) => {
-                self.sent
-                    .complete(&key, &provider_id, self.clock.now(), REMEMBER_SENT)
-                    .await?;
                 info!(notification = %job.notification_id, %provider_id, "sent");
-                Ok(())
+                // Sent but not recorded would mean a second send once the claim expires: try
+                // hard to record it (the SDK retries each attempt too).
+                let mut attempt = 0;
+                loop {
+                    match self
+                        .sent
+                        .complete(&key, &provider_id, self.clock.now(), REMEMBER_SENT)
+                        .await
+                    {
+                        Ok(()) => return Ok(()),
+                        Err(e) if attempt >= 3 => return Err(e.into()),
+                        Err(_) => {
+                            attempt += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt))
+                                .await;
+                        }
+                    }
+                }
             }
             Err(e) => {
                 // Give the claim up so the redelivery can send; if this fails too, the claim

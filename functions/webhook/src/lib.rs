@@ -253,12 +253,12 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             Some(cell) => self.slots.held_by(&business.id, &cell, &holder).await,
             None => Ok(None),
         };
-        let (reference, newly_reserved) = match existing {
+        let reference = match existing {
             // Answered again, and its job enqueued again: if the first attempt never got its
             // job onto the queue, this one does (the worker records a reference once).
             Ok(Some(reference)) => {
                 info!(reference = %reference, "repeated booking request: the existing booking is returned");
-                (reference, false)
+                reference
             }
             Ok(None) => {
                 let reference = self.booking_reference(call, tool_call);
@@ -267,9 +267,9 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
                     .reserve(&business.id, &cells, business.capacity, &reference, &holder)
                     .await
                 {
-                    Ok(Reservation::Reserved) => (reference, true),
+                    Ok(Reservation::Reserved) => reference,
                     // A retry of this very call: its reservation stands, and so may its queued job.
-                    Ok(Reservation::AlreadyReserved) => (reference, false),
+                    Ok(Reservation::AlreadyReserved) => reference,
                     Ok(Reservation::Full) => {
                         let refusal = BookingRefusal::taken(request.start, request.service.minutes);
                         return ToolOutcome::Error(self.explain(refusal, now).await);
@@ -305,14 +305,12 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             requested_at: now,
         };
         if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
-            error!(error = %e, reference = %reference, "booking job not accepted by the queue");
-            // The caller is told it failed, so the slot must not stay taken. Only what this
-            // attempt reserved is freed: a retry's reservation may back a queued job.
-            if newly_reserved
-                && let Err(e) = self.slots.release(&business.id, &cells, &reference).await
-            {
-                error!(error = %e, reference = %reference, "reserved slots could not be released");
-            }
+            // The slot stays held: SQS may have stored the job despite the error, or a
+            // concurrent repeat of this request may have queued it, and freeing it could let a
+            // second caller double-book. The caller is asked to try again; their retry finds
+            // this reservation (held_by) and enqueues the job. The cost is a held slot if they
+            // never do: better than a double booking.
+            error!(error = %e, reference = %reference, "booking job not accepted by the queue; slot kept");
             return ToolOutcome::Error(SYSTEM_PROBLEM.into());
         }
         info!(reference = %reference, phone = %request.customer.phone.redacted(), start = %request.start, "booking accepted");

@@ -414,10 +414,11 @@ fn hm(h: u32, m: u32) -> NaiveTime {
 /// Parses an RFC 3339 / ISO timestamp with or without offset.
 fn parse_timestamp(text: &str, zone: Tz) -> Option<Result<DateTime<Tz>, StartError>> {
     let t = text.trim();
-    if t.len() < 16
-        || !t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-        || !t[10..].starts_with(['T', 't', ' '])
-    {
+    let looks_like_timestamp = t.len() >= 16
+        && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && t.get(10..)
+            .is_some_and(|rest| rest.starts_with(['T', 't', ' ']));
+    if !looks_like_timestamp {
         return None;
     }
     if let Ok(dt) = DateTime::<FixedOffset>::parse_from_rfc3339(&t.replace(' ', "T")) {
@@ -680,6 +681,8 @@ mod tests {
             ("9999-12-31", "2pm"),
             ("2026-11-25", "9999-12-31T10:00:00Z"),
             ("é", "é"),
+            ("2026-11-2é5T14:00", ""),
+            ("tomorrow", "2026-11-2é5T14:00:00"),
             ("1234567890é", "1234567890123456é"),
         ] {
             assert!(
