@@ -169,11 +169,11 @@ impl SlotStore for DynamoSlotStore {
                 }
                 Some((false, true)) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;
-                    // Jittered backoff so the contenders do not collide again in lockstep.
-                    let jitter =
-                        u64::from(reference.as_str().bytes().map(u32::from).sum::<u32>() % 20);
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter))
-                        .await;
+                    // Exponential backoff with full jitter, so contenders do not collide again
+                    // in lockstep: up to 20, 40, ... 640 ms (about 1.3 s in all).
+                    let ceiling = 10_u64 << attempt;
+                    let wait = rand::Rng::random_range(&mut rand::rng(), ceiling / 2..=ceiling);
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
                 }
                 _ => return Err(PortError::unavailable("reserve slots", sdk_message(&error))),
             }

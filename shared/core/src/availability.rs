@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::booking::{spoken_list, with_room};
 use crate::business::{Business, ChosenService};
-use crate::dates::{localize, parse_time, resolve_date, spoken_date, spoken_time};
+use crate::dates::{StartError, localize, parse_time, resolve_date, spoken_date, spoken_time};
 use crate::slots::SlotCell;
 use crate::tools::CHECK_AVAILABILITY;
 use crate::vapi::CallContext;
@@ -118,8 +118,11 @@ pub fn starts_on(
     minutes: u32,
     now: DateTime<Utc>,
 ) -> Vec<DateTime<Tz>> {
-    let Ok(midnight) = localize(business.zone, day.and_time(NaiveTime::MIN)) else {
-        return Vec::new();
+    // Where clocks spring forward at midnight, the day starts at the first valid instant.
+    let midnight = match localize(business.zone, day.and_time(NaiveTime::MIN)) {
+        Ok(t) => t,
+        Err(StartError::Nonexistent { after, .. }) => after,
+        Err(_) => return Vec::new(),
     };
     business
         .hours
@@ -349,5 +352,32 @@ mod tests {
         assert!(
             fully_booked_answer(&r, &[], false).ends_with("no free times in the next two weeks.")
         );
+    }
+
+    #[test]
+    fn a_day_that_starts_in_a_clock_change_still_has_times() {
+        // Chile springs forward at midnight: 2026-09-06 00:00 does not exist in Santiago.
+        let b = Business::from_lookup(&|k: &str| {
+            (k == "BUSINESS_TIME_ZONE").then(|| "America/Santiago".to_string())
+        })
+        .unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 9, 7).unwrap(); // the Monday after
+        let sunday = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 9, 1, 12, 0, 0).unwrap();
+        assert!(
+            localize(b.zone, sunday.and_time(NaiveTime::MIN)).is_err(),
+            "the test needs a midnight gap"
+        );
+        let open: Business = Business {
+            hours: "Mon-Sun 09:00-17:00".parse().unwrap(),
+            ..b
+        };
+        assert_eq!(
+            starts_on(&open, sunday, 60, now)
+                .first()
+                .map(|s| spoken_time(s.time())),
+            Some("9:00 AM".into())
+        );
+        assert!(!starts_on(&open, day, 60, now).is_empty());
     }
 }

@@ -107,7 +107,7 @@ impl Business {
                 name: "TRANSFER_PHONE_NUMBER",
                 reason: e.to_string(),
             })?;
-        Ok(Self {
+        let business = Self {
             id,
             name: setting(lookup, "BUSINESS_NAME").unwrap_or_else(|| "our office".into()),
             zone,
@@ -125,7 +125,45 @@ impl Business {
             capacity: number(lookup, "BUSINESS_CAPACITY", 1, 1..=100)?,
             assistant_id: setting(lookup, "VAPI_ASSISTANT_ID"),
             transfer_number,
-        })
+        };
+        business.validate()?;
+        Ok(business)
+    }
+}
+
+/// DynamoDB's limit of items in one transaction: a booking's cells plus nothing else.
+const MAX_CELLS_PER_BOOKING: u32 = 100;
+
+impl Business {
+    /// Settings that parse but cannot work together.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.hours.on_grid(self.slot_minutes) {
+            return Err(ConfigError::Invalid {
+                name: "BUSINESS_OPENING_HOURS",
+                reason: format!(
+                    "opening and closing times must fall on the {}-minute slot grid (SLOT_MINUTES)",
+                    self.slot_minutes
+                ),
+            });
+        }
+        let longest = self
+            .services
+            .list()
+            .iter()
+            .map(|s| s.minutes)
+            .chain([self.appointment_minutes])
+            .max()
+            .unwrap_or(0);
+        // An off-grid start can touch one cell more than the length needs.
+        if longest.div_ceil(self.slot_minutes) + 1 > MAX_CELLS_PER_BOOKING {
+            return Err(ConfigError::Invalid {
+                name: "SLOT_MINUTES",
+                reason: format!(
+                    "a {longest}-minute appointment would span more than {MAX_CELLS_PER_BOOKING} slots; use longer slots"
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -258,5 +296,46 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn settings_that_cannot_work_together_are_refused() {
+        let err = Business::from_lookup(&lookup(&[
+            ("BUSINESS_OPENING_HOURS", "Mon-Fri 08:30-17:30"),
+            ("SLOT_MINUTES", "60"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    name: "BUSINESS_OPENING_HOURS",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            Business::from_lookup(&lookup(&[(
+                "BUSINESS_OPENING_HOURS",
+                "Mon-Fri 08:30-17:30"
+            )]))
+            .is_ok()
+        );
+        let err = Business::from_lookup(&lookup(&[
+            ("BUSINESS_SERVICES", "Retreat=720"),
+            ("SLOT_MINUTES", "5"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    name: "SLOT_MINUTES",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

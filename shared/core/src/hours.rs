@@ -107,6 +107,16 @@ impl OpeningHours {
             .any(|(open, close)| begin.time() >= *open && end.time() <= *close)
     }
 
+    /// Whether every opening and closing time lies on a `step_minutes` grid from midnight,
+    /// the grid slot cells use: otherwise offered starts and cells would not line up.
+    pub fn on_grid(&self, step_minutes: u32) -> bool {
+        let step = step_minutes.max(1);
+        self.days.iter().flatten().all(|(open, close)| {
+            (open.hour() * 60 + open.minute()) % step == 0
+                && (close.hour() * 60 + close.minute()) % step == 0
+        })
+    }
+
     pub fn is_open_on(&self, day: Weekday) -> bool {
         !self.periods(day).is_empty()
     }

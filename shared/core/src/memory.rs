@@ -277,12 +277,19 @@ impl SlotStore for MemorySlotStore {
         let holds = |refs: Option<&Vec<String>>| {
             refs.is_some_and(|r| r.iter().any(|x| x == reference.as_str()))
         };
+        // The same rules as the DynamoDB store: no cells is an error; every cell already held
+        // is a retry; a cell that is full or already held (but not all) refuses the lot.
+        if cells.is_empty() {
+            return Err(PortError::Conflict(
+                "a booking must cover at least one slot".into(),
+            ));
+        }
         if cells.iter().all(|c| holds(held.get(&key(c)))) {
             return Ok(Reservation::AlreadyReserved);
         }
         let full = cells.iter().any(|c| {
             let refs = held.get(&key(c));
-            !holds(refs) && refs.map_or(0, Vec::len) >= capacity as usize
+            holds(refs) || refs.map_or(0, Vec::len) >= capacity as usize
         });
         if full {
             return Ok(Reservation::Full);
