@@ -410,4 +410,58 @@ mod slots {
             assert!(taken.iter().all(|(_, n)| *n == capacity), "{taken:?}");
         }
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_requests_of_one_holder_book_once() {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let slots = Arc::new(store(&moto, &sdk));
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let slots = Arc::clone(&slots);
+                tokio::spawn(async move {
+                    slots
+                        .reserve("b", &at(10, 0), 5, &reference(200 + i), "same-caller")
+                        .await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap().expect("no error"));
+        }
+        let reserved: Vec<usize> = (0..10)
+            .filter(|i| outcomes[*i] == Reservation::Reserved)
+            .collect();
+        assert_eq!(reserved.len(), 1, "{outcomes:?}");
+        let winner = reference(200 + reserved[0]);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| *o == Reservation::Reserved || *o == Reservation::HeldBy(winner.clone())),
+            "{outcomes:?}"
+        );
+        assert_eq!(
+            slots
+                .taken("b", at(10, 0)[0].day)
+                .await
+                .unwrap()
+                .iter()
+                .map(|(_, n)| *n)
+                .max(),
+            Some(1)
+        );
+        // Released, the holder's claim goes with it: they can book that time again.
+        slots.release("b", &at(10, 0), &winner).await.unwrap();
+        assert_eq!(
+            slots.held_by("b", &at(10, 0)[0], "same-caller").await,
+            Ok(None)
+        );
+        assert_eq!(
+            slots
+                .reserve("b", &at(10, 0), 5, &reference(300), "same-caller")
+                .await,
+            Ok(Reservation::Reserved)
+        );
+    }
 }

@@ -237,51 +237,40 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             request.service.minutes,
             business.slot_minutes,
         );
-        // Who is booking what: the same caller asking again for the same time (a re-issued
-        // call under a new id, or the flat form without ids) finds the booking they have.
+        // Who is booking what: the same caller asking again for the same time and service (a
+        // re-issued call under a new id, or the flat form without ids) gets the booking they
+        // have. The reservation checks it atomically, so concurrent repeats book once.
         let holder = stable_id(
             format!(
-                "{}|{}|{}",
+                "{}|{}|{}|{}",
                 business.id,
                 request.customer.phone,
-                request.start.with_timezone(&Utc).to_rfc3339()
+                request.start.with_timezone(&Utc).to_rfc3339(),
+                request.service.name.to_lowercase()
             )
             .as_bytes(),
         );
-        let first_cell = cells.first().copied();
-        let existing = match first_cell {
-            Some(cell) => self.slots.held_by(&business.id, &cell, &holder).await,
-            None => Ok(None),
-        };
-        let reference = match existing {
-            // Answered again, and its job enqueued again: if the first attempt never got its
-            // job onto the queue, this one does (the worker records a reference once).
-            Ok(Some(reference)) => {
-                info!(reference = %reference, "repeated booking request: the existing booking is returned");
-                reference
+        let reference = self.booking_reference(call, tool_call);
+        let reference = match self
+            .slots
+            .reserve(&business.id, &cells, business.capacity, &reference, &holder)
+            .await
+        {
+            Ok(Reservation::Reserved) => reference,
+            // A retry of this very call: its reservation stands, and so may its queued job.
+            Ok(Reservation::AlreadyReserved) => reference,
+            // Enqueued again below: if the first attempt never got its job onto the queue, this
+            // one does (the worker records a booking once).
+            Ok(Reservation::HeldBy(existing)) => {
+                info!(reference = %existing, "repeated booking request: the existing booking is returned");
+                existing
             }
-            Ok(None) => {
-                let reference = self.booking_reference(call, tool_call);
-                match self
-                    .slots
-                    .reserve(&business.id, &cells, business.capacity, &reference, &holder)
-                    .await
-                {
-                    Ok(Reservation::Reserved) => reference,
-                    // A retry of this very call: its reservation stands, and so may its queued job.
-                    Ok(Reservation::AlreadyReserved) => reference,
-                    Ok(Reservation::Full) => {
-                        let refusal = BookingRefusal::taken(request.start, request.service.minutes);
-                        return ToolOutcome::Error(self.explain(refusal, now).await);
-                    }
-                    Err(e) => {
-                        error!(error = %e, reference = %reference, "slots could not be reserved");
-                        return ToolOutcome::Error(SYSTEM_PROBLEM.into());
-                    }
-                }
+            Ok(Reservation::Full) => {
+                let refusal = BookingRefusal::taken(request.start, request.service.minutes);
+                return ToolOutcome::Error(self.explain(refusal, now).await);
             }
             Err(e) => {
-                error!(error = %e, "slots could not be read");
+                error!(error = %e, reference = %reference, "slots could not be reserved");
                 return ToolOutcome::Error(SYSTEM_PROBLEM.into());
             }
         };

@@ -308,6 +308,56 @@ async fn the_same_caller_asking_again_for_the_same_time_gets_the_same_booking() 
     assert!(other["result"].is_string());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_repeats_from_one_caller_book_once_even_with_room_to_spare() {
+    let mut w = webhook();
+    w.business.capacity = 5;
+    let w = std::sync::Arc::new(w);
+    let args = another_caller(1)["parameters"].clone();
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (w, args) = (std::sync::Arc::clone(&w), args.clone());
+            tokio::spawn(async move {
+                let body = tool_calls_body(json!([{"id": format!("tc-{i}"), "type": "function",
+                    "function": {"name": "bookAppointment", "arguments": args}}]));
+                send(&w, authed(&body)).await.1["results"][0]["result"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(|a| !a.is_empty() && *a == answers[0]),
+        "{answers:?}"
+    );
+    let jobs = booking_jobs(&w);
+    assert!(jobs.iter().all(|j| j.reference == jobs[0].reference));
+}
+
+#[tokio::test]
+async fn a_repeat_for_another_service_is_not_merged_into_the_first_booking() {
+    let mut w = webhook();
+    with_catalogue(&mut w);
+    w.business.capacity = 2;
+    let (_, first) = send(&w, authed(&book_service(1, "consultation", "2pm"))).await;
+    let (_, second) = send(&w, authed(&book_service(1, "cleaning", "2pm"))).await;
+    assert!(
+        first["result"].is_string() && second["result"].is_string(),
+        "{first} {second}"
+    );
+    assert_ne!(first["result"], second["result"]);
+    let jobs = booking_jobs(&w);
+    assert_eq!(
+        (jobs[0].service.as_str(), jobs[1].service.as_str()),
+        ("Consultation", "Cleaning")
+    );
+}
+
 #[tokio::test]
 async fn capacity_allows_that_many_at_once() {
     let mut w = webhook();

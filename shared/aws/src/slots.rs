@@ -27,9 +27,15 @@ fn day_pk(business_id: &str, day: NaiveDate) -> String {
     format!("BIZ#{business_id}#SLOTS#{day}")
 }
 
-/// The attribute on a booking's first cell that names who booked it.
+/// On a booking's first cell: `holder_<REF>` names who booked it (the holder tag), and
+/// `h_<tag>` names the booking a holder has there, claimed with `attribute_not_exists` so two
+/// concurrent requests from the same holder cannot both book.
 fn holder_attribute(reference: &BookingReference) -> String {
     format!("holder_{reference}")
+}
+
+fn claim_attribute(holder: &str) -> String {
+    format!("h_{holder}")
 }
 
 fn key(business_id: &str, cell: &SlotCell) -> HashMap<String, AttributeValue> {
@@ -121,16 +127,25 @@ impl SlotStore for DynamoSlotStore {
         let mut items = Vec::with_capacity(cells.len());
         for (i, cell) in cells.iter().enumerate() {
             // The first cell also records who booked, for finding a repeated request.
-            let holder_set = if i == 0 { ", #holder = :holder" } else { "" };
+            let holder_set = if i == 0 {
+                ", #holder = :holder, #claim = :reference"
+            } else {
+                ""
+            };
+            let claim_free = if i == 0 {
+                " AND attribute_not_exists(#claim)"
+            } else {
+                ""
+            };
             let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(business_id, cell)))
                 .update_expression(format!(
                     "SET businessId = :business, startUtc = :start{holder_set} ADD taken :one, bookingRefs :refs"
                 ))
-                .condition_expression(
-                    "(attribute_not_exists(taken) OR taken < :capacity) AND NOT contains(bookingRefs, :reference)",
-                )
+                .condition_expression(format!(
+                    "(attribute_not_exists(taken) OR taken < :capacity) AND NOT contains(bookingRefs, :reference){claim_free}"
+                ))
                 .expression_attribute_values(":business", AttributeValue::S(business_id.to_string()))
                 .expression_attribute_values(":start", AttributeValue::S(cell.start_utc.to_rfc3339()))
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -140,6 +155,7 @@ impl SlotStore for DynamoSlotStore {
             if i == 0 {
                 update = update
                     .expression_attribute_names("#holder", holder_attribute(reference))
+                    .expression_attribute_names("#claim", claim_attribute(holder))
                     .expression_attribute_values(":holder", AttributeValue::S(holder.to_string()));
             }
             let update = update
@@ -161,6 +177,17 @@ impl SlotStore for DynamoSlotStore {
             };
             match error.as_service_error().and_then(cancellation) {
                 Some((true, _)) => {
+                    // Refused by a condition: the holder already has a booking here, or this is
+                    // a retry, or a cell is full.
+                    if let Some(cell) = cells.first()
+                        && let Some(existing) = self.held_by(business_id, cell, holder).await?
+                    {
+                        return Ok(if existing == *reference {
+                            Reservation::AlreadyReserved
+                        } else {
+                            Reservation::HeldBy(existing)
+                        });
+                    }
                     return Ok(if self.holds_all(business_id, cells, reference).await? {
                         Reservation::AlreadyReserved
                     } else {
@@ -186,14 +213,32 @@ impl SlotStore for DynamoSlotStore {
         cells: &[SlotCell],
         reference: &BookingReference,
     ) -> Result<(), PortError> {
+        // Who booked it, to free their claim on the first cell too.
+        let holder = match cells.first() {
+            Some(first) => self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key(business_id, first)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
+                .item
+                .and_then(|item| {
+                    item.get(&holder_attribute(reference))
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                }),
+            None => None,
+        };
         // Cell by cell, each only if this booking holds it: safe to repeat.
-        for cell in cells {
-            let result = self
+        for (i, cell) in cells.iter().enumerate() {
+            let mut update = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(business_id, cell)))
-                .update_expression("ADD taken :minus_one DELETE bookingRefs :refs REMOVE #holder")
                 .condition_expression("contains(bookingRefs, :reference)")
                 .expression_attribute_names("#holder", holder_attribute(reference))
                 .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
@@ -201,9 +246,21 @@ impl SlotStore for DynamoSlotStore {
                     ":refs",
                     AttributeValue::Ss(vec![reference.to_string()]),
                 )
-                .expression_attribute_values(":reference", AttributeValue::S(reference.to_string()))
-                .send()
-                .await;
+                .expression_attribute_values(
+                    ":reference",
+                    AttributeValue::S(reference.to_string()),
+                );
+            update = match (i, &holder) {
+                (0, Some(tag)) => update
+                    .update_expression(
+                        "ADD taken :minus_one DELETE bookingRefs :refs REMOVE #holder, #claim",
+                    )
+                    .expression_attribute_names("#claim", claim_attribute(tag)),
+                _ => update.update_expression(
+                    "ADD taken :minus_one DELETE bookingRefs :refs REMOVE #holder",
+                ),
+            };
+            let result = update.send().await;
             match result {
                 Ok(_) => {}
                 Err(e)
@@ -232,12 +289,10 @@ impl SlotStore for DynamoSlotStore {
             .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
             .item
             .unwrap_or_default();
-        Ok(item.iter().find_map(|(name, value)| {
-            let reference = name.strip_prefix("holder_")?;
-            (value.as_s().ok()? == holder)
-                .then(|| BookingReference::parse(reference))
-                .flatten()
-        }))
+        Ok(item
+            .get(&claim_attribute(holder))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|r| BookingReference::parse(r)))
     }
 
     async fn taken(

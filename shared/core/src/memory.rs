@@ -284,6 +284,17 @@ impl SlotStore for MemorySlotStore {
                 "a booking must cover at least one slot".into(),
             ));
         }
+        let claim = (business_id.to_string(), cells[0], holder.to_string());
+        if let Some(existing) = lock(&self.holders)
+            .get(&claim)
+            .and_then(|r| BookingReference::parse(r))
+        {
+            return Ok(if existing == *reference {
+                Reservation::AlreadyReserved
+            } else {
+                Reservation::HeldBy(existing)
+            });
+        }
         if cells.iter().all(|c| holds(held.get(&key(c)))) {
             return Ok(Reservation::AlreadyReserved);
         }

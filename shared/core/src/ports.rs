@@ -134,8 +134,10 @@ pub trait EmailSender: Send + Sync {
 }
 
 /// What an attempt to reserve a booking's cells found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
+    /// The same holder (caller, time, service) already has this booking: nothing changed.
+    HeldBy(BookingReference),
     /// Every cell now holds this booking.
     Reserved,
     /// This booking already held every cell (a retry): nothing changed.
