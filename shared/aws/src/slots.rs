@@ -59,6 +59,24 @@ impl DynamoSlotStore {
         Self { client, table }
     }
 
+    /// One cell's item, read consistently (absent when no booking ever touched it).
+    async fn cell(
+        &self,
+        business_id: &str,
+        cell: &SlotCell,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(business_id, cell)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
+            .item)
+    }
+
     /// Whether `reference` holds every one of `cells`.
     async fn holds_all(
         &self,
@@ -67,16 +85,7 @@ impl DynamoSlotStore {
         reference: &BookingReference,
     ) -> Result<bool, PortError> {
         for cell in cells {
-            let item = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(key(business_id, cell)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
-                .item;
+            let item = self.cell(business_id, cell).await?;
             let holds = item
                 .as_ref()
                 .and_then(|i| i.get("bookingRefs"))
@@ -215,21 +224,11 @@ impl SlotStore for DynamoSlotStore {
     ) -> Result<(), PortError> {
         // Who booked it, to free their claim on the first cell too.
         let holder = match cells.first() {
-            Some(first) => self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(key(business_id, first)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
-                .item
-                .and_then(|item| {
-                    item.get(&holder_attribute(reference))
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                }),
+            Some(first) => self.cell(business_id, first).await?.and_then(|item| {
+                item.get(&holder_attribute(reference))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+            }),
             None => None,
         };
         // Cell by cell, each only if this booking holds it: safe to repeat.
@@ -278,17 +277,7 @@ impl SlotStore for DynamoSlotStore {
         cell: &SlotCell,
         holder: &str,
     ) -> Result<Option<BookingReference>, PortError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(business_id, cell)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| PortError::unavailable("read slot", sdk_message(&e)))?
-            .item
-            .unwrap_or_default();
+        let item = self.cell(business_id, cell).await?.unwrap_or_default();
         Ok(item
             .get(&claim_attribute(holder))
             .and_then(|v| v.as_s().ok())
