@@ -222,17 +222,14 @@ impl SlotStore for DynamoSlotStore {
         cells: &[SlotCell],
         reference: &BookingReference,
     ) -> Result<(), PortError> {
-        // Who booked it, to free their claim on the first cell too.
-        let holder = match cells.first() {
-            Some(first) => self.cell(business_id, first).await?.and_then(|item| {
+        // Cell by cell, each only if this booking holds it: safe to repeat. The cell that
+        // carries the booking's holder tag also gives up the holder's claim.
+        for cell in cells {
+            let holder = self.cell(business_id, cell).await?.and_then(|item| {
                 item.get(&holder_attribute(reference))
                     .and_then(|v| v.as_s().ok())
                     .cloned()
-            }),
-            None => None,
-        };
-        // Cell by cell, each only if this booking holds it: safe to repeat.
-        for (i, cell) in cells.iter().enumerate() {
+            });
             let mut update = self
                 .client
                 .update_item()
@@ -249,13 +246,13 @@ impl SlotStore for DynamoSlotStore {
                     ":reference",
                     AttributeValue::S(reference.to_string()),
                 );
-            update = match (i, &holder) {
-                (0, Some(tag)) => update
+            update = match &holder {
+                Some(tag) => update
                     .update_expression(
                         "ADD taken :minus_one DELETE bookingRefs :refs REMOVE #holder, #claim",
                     )
                     .expression_attribute_names("#claim", claim_attribute(tag)),
-                _ => update.update_expression(
+                None => update.update_expression(
                     "ADD taken :minus_one DELETE bookingRefs :refs REMOVE #holder",
                 ),
             };

@@ -122,8 +122,26 @@ pub fn book_appointment_request(
         }
     })?;
 
+    let start = bookable_start(&date, &time, service.minutes, call, business, now)?;
+    Ok(BookingRequest {
+        customer: CustomerDetails { name, phone, email },
+        service,
+        start,
+    })
+}
+
+/// The start a caller asked for, resolved in the business's zone relative to the call, if it
+/// can be booked for `minutes`: not in the past, within opening hours, not in a clock change.
+pub fn bookable_start(
+    date: &str,
+    time: &str,
+    minutes: u32,
+    call: &CallContext,
+    business: &Business,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Tz>, BookingRefusal> {
     let call_started = call.started_at.unwrap_or(now);
-    let start = resolve_start(&date, &time, business.zone, call_started, business.phone_region.month_first_dates())
+    let start = resolve_start(date, time, business.zone, call_started, business.phone_region.month_first_dates())
         .map_err(|e| match e {
             StartError::Date(e) => format!("{e}; could you say the date another way, like tomorrow, Friday or November 28?"),
             StartError::Time(e) => format!("{e}; could you say the time another way, like 2 PM or 14:30?"),
@@ -135,7 +153,6 @@ pub fn book_appointment_request(
             ),
         })?;
 
-    let minutes = service.minutes;
     if start.with_timezone(&Utc) <= now {
         return Err(BookingRefusal::Unavailable {
             reason: format!("{} has already passed.", spoken_datetime(&start)),
@@ -169,11 +186,7 @@ pub fn book_appointment_request(
             minutes,
         });
     }
-    Ok(BookingRequest {
-        customer: CustomerDetails { name, phone, email },
-        service,
-        start,
-    })
+    Ok(start)
 }
 
 /// Why a booking cannot be made as asked.
@@ -310,6 +323,15 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub status: BookingStatus,
     pub note: String,
+    /// The change job that made this entry: a redelivered job finds it and applies nothing.
+    #[serde(default)]
+    pub job_id: Option<String>,
+    /// When the caller asked for the change (orders changes that arrive out of order).
+    #[serde(default)]
+    pub requested_at: Option<DateTime<Utc>>,
+    /// The calendar cells this change gave up.
+    #[serde(default)]
+    pub released: Vec<SlotCell>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,6 +358,21 @@ pub struct BookingRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub audit: Vec<AuditEntry>,
+    /// Bumped on every change; changes are written conditionally on it (optimistic locking).
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl BookingRecord {
+    /// Not cancelled and not yet started.
+    pub fn is_upcoming(&self, now: DateTime<Utc>) -> bool {
+        self.status != BookingStatus::Cancelled && self.start_utc > now
+    }
+
+    /// The start in the business's zone, as the caller hears it.
+    pub fn spoken_start(&self, zone: Tz) -> String {
+        spoken_datetime(&self.start_utc.with_timezone(&zone))
+    }
 }
 
 impl BookingRecord {
@@ -363,7 +400,11 @@ impl BookingRecord {
                 at: now,
                 status: BookingStatus::Confirmed,
                 note: "booked by phone assistant".into(),
+                job_id: Some(job.job_id.clone()),
+                requested_at: Some(job.requested_at),
+                released: Vec::new(),
             }],
+            version: 1,
         }
     }
 }
@@ -374,12 +415,24 @@ impl BookingRecord {
 pub struct CustomerRecord {
     pub business_id: String,
     pub phone: PhoneNumber,
+    /// Empty for a caller who has called but never booked.
+    #[serde(default)]
     pub name: String,
-    pub email: EmailAddress,
+    #[serde(default)]
+    pub email: Option<EmailAddress>,
     pub first_contact_at: DateTime<Utc>,
     pub last_contact_at: DateTime<Utc>,
+    #[serde(default)]
     pub booking_count: u32,
     pub last_booking_reference: Option<BookingReference>,
+    /// Sum of the prices of their booked services, less cancelled ones (cents).
+    #[serde(default)]
+    pub lifetime_value_cents: i64,
+    /// Calls recorded from end-of-call reports.
+    #[serde(default)]
+    pub call_count: u32,
+    #[serde(default)]
+    pub last_call_id: Option<String>,
 }
 
 impl CustomerRecord {
@@ -393,11 +446,15 @@ impl CustomerRecord {
             business_id: job.business_id.clone(),
             phone: job.customer.phone.clone(),
             name: job.customer.name.clone(),
-            email: job.customer.email.clone(),
+            email: Some(job.customer.email.clone()),
             first_contact_at: existing.map_or(now, |c| c.first_contact_at),
             last_contact_at: now,
             booking_count: existing.map_or(0, |c| c.booking_count) + 1,
             last_booking_reference: Some(job.reference.clone()),
+            lifetime_value_cents: existing.map_or(0, |c| c.lifetime_value_cents)
+                + job.price_cents.unwrap_or(0) as i64,
+            call_count: existing.map_or(0, |c| c.call_count),
+            last_call_id: existing.and_then(|c| c.last_call_id.clone()),
         }
     }
 }

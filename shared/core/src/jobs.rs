@@ -65,6 +65,8 @@ pub enum Recipient {
 #[serde(rename_all = "camelCase")]
 pub enum NotificationKind {
     BookingConfirmation,
+    BookingRescheduled,
+    BookingCancelled,
 }
 
 /// One message to one recipient on one channel.
@@ -80,6 +82,16 @@ pub struct NotificationJob {
     pub booking: BookingSummary,
 }
 
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BookingConfirmation => "booking-confirmation",
+            Self::BookingRescheduled => "booking-rescheduled",
+            Self::BookingCancelled => "booking-cancelled",
+        }
+    }
+}
+
 impl NotificationJob {
     /// The customer's SMS and email confirmations for a recorded booking.
     pub fn booking_confirmations(job: &BookingJob) -> [NotificationJob; 2] {
@@ -90,14 +102,33 @@ impl NotificationJob {
             start_local: job.start_local,
             time_zone: job.time_zone.clone(),
         };
+        Self::to_customer(
+            &format!("{}#{}", job.business_id, job.reference),
+            &job.business_id,
+            &job.business_name,
+            NotificationKind::BookingConfirmation,
+            &booking,
+            &job.customer.phone,
+            &job.customer.email,
+        )
+    }
+
+    /// The SMS and the email to a customer about `booking`; ids derive from `about` (the
+    /// booking, or the change job) so asking again yields the same ids.
+    pub fn to_customer(
+        about: &str,
+        business_id: &str,
+        business_name: &str,
+        kind: NotificationKind,
+        booking: &BookingSummary,
+        phone: &PhoneNumber,
+        email: &EmailAddress,
+    ) -> [NotificationJob; 2] {
         let make = |channel: &str, recipient: Recipient| NotificationJob {
-            notification_id: format!(
-                "{}#{}#booking-confirmation#{channel}",
-                job.business_id, job.reference
-            ),
-            business_id: job.business_id.clone(),
-            business_name: job.business_name.clone(),
-            kind: NotificationKind::BookingConfirmation,
+            notification_id: format!("{about}#{}#{channel}", kind.as_str()),
+            business_id: business_id.to_string(),
+            business_name: business_name.to_string(),
+            kind,
             recipient,
             booking: booking.clone(),
         };
@@ -105,46 +136,127 @@ impl NotificationJob {
             make(
                 "sms",
                 Recipient::Sms {
-                    phone: job.customer.phone.clone(),
+                    phone: phone.clone(),
                 },
             ),
             make(
                 "email",
                 Recipient::Email {
-                    email: job.customer.email.clone(),
+                    email: email.clone(),
                 },
             ),
         ]
     }
 }
 
+/// A change a caller asked for on a booking they have; the booking worker applies it to the
+/// record (with an audit entry), frees the calendar cells it no longer needs, and notifies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingChangeJob {
+    /// Stable across redeliveries; the audit trail records it, so a change applies once.
+    pub job_id: String,
+    pub business_id: String,
+    pub business_name: String,
+    pub reference: BookingReference,
+    pub change: BookingChange,
+    pub call_id: Option<String>,
+    pub tool_call_id: Option<String>,
+    pub requested_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum BookingChange {
+    #[serde(rename_all = "camelCase")]
+    Cancel { reason: Option<String> },
+    /// The new time; its cells are already reserved for the booking by the webhook.
+    #[serde(rename_all = "camelCase")]
+    Reschedule {
+        start_utc: DateTime<Utc>,
+        start_local: DateTime<FixedOffset>,
+        slot_cells: Vec<SlotCell>,
+    },
+}
+
+/// What travels on the booking queue: a new booking or a change to one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum BookingQueueMessage {
+    Change(BookingChangeJob),
+    Booking(BookingJob),
+}
+
+/// What travels on the analytics queue: everything the call record and the leads are made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum AnalyticsJob {
+    CallReport(crate::calls::CallReport),
+    CallStatus(crate::calls::CallStatus),
+    CallActivity(crate::calls::CallActivity),
+    Lead(crate::leads::LeadJob),
+}
+
+impl AnalyticsJob {
+    pub fn business_id(&self) -> &str {
+        match self {
+            Self::CallReport(j) => &j.business_id,
+            Self::CallStatus(j) => &j.business_id,
+            Self::CallActivity(j) => &j.business_id,
+            Self::Lead(j) => &j.business_id,
+        }
+    }
+
+    pub fn id(&self) -> String {
+        match self {
+            Self::CallReport(j) => format!("{}#call#{}#report", j.business_id, j.call_id),
+            Self::CallStatus(j) => format!("{}#call#{}#status#{}", j.business_id, j.call_id, j.status),
+            Self::CallActivity(j) => format!(
+                "{}#call#{}#{}#{}",
+                j.business_id,
+                j.call_id,
+                j.activity.as_str(),
+                j.reference
+            ),
+            Self::Lead(j) => j.job_id.clone(),
+        }
+    }
+}
+
 /// Every job, tagged by the queue it travels on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Booking(BookingJob),
+    BookingChange(BookingChangeJob),
     Notification(NotificationJob),
+    Analytics(AnalyticsJob),
 }
 
 impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
-            Self::Booking(_) => JobKind::Booking,
+            Self::Booking(_) | Self::BookingChange(_) => JobKind::Booking,
             Self::Notification(_) => JobKind::Notification,
+            Self::Analytics(_) => JobKind::Analytics,
         }
     }
 
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> String {
         match self {
-            Self::Booking(j) => &j.job_id,
-            Self::Notification(j) => &j.notification_id,
+            Self::Booking(j) => j.job_id.clone(),
+            Self::BookingChange(j) => j.job_id.clone(),
+            Self::Notification(j) => j.notification_id.clone(),
+            Self::Analytics(j) => j.id(),
         }
     }
 
     pub fn to_json(&self) -> String {
-        // Serializing these plain structs cannot fail.
+        // Serializing these plain structs (string-keyed maps only) cannot fail.
         match self {
             Self::Booking(j) => serde_json::to_string(j),
+            Self::BookingChange(j) => serde_json::to_string(j),
             Self::Notification(j) => serde_json::to_string(j),
+            Self::Analytics(j) => serde_json::to_string(j),
         }
         .unwrap_or_default()
     }
@@ -154,13 +266,17 @@ impl Job {
 pub enum JobKind {
     Booking,
     Notification,
+    Analytics,
 }
 
 impl JobKind {
+    pub const ALL: [JobKind; 3] = [Self::Booking, Self::Notification, Self::Analytics];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Booking => "booking",
             Self::Notification => "notification",
+            Self::Analytics => "analytics",
         }
     }
 }

@@ -8,12 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::booking::{BookingRecord, CustomerRecord};
+use crate::calls::CallRecord;
+use crate::changes::ChangeDecision;
 use crate::email::EmailAddress;
-use crate::jobs::{BookingJob, Job};
+use crate::jobs::{BookingChangeJob, BookingJob, Job};
+use crate::leads::LeadRecord;
 use crate::phone::PhoneNumber;
 use crate::ports::{
-    BookingStore, Claim, Clock, ComponentHealth, EmailSender, HealthProbe, IdempotencyStore,
-    JobQueue, PortError, RecordOutcome, Reservation, SlotStore, SmsSender,
+    BookingStore, CallStore, ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact,
+    EmailSender, HealthProbe, IdempotencyStore, JobQueue, PortError, RecordOutcome, Reservation,
+    Saved, SlotStore, SmsSender,
 };
 use crate::reference::BookingReference;
 use crate::slots::SlotCell;
@@ -144,6 +148,159 @@ impl BookingStore for MemoryBookingStore {
             .1
             .get(&(business_id.to_string(), phone.to_string()))
             .cloned())
+    }
+
+    async fn bookings_of(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<BookingRecord>, PortError> {
+        self.failures.take("read bookings")?;
+        let mut found: Vec<BookingRecord> = lock(&self.state)
+            .0
+            .values()
+            .filter(|b| b.business_id == business_id && b.customer_phone == *phone)
+            .filter(|b| b.start_utc > from)
+            .cloned()
+            .collect();
+        found.sort_by_key(|b| b.start_utc);
+        Ok(found)
+    }
+
+    async fn apply_change(
+        &self,
+        job: &BookingChangeJob,
+        now: DateTime<Utc>,
+    ) -> Result<ChangeApplied, PortError> {
+        self.failures.take("change booking")?;
+        let mut state = lock(&self.state);
+        let (bookings, customers) = &mut *state;
+        let key = (job.business_id.clone(), job.reference.to_string());
+        let Some(current) = bookings.get(&key).cloned() else {
+            return Err(PortError::unavailable(
+                "change booking",
+                format!("booking {} is not recorded (yet)", job.reference),
+            ));
+        };
+        Ok(match current.decide(job, now) {
+            ChangeDecision::Apply {
+                record,
+                release,
+                value_delta,
+            } => {
+                if let Some(c) =
+                    customers.get_mut(&(job.business_id.clone(), record.customer_phone.to_string()))
+                {
+                    c.lifetime_value_cents += value_delta;
+                }
+                bookings.insert(key, (*record).clone());
+                ChangeApplied {
+                    booking: *record,
+                    release,
+                    notify: true,
+                }
+            }
+            ChangeDecision::AlreadyApplied { release } => ChangeApplied {
+                booking: current,
+                release,
+                notify: true,
+            },
+            ChangeDecision::Superseded { release } => ChangeApplied {
+                booking: current,
+                release,
+                notify: false,
+            },
+        })
+    }
+}
+
+impl MemoryBookingStore {
+    /// Puts a booking as the booking worker would have recorded it.
+    pub fn insert(&self, record: BookingRecord) {
+        lock(&self.state).0.insert(
+            (record.business_id.clone(), record.reference.to_string()),
+            record,
+        );
+    }
+}
+
+/// Calls, leads and the calls counted on customers, keyed by business and call id or phone.
+#[derive(Debug, Default)]
+pub struct MemoryCallStore {
+    calls: Mutex<HashMap<(String, String), CallRecord>>,
+    leads: Mutex<HashMap<(String, String), LeadRecord>>,
+    /// Per (business, phone): calls counted and the last call id.
+    pub contacts: Mutex<HashMap<(String, String), (u32, String)>>,
+    pub failures: Failures,
+    /// Makes the next `n` saves find a newer version (as a concurrent writer would).
+    pub stale: Failures,
+}
+
+impl MemoryCallStore {
+    pub fn calls(&self) -> Vec<CallRecord> {
+        lock(&self.calls).values().cloned().collect()
+    }
+
+    pub fn leads(&self) -> Vec<LeadRecord> {
+        lock(&self.leads).values().cloned().collect()
+    }
+}
+
+fn is_next<T>(stored: Option<&T>, version: u64, of: impl Fn(&T) -> u64) -> bool {
+    stored.map_or(0, of) + 1 == version
+}
+
+impl CallStore for MemoryCallStore {
+    async fn call(&self, business_id: &str, call_id: &str) -> Result<Option<CallRecord>, PortError> {
+        self.failures.take("read call")?;
+        Ok(lock(&self.calls)
+            .get(&(business_id.to_string(), call_id.to_string()))
+            .cloned())
+    }
+
+    async fn save_call(
+        &self,
+        record: &CallRecord,
+        contact: Option<&CustomerContact>,
+    ) -> Result<Saved, PortError> {
+        self.failures.take("save call")?;
+        if self.stale.take("save call").is_err() {
+            return Ok(Saved::Stale);
+        }
+        let mut calls = lock(&self.calls);
+        let key = (record.business_id.clone(), record.call_id.clone());
+        if !is_next(calls.get(&key), record.version, |c| c.version) {
+            return Ok(Saved::Stale);
+        }
+        calls.insert(key, record.clone());
+        if let Some(contact) = contact {
+            let mut contacts = lock(&self.contacts);
+            let entry = contacts
+                .entry((record.business_id.clone(), contact.phone.to_string()))
+                .or_insert((0, String::new()));
+            entry.0 += 1;
+            entry.1 = contact.call_id.clone();
+        }
+        Ok(Saved::Written)
+    }
+
+    async fn lead(&self, business_id: &str, phone: &PhoneNumber) -> Result<Option<LeadRecord>, PortError> {
+        self.failures.take("read lead")?;
+        Ok(lock(&self.leads)
+            .get(&(business_id.to_string(), phone.to_string()))
+            .cloned())
+    }
+
+    async fn save_lead(&self, lead: &LeadRecord) -> Result<Saved, PortError> {
+        self.failures.take("save lead")?;
+        let mut leads = lock(&self.leads);
+        let key = (lead.business_id.clone(), lead.phone.to_string());
+        if !is_next(leads.get(&key), lead.version, |l| l.version) {
+            return Ok(Saved::Stale);
+        }
+        leads.insert(key, lead.clone());
+        Ok(Saved::Written)
     }
 }
 
@@ -345,7 +502,10 @@ impl SlotStore for MemorySlotStore {
                 refs.retain(|x| x != reference.as_str());
             }
         }
-        lock(&self.holders).retain(|(b, _, _), r| !(b == business_id && r == reference.as_str()));
+        // The holder's claim goes with the cell it sits on (a reschedule keeps the new one).
+        lock(&self.holders).retain(|(b, c, _), r| {
+            !(b == business_id && r == reference.as_str() && cells.contains(c))
+        });
         Ok(())
     }
 

@@ -7,8 +7,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use thiserror::Error;
 
 use crate::booking::{BookingRecord, CustomerRecord};
+use crate::calls::CallRecord;
+use crate::leads::LeadRecord;
 use crate::email::EmailAddress;
-use crate::jobs::{BookingJob, Job};
+use crate::jobs::{BookingChangeJob, BookingJob, Job};
 use crate::phone::PhoneNumber;
 use crate::reference::BookingReference;
 use crate::slots::SlotCell;
@@ -82,6 +84,69 @@ pub trait BookingStore: Send + Sync {
         business_id: &str,
         phone: &PhoneNumber,
     ) -> impl Future<Output = Result<Option<CustomerRecord>, PortError>> + Send;
+    /// The caller's bookings that start after `from` (any status), soonest first.
+    fn bookings_of(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+        from: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<BookingRecord>, PortError>> + Send;
+    /// Applies a change to its booking exactly once (`BookingRecord::decide`), writing the
+    /// record and the customer's lifetime value together, conditionally on the version read.
+    fn apply_change(
+        &self,
+        job: &BookingChangeJob,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ChangeApplied, PortError>> + Send;
+}
+
+/// What `apply_change` did, with the booking as it now stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeApplied {
+    pub booking: BookingRecord,
+    /// Cells to free in the calendar now.
+    pub release: Vec<SlotCell>,
+    /// Whether the caller should be notified (applied now or before).
+    pub notify: bool,
+}
+
+/// Whether a conditional write of a versioned record went through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Written,
+    /// Someone wrote a newer version first: read again and re-apply.
+    Stale,
+}
+
+/// A call counted on the customer's history (once per call, with its record's first report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerContact {
+    pub phone: PhoneNumber,
+    pub call_id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Call records and leads, written with optimistic locking on their `version`.
+pub trait CallStore: Send + Sync {
+    fn call(
+        &self,
+        business_id: &str,
+        call_id: &str,
+    ) -> impl Future<Output = Result<Option<CallRecord>, PortError>> + Send;
+    /// Writes `record` if the stored one is still at `record.version - 1` (absent for 1);
+    /// with `contact`, counts the call on the customer's history in the same transaction.
+    fn save_call(
+        &self,
+        record: &CallRecord,
+        contact: Option<&CustomerContact>,
+    ) -> impl Future<Output = Result<Saved, PortError>> + Send;
+    fn lead(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = Result<Option<LeadRecord>, PortError>> + Send;
+    /// Writes `lead` if the stored one is still at `lead.version - 1` (absent for 1).
+    fn save_lead(&self, lead: &LeadRecord) -> impl Future<Output = Result<Saved, PortError>> + Send;
 }
 
 /// The state of an idempotency key when a worker tries to claim it.

@@ -105,8 +105,118 @@ pub const CHECK_AVAILABILITY: ToolSpec = ToolSpec {
     ],
 };
 
+const BOOKING_REFERENCE: ToolParam = ToolParam {
+    name: "bookingReference",
+    aliases: &["reference", "confirmationNumber"],
+    label: "booking reference",
+    description: "The six-character booking reference, if the caller has it; otherwise leave empty and the caller's phone number is used",
+    required: false,
+};
+
+const CUSTOMER_PHONE: ToolParam = ToolParam {
+    name: "customerPhone",
+    aliases: &["phone", "phoneNumber"],
+    label: "phone number",
+    description: "The phone number the booking was made with; leave empty to use the number they are calling from",
+    required: false,
+};
+
+pub const RESCHEDULE_APPOINTMENT: ToolSpec = ToolSpec {
+    name: "rescheduleAppointment",
+    description: "Move the caller's existing appointment to a new day and time. Identify it by                   booking reference or by the caller's phone number. Pass the new day and time as                   the caller said them. Read the result to the caller.",
+    params: &[
+        BOOKING_REFERENCE,
+        CUSTOMER_PHONE,
+        ToolParam {
+            name: "newDate",
+            aliases: &["date"],
+            label: "new date",
+            description: "The new day as the caller said it: tomorrow, Friday, November 28, 2026-11-28",
+            required: true,
+        },
+        ToolParam {
+            name: "newTime",
+            aliases: &["time"],
+            label: "new time",
+            description: "The new time as the caller said it: 2pm, 2:30 pm, 14:00, noon",
+            required: true,
+        },
+    ],
+};
+
+pub const CANCEL_APPOINTMENT: ToolSpec = ToolSpec {
+    name: "cancelAppointment",
+    description: "Cancel the caller's existing appointment. Identify it by booking reference or by                   the caller's phone number. Confirm with the caller before calling this. Read the                   result to the caller.",
+    params: &[
+        BOOKING_REFERENCE,
+        CUSTOMER_PHONE,
+        ToolParam {
+            name: "reason",
+            aliases: &[],
+            label: "reason",
+            description: "Optional: why the caller is cancelling",
+            required: false,
+        },
+    ],
+};
+
+pub const GET_APPOINTMENTS: ToolSpec = ToolSpec {
+    name: "getAppointments",
+    description: "List the caller's upcoming appointments (service, day, time and reference). Read                   the result to the caller.",
+    params: &[CUSTOMER_PHONE],
+};
+
+pub const CAPTURE_LEAD: ToolSpec = ToolSpec {
+    name: "captureLead",
+    description: "Pass a caller's interest on to the business when they do not book now (they want                   a call back, a quote, or more information). Read the result to the caller.",
+    params: &[
+        ToolParam {
+            name: "name",
+            aliases: &["customerName"],
+            label: "caller's name",
+            description: "The caller's name",
+            required: true,
+        },
+        ToolParam {
+            name: "phone",
+            aliases: &["customerPhone", "phoneNumber"],
+            label: "phone number",
+            description: "The number to call back; leave empty to use the number they are calling from",
+            required: false,
+        },
+        ToolParam {
+            name: "email",
+            aliases: &["customerEmail"],
+            label: "email address",
+            description: "Optional: the caller's email address",
+            required: false,
+        },
+        ToolParam {
+            name: "interest",
+            aliases: &["serviceType", "service"],
+            label: "what they are interested in",
+            description: "What the caller is interested in, e.g. teeth whitening, a quote for a consultation",
+            required: true,
+        },
+        ToolParam {
+            name: "notes",
+            aliases: &[],
+            label: "notes",
+            description: "Optional: anything else worth passing on (best time to call back, budget, urgency)",
+            required: false,
+        },
+    ],
+};
+
 /// Every tool the webhook answers.
-pub const TOOLS: &[&ToolSpec] = &[&BOOK_APPOINTMENT, &CHECK_AVAILABILITY];
+pub const TOOLS: &[&ToolSpec] = &[
+    &CHECK_AVAILABILITY,
+    &BOOK_APPOINTMENT,
+    &RESCHEDULE_APPOINTMENT,
+    &CANCEL_APPOINTMENT,
+    &GET_APPOINTMENTS,
+    &CAPTURE_LEAD,
+];
 
 impl ToolSpec {
     pub fn param(&self, name: &str) -> Option<&ToolParam> {

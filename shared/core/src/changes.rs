@@ -1,0 +1,591 @@
+//! Changing bookings the caller already has: which booking they mean (by reference or by
+//! phone), rescheduling and cancelling it (the tools' arguments and answers), listing their
+//! upcoming appointments, and applying a change to the stored record exactly once.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::{Map, Value};
+
+use crate::booking::{AuditEntry, BookingRecord, BookingStatus, spoken_list};
+use crate::business::Business;
+use crate::jobs::{BookingChange, BookingChangeJob};
+use crate::phone::{PhoneError, PhoneNumber};
+use crate::reference::BookingReference;
+use crate::slots::SlotCell;
+use crate::tools::{Arguments, CANCEL_APPOINTMENT, GET_APPOINTMENTS, RESCHEDULE_APPOINTMENT};
+use crate::vapi::CallContext;
+
+/// How many upcoming appointments are read out at most.
+const LISTED: usize = 3;
+
+/// Which booking the caller means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingLookup {
+    Reference(BookingReference),
+    /// Their upcoming bookings made with this number.
+    Phone(PhoneNumber),
+}
+
+fn phone_of(
+    args: &Arguments<'_>,
+    call: &CallContext,
+    business: &Business,
+) -> Result<Option<PhoneNumber>, String> {
+    let Some(raw) = args
+        .text("customerPhone")?
+        .or_else(|| call.customer_number.clone())
+    else {
+        return Ok(None);
+    };
+    PhoneNumber::parse(&raw, business.phone_region)
+        .map(Some)
+        .map_err(|e| match e {
+            PhoneError::UnsupportedRegion(_) => {
+                "I can't use that phone number; could you give it with the country code?"
+                    .to_string()
+            }
+            _ => "That phone number doesn't look complete; could you say it again with the area code?"
+                .to_string(),
+        })
+}
+
+/// A reference when one is given (and must then be valid), else the phone number.
+fn lookup(
+    args: &Arguments<'_>,
+    call: &CallContext,
+    business: &Business,
+) -> Result<BookingLookup, String> {
+    if let Some(raw) = args.text("bookingReference")? {
+        return BookingReference::parse(&raw)
+            .map(BookingLookup::Reference)
+            .ok_or_else(|| {
+                "That booking reference doesn't look right: it has six letters and digits. Could you read it again, or should I look it up by your phone number?".to_string()
+            });
+    }
+    phone_of(args, call, business)?
+        .map(BookingLookup::Phone)
+        .ok_or_else(|| {
+            "I need the booking reference or the phone number the booking was made with."
+                .to_string()
+        })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RescheduleRequest {
+    pub lookup: BookingLookup,
+    pub date: String,
+    pub time: String,
+}
+
+pub fn reschedule_request(
+    args: &Map<String, Value>,
+    call: &CallContext,
+    business: &Business,
+) -> Result<RescheduleRequest, String> {
+    let args = RESCHEDULE_APPOINTMENT.arguments(args);
+    let date = args.text("newDate")?;
+    let time = args.text("newTime")?;
+    let date_has_time = date
+        .as_deref()
+        .is_some_and(|d| d.len() > 10 && d.contains(':'));
+    let missing: Vec<String> = [
+        ("newDate", date.is_none()),
+        ("newTime", time.is_none() && !date_has_time),
+    ]
+    .iter()
+    .filter(|(_, m)| *m)
+    .map(|(n, _)| args.label(n).to_string())
+    .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "To move the appointment I need the {}.",
+            spoken_list(&missing)
+        ));
+    }
+    Ok(RescheduleRequest {
+        lookup: lookup(&args, call, business)?,
+        date: date.unwrap_or_default(),
+        time: time.unwrap_or_default(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelRequest {
+    pub lookup: BookingLookup,
+    pub reason: Option<String>,
+}
+
+pub fn cancel_request(
+    args: &Map<String, Value>,
+    call: &CallContext,
+    business: &Business,
+) -> Result<CancelRequest, String> {
+    let args = CANCEL_APPOINTMENT.arguments(args);
+    Ok(CancelRequest {
+        reason: args.text("reason")?,
+        lookup: lookup(&args, call, business)?,
+    })
+}
+
+/// getAppointments: the number to look up (the caller's own by default).
+pub fn appointments_phone(
+    args: &Map<String, Value>,
+    call: &CallContext,
+    business: &Business,
+) -> Result<PhoneNumber, String> {
+    let args = GET_APPOINTMENTS.arguments(args);
+    phone_of(&args, call, business)?
+        .ok_or_else(|| "Which phone number was the booking made with?".to_string())
+}
+
+fn describe(booking: &BookingRecord, zone: Tz) -> String {
+    format!(
+        "{} on {}, reference {}",
+        booking.service,
+        booking.spoken_start(zone),
+        booking.reference.spoken()
+    )
+}
+
+/// The booking a change applies to, from what the lookup found: by reference, the one
+/// booking (if any); by phone, the caller's upcoming bookings. `Err` is the sentence.
+pub fn choose_booking<'a>(
+    lookup: &BookingLookup,
+    found: &'a [BookingRecord],
+    business: &Business,
+    now: DateTime<Utc>,
+) -> Result<&'a BookingRecord, String> {
+    let upcoming: Vec<&BookingRecord> = found.iter().filter(|b| b.is_upcoming(now)).collect();
+    match (lookup, upcoming.as_slice()) {
+        (_, [one]) => Ok(one),
+        (BookingLookup::Reference(reference), []) => Err(match found.first() {
+            Some(b) if b.status == BookingStatus::Cancelled => format!(
+                "The booking with reference {} was already cancelled.",
+                reference.spoken()
+            ),
+            Some(b) => format!(
+                "The booking with reference {} was for {}, which has passed.",
+                reference.spoken(),
+                b.spoken_start(business.zone)
+            ),
+            None => format!(
+                "I couldn't find a booking with reference {}. Could you read it again, or should I look it up by your phone number?",
+                reference.spoken()
+            ),
+        }),
+        (BookingLookup::Phone(phone), []) => Err(format!(
+            "I couldn't find an upcoming appointment for the number ending in {}. Do you have the booking reference?",
+            last_digits(phone)
+        )),
+        (_, many) => {
+            let listed: Vec<String> = many
+                .iter()
+                .take(LISTED)
+                .map(|b| describe(b, business.zone))
+                .collect();
+            Err(format!(
+                "You have {} upcoming appointments: {}. Which one do you mean? Please tell me its booking reference.",
+                many.len(),
+                spoken_list(&listed)
+            ))
+        }
+    }
+}
+
+fn last_digits(phone: &PhoneNumber) -> &str {
+    let s = phone.as_str();
+    &s[s.len().saturating_sub(2)..]
+}
+
+/// getAppointments' answer from the caller's bookings.
+pub fn appointments_answer(
+    phone: &PhoneNumber,
+    found: &[BookingRecord],
+    business: &Business,
+    now: DateTime<Utc>,
+) -> String {
+    let mut upcoming: Vec<&BookingRecord> = found.iter().filter(|b| b.is_upcoming(now)).collect();
+    upcoming.sort_by_key(|b| b.start_utc);
+    let listed: Vec<String> = upcoming
+        .iter()
+        .take(LISTED)
+        .map(|b| describe(b, business.zone))
+        .collect();
+    match upcoming.len() {
+        0 => format!(
+            "I can't find any upcoming appointments for the number ending in {}.",
+            last_digits(phone)
+        ),
+        1 => format!("You have one upcoming appointment: {}.", listed[0]),
+        n if n <= LISTED => format!(
+            "You have {n} upcoming appointments: {}.",
+            spoken_list(&listed)
+        ),
+        n => format!(
+            "You have {n} upcoming appointments; the next {LISTED} are {}.",
+            spoken_list(&listed)
+        ),
+    }
+}
+
+pub fn reschedule_confirmation(
+    booking: &BookingRecord,
+    new_start: &DateTime<Tz>,
+    business: &Business,
+) -> String {
+    format!(
+        "Done: your {} is moved from {} to {}. Your booking reference stays {}, and we'll send the new time by text and email.",
+        booking.service,
+        booking.spoken_start(business.zone),
+        crate::dates::spoken_datetime(new_start),
+        booking.reference.spoken()
+    )
+}
+
+pub fn cancel_confirmation(booking: &BookingRecord, business: &Business) -> String {
+    format!(
+        "Your {} on {} is cancelled, and we'll confirm by text and email.",
+        booking.service,
+        booking.spoken_start(business.zone)
+    )
+}
+
+/// What applying a change job to a stored booking comes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeDecision {
+    /// Write `record` (conditionally on the version that was read), then free `release`;
+    /// `value_delta` adjusts the customer's lifetime value.
+    Apply {
+        record: Box<BookingRecord>,
+        release: Vec<SlotCell>,
+        value_delta: i64,
+    },
+    /// This job was applied before (a redelivery): free its cells again (harmless) and ask for
+    /// its notifications again (deduplicated downstream).
+    AlreadyApplied { release: Vec<SlotCell> },
+    /// Nothing to apply: the booking was cancelled meanwhile, a newer change won, or it is
+    /// already at that time. Only the cells this job reserved and the booking does not use
+    /// are freed; nobody is notified.
+    Superseded { release: Vec<SlotCell> },
+}
+
+impl BookingRecord {
+    /// Decides what `job` does to this booking (pure: the store writes the result).
+    pub fn decide(&self, job: &BookingChangeJob, now: DateTime<Utc>) -> ChangeDecision {
+        if let Some(entry) = self
+            .audit
+            .iter()
+            .find(|e| e.job_id.as_deref() == Some(job.job_id.as_str()))
+        {
+            return ChangeDecision::AlreadyApplied {
+                release: entry.released.clone(),
+            };
+        }
+        let not_used = |cells: &[SlotCell]| -> Vec<SlotCell> {
+            cells
+                .iter()
+                .filter(|c| !self.slot_cells.contains(c))
+                .copied()
+                .collect()
+        };
+        let newer_change_applied = self
+            .audit
+            .iter()
+            .any(|e| e.requested_at.is_some_and(|at| at > job.requested_at));
+        let mut record = self.clone();
+        record.version = self.version + 1;
+        record.updated_at = now;
+        match &job.change {
+            BookingChange::Cancel { .. } if self.status == BookingStatus::Cancelled => {
+                ChangeDecision::Superseded {
+                    release: Vec::new(),
+                }
+            }
+            BookingChange::Cancel { reason } => {
+                record.status = BookingStatus::Cancelled;
+                record.audit.push(AuditEntry {
+                    at: now,
+                    status: BookingStatus::Cancelled,
+                    note: match reason {
+                        Some(r) => format!("cancelled by phone assistant: {r}"),
+                        None => "cancelled by phone assistant".to_string(),
+                    },
+                    job_id: Some(job.job_id.clone()),
+                    requested_at: Some(job.requested_at),
+                    released: self.slot_cells.clone(),
+                });
+                ChangeDecision::Apply {
+                    record: Box::new(record),
+                    release: self.slot_cells.clone(),
+                    value_delta: -(self.price_cents.unwrap_or(0) as i64),
+                }
+            }
+            BookingChange::Reschedule { slot_cells, .. }
+                if self.status == BookingStatus::Cancelled || newer_change_applied =>
+            {
+                ChangeDecision::Superseded {
+                    release: not_used(slot_cells),
+                }
+            }
+            BookingChange::Reschedule { start_utc, .. } if *start_utc == self.start_utc => {
+                ChangeDecision::Superseded {
+                    release: Vec::new(),
+                }
+            }
+            BookingChange::Reschedule {
+                start_utc,
+                start_local,
+                slot_cells,
+            } => {
+                let release: Vec<SlotCell> = self
+                    .slot_cells
+                    .iter()
+                    .filter(|c| !slot_cells.contains(c))
+                    .copied()
+                    .collect();
+                record.status = BookingStatus::Rescheduled;
+                record.start_utc = *start_utc;
+                record.start_local = *start_local;
+                record.slot_cells = slot_cells.clone();
+                record.audit.push(AuditEntry {
+                    at: now,
+                    status: BookingStatus::Rescheduled,
+                    note: format!(
+                        "moved from {} to {} by phone assistant",
+                        self.start_local.to_rfc3339(),
+                        start_local.to_rfc3339()
+                    ),
+                    job_id: Some(job.job_id.clone()),
+                    requested_at: Some(job.requested_at),
+                    released: release.clone(),
+                });
+                ChangeDecision::Apply {
+                    record: Box::new(record),
+                    release,
+                    value_delta: 0,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::{BookingJob, CustomerDetails};
+    use crate::slots::cells_for;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn business() -> Business {
+        Business::from_lookup(&|_: &str| None).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
+    }
+
+    fn at(day: u32, hour: u32) -> DateTime<Tz> {
+        chrono_tz::America::New_York
+            .with_ymd_and_hms(2026, 11, day, hour, 0, 0)
+            .unwrap()
+    }
+
+    fn booking(reference: &str, start: DateTime<Tz>) -> BookingRecord {
+        let b = business();
+        let job = BookingJob {
+            job_id: format!("default#{reference}"),
+            business_id: "default".into(),
+            business_name: "Clinic".into(),
+            reference: BookingReference::parse(reference).unwrap(),
+            customer: CustomerDetails {
+                name: "Test User".into(),
+                phone: PhoneNumber::parse("+17025551234", b.phone_region).unwrap(),
+                email: crate::email::EmailAddress::parse("test@example.com").unwrap(),
+            },
+            service: "Consultation".into(),
+            duration_minutes: 60,
+            price_cents: Some(15_000),
+            start_utc: start.with_timezone(&Utc),
+            start_local: start.fixed_offset(),
+            time_zone: "America/New_York".into(),
+            slot_cells: cells_for(start, 60, 30),
+            call_id: None,
+            tool_call_id: None,
+            requested_at: now(),
+        };
+        BookingRecord::from_job(&job, now())
+    }
+
+    fn change(reference: &str, id: &str, change: BookingChange, secs: i64) -> BookingChangeJob {
+        BookingChangeJob {
+            job_id: id.into(),
+            business_id: "default".into(),
+            business_name: "Clinic".into(),
+            reference: BookingReference::parse(reference).unwrap(),
+            change,
+            call_id: None,
+            tool_call_id: None,
+            requested_at: now() + chrono::Duration::seconds(secs),
+        }
+    }
+
+    fn move_to(start: DateTime<Tz>) -> BookingChange {
+        BookingChange::Reschedule {
+            start_utc: start.with_timezone(&Utc),
+            start_local: start.fixed_offset(),
+            slot_cells: cells_for(start, 60, 30),
+        }
+    }
+
+    fn args(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_reference_wins_over_the_phone_and_must_be_valid() {
+        let b = business();
+        let call = CallContext {
+            customer_number: Some("+17025551234".into()),
+            ..Default::default()
+        };
+        let r = cancel_request(&args(json!({"bookingReference": "k-7-p 2x9"})), &call, &b).unwrap();
+        assert_eq!(
+            r.lookup,
+            BookingLookup::Reference(BookingReference::parse("K7P2X9").unwrap())
+        );
+        let r = cancel_request(&args(json!({"reason": "sick"})), &call, &b).unwrap();
+        assert!(matches!(r.lookup, BookingLookup::Phone(_)));
+        assert_eq!(r.reason.as_deref(), Some("sick"));
+        let err = cancel_request(&args(json!({"bookingReference": "K7P"})), &call, &b).unwrap_err();
+        assert!(err.starts_with("That booking reference doesn't look right"));
+        let err =
+            cancel_request(&args(json!({})), &CallContext::default(), &b).unwrap_err();
+        assert_eq!(
+            err,
+            "I need the booking reference or the phone number the booking was made with."
+        );
+        let err = reschedule_request(&args(json!({"bookingReference": "K7P2X9"})), &call, &b)
+            .unwrap_err();
+        assert_eq!(err, "To move the appointment I need the new date and new time.");
+    }
+
+    #[test]
+    fn choosing_a_booking_speaks_every_case() {
+        let b = business();
+        let phone = PhoneNumber::parse("+17025551234", b.phone_region).unwrap();
+        let one = booking("K7P2X9", at(25, 14));
+        let two = booking("M4N5P6", at(27, 10));
+        let by_phone = BookingLookup::Phone(phone.clone());
+        assert_eq!(
+            choose_booking(&by_phone, std::slice::from_ref(&one), &b, now())
+                .unwrap()
+                .reference,
+            one.reference
+        );
+        let err = choose_booking(&by_phone, &[one.clone(), two.clone()], &b, now()).unwrap_err();
+        assert_eq!(
+            err,
+            "You have 2 upcoming appointments: Consultation on Wednesday, November 25 at 2:00 PM, reference K-7-P-2-X-9 and Consultation on Friday, November 27 at 10:00 AM, reference M-4-N-5-P-6. Which one do you mean? Please tell me its booking reference."
+        );
+        assert!(
+            choose_booking(&by_phone, &[], &b, now())
+                .unwrap_err()
+                .contains("ending in 34")
+        );
+        let by_ref = BookingLookup::Reference(one.reference.clone());
+        let mut cancelled = one.clone();
+        cancelled.status = BookingStatus::Cancelled;
+        assert_eq!(
+            choose_booking(&by_ref, &[cancelled], &b, now()).unwrap_err(),
+            "The booking with reference K-7-P-2-X-9 was already cancelled."
+        );
+        assert!(
+            choose_booking(&by_ref, &[], &b, now())
+                .unwrap_err()
+                .starts_with("I couldn't find a booking with reference K-7-P-2-X-9")
+        );
+        assert_eq!(
+            appointments_answer(&phone, &[two.clone(), one.clone()], &b, now()),
+            "You have 2 upcoming appointments: Consultation on Wednesday, November 25 at 2:00 PM, reference K-7-P-2-X-9 and Consultation on Friday, November 27 at 10:00 AM, reference M-4-N-5-P-6."
+        );
+        assert_eq!(
+            appointments_answer(&phone, &[], &b, now()),
+            "I can't find any upcoming appointments for the number ending in 34."
+        );
+    }
+
+    #[test]
+    fn cancelling_frees_every_cell_once_and_lowers_the_value() {
+        let record = booking("K7P2X9", at(25, 14));
+        let job = change(
+            "K7P2X9",
+            "default#K7P2X9#cancel",
+            BookingChange::Cancel {
+                reason: Some("sick".into()),
+            },
+            1,
+        );
+        let ChangeDecision::Apply {
+            record: after,
+            release,
+            value_delta,
+        } = record.decide(&job, now())
+        else {
+            panic!("a cancel applies");
+        };
+        assert_eq!(
+            (after.status, release.len(), value_delta, after.version),
+            (BookingStatus::Cancelled, 2, -15_000, 2)
+        );
+        assert_eq!(after.audit.last().unwrap().note, "cancelled by phone assistant: sick");
+        assert_eq!(
+            after.decide(&job, now()),
+            ChangeDecision::AlreadyApplied { release }
+        );
+        let mut again = job.clone();
+        again.job_id = "other".into();
+        assert_eq!(
+            after.decide(&again, now()),
+            ChangeDecision::Superseded {
+                release: Vec::new()
+            }
+        );
+    }
+
+    #[test]
+    fn rescheduling_frees_only_the_cells_no_longer_needed_and_old_changes_lose() {
+        let record = booking("K7P2X9", at(25, 14));
+        // 14:00-15:00 → 14:30-15:30: 14:00 is freed, 14:30 kept, 15:00 new.
+        let later = at(25, 14) + chrono::Duration::minutes(30);
+        let first = change("K7P2X9", "r1", move_to(later), 10);
+        let ChangeDecision::Apply {
+            record: moved,
+            release,
+            ..
+        } = record.decide(&first, now())
+        else {
+            panic!("a reschedule applies");
+        };
+        assert_eq!(release, cells_for(at(25, 14), 30, 30));
+        assert_eq!(
+            (moved.status, moved.start_utc),
+            (BookingStatus::Rescheduled, later.with_timezone(&Utc))
+        );
+        // A change asked for before the one applied arrives late: only its own cells go.
+        let stale = change("K7P2X9", "r0", move_to(at(26, 9)), 5);
+        assert_eq!(
+            moved.decide(&stale, now()),
+            ChangeDecision::Superseded {
+                release: cells_for(at(26, 9), 60, 30)
+            }
+        );
+        let same = change("K7P2X9", "r2", move_to(later), 20);
+        assert_eq!(
+            moved.decide(&same, now()),
+            ChangeDecision::Superseded {
+                release: Vec::new()
+            }
+        );
+    }
+}
