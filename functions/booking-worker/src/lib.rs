@@ -1,14 +1,23 @@
 //! The booking worker: records each accepted booking (booking + customer, once per job) and
-//! then asks for the customer's SMS and email confirmations.
+//! applies each change (reschedule, cancel) once, freeing the calendar cells the booking no
+//! longer needs; then asks for the customer's SMS and email, and tells the analytics worker
+//! what happened in the call.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callbook_aws::SdkConfig;
 use callbook_aws::dynamo::DynamoBookingStore;
+use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::sqs_batch::process_batch;
 use callbook_core::business::{ConfigError, required};
-use callbook_core::jobs::{BookingJob, Job, NotificationJob};
-use callbook_core::ports::{BookingStore, Clock, JobQueue, PortError, RecordOutcome, SystemClock};
+use callbook_core::calls::{Activity, CallActivity};
+use callbook_core::jobs::{
+    AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, BookingQueueMessage, BookingSummary,
+    Job, JobKind, NotificationJob, NotificationKind,
+};
+use callbook_core::ports::{
+    BookingStore, Clock, JobQueue, PortError, RecordOutcome, SlotStore, SystemClock,
+};
 use thiserror::Error;
 use tracing::info;
 
@@ -22,13 +31,16 @@ pub enum BookingJobError {
     Port(#[from] PortError),
 }
 
-pub struct BookingWorker<S, Q, C> {
+pub struct BookingWorker<S, T, Q, C> {
     pub store: S,
+    /// The calendar, for freeing what a change gives up.
+    pub slots: T,
     pub queue: Q,
     pub clock: C,
 }
 
-pub type AwsBookingWorker = BookingWorker<DynamoBookingStore, SqsJobQueue, SystemClock>;
+pub type AwsBookingWorker =
+    BookingWorker<DynamoBookingStore, DynamoSlotStore, SqsJobQueue, SystemClock>;
 
 pub fn build(
     sdk: &SdkConfig,
@@ -37,36 +49,124 @@ pub fn build(
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Ok(BookingWorker {
         store: DynamoBookingStore::new(
-            dynamodb,
+            dynamodb.clone(),
             required(lookup, "CUSTOMERS_TABLE")?,
             required(lookup, "BOOKINGS_TABLE")?,
         ),
+        slots: DynamoSlotStore::new(dynamodb, required(lookup, "BOOKINGS_TABLE")?),
         queue: SqsJobQueue::new(
             aws_sdk_sqs::Client::new(sdk),
-            None,
-            Some(required(lookup, "NOTIFICATION_QUEUE_URL")?),
+            vec![
+                (
+                    JobKind::Notification,
+                    required(lookup, "NOTIFICATION_QUEUE_URL")?,
+                ),
+                (JobKind::Analytics, required(lookup, "ANALYTICS_QUEUE_URL")?),
+            ],
         ),
         clock: SystemClock,
     })
 }
 
-impl<S: BookingStore, Q: JobQueue, C: Clock> BookingWorker<S, Q, C> {
+impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q, C> {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, |message| self.process(message)).await
+        // Boxed: the nested SDK futures are too deep for the compiler's layout otherwise.
+        process_batch(event, |message| Box::pin(self.process(message))).await
     }
 
     async fn process(&self, message: SqsMessage) -> Result<(), BookingJobError> {
-        let job: BookingJob =
-            serde_json::from_str(message.body.as_deref().ok_or(BookingJobError::NoBody)?)?;
-        let outcome = self.store.record_booking(&job, self.clock.now()).await?;
+        let body = message.body.as_deref().ok_or(BookingJobError::NoBody)?;
+        match serde_json::from_str::<BookingQueueMessage>(body) {
+            Ok(BookingQueueMessage::Booking(job)) => self.record(&job).await,
+            Ok(BookingQueueMessage::Change(job)) => self.change(&job).await,
+            // The untagged enum's error says nothing useful; the booking's does.
+            Err(_) => Err(serde_json::from_str::<BookingJob>(body)
+                .err()
+                .map_or(BookingJobError::NoBody, BookingJobError::Unreadable)),
+        }
+    }
+
+    async fn record(&self, job: &BookingJob) -> Result<(), BookingJobError> {
+        let outcome = self.store.record_booking(job, self.clock.now()).await?;
         info!(reference = %job.reference, business = %job.business_id, ?outcome, "booking recorded");
         // Also on a redelivery: the previous attempt may have stopped before this step.
         // Notification ids are deterministic, so the notification worker sends each once.
-        let notifications = NotificationJob::booking_confirmations(&job).map(Job::Notification);
-        self.queue.enqueue(&notifications).await?;
+        let mut jobs: Vec<Job> = NotificationJob::booking_confirmations(job)
+            .map(Job::Notification)
+            .into();
+        if let Some(call_id) = &job.call_id {
+            jobs.push(Job::Analytics(AnalyticsJob::CallActivity(CallActivity {
+                business_id: job.business_id.clone(),
+                call_id: call_id.clone(),
+                customer_phone: job.customer.phone.clone(),
+                activity: Activity::Booked,
+                reference: job.reference.clone(),
+                value_cents: job.price_cents,
+                at: job.requested_at,
+            })));
+        }
+        self.queue.enqueue(&jobs).await?;
         if outcome == RecordOutcome::AlreadyRecorded {
             info!(reference = %job.reference, "redelivered booking job: nothing written twice");
         }
+        Ok(())
+    }
+
+    async fn change(&self, job: &BookingChangeJob) -> Result<(), BookingJobError> {
+        let applied = self.store.apply_change(job, self.clock.now()).await?;
+        // Freed after the record says so: a crash in between is redelivered, finds the job in
+        // the audit trail, and frees the same cells again (only those this booking holds).
+        self.slots
+            .release(&job.business_id, &applied.release, &job.reference)
+            .await?;
+        info!(
+            reference = %job.reference,
+            business = %job.business_id,
+            change = %job.job_id,
+            notify = applied.notify,
+            released = applied.release.len(),
+            "booking change applied"
+        );
+        if !applied.notify {
+            return Ok(());
+        }
+        let booking = &applied.booking;
+        let (kind, activity) = match job.change {
+            BookingChange::Cancel { .. } => (NotificationKind::BookingCancelled, Activity::Cancelled),
+            BookingChange::Reschedule { .. } => {
+                (NotificationKind::BookingRescheduled, Activity::Rescheduled)
+            }
+        };
+        let summary = BookingSummary {
+            reference: booking.reference.clone(),
+            customer_name: booking.customer_name.clone(),
+            service: booking.service.clone(),
+            start_local: booking.start_local,
+            time_zone: booking.time_zone.clone(),
+        };
+        let mut jobs: Vec<Job> = NotificationJob::to_customer(
+            &job.job_id,
+            &job.business_id,
+            &job.business_name,
+            kind,
+            &summary,
+            &booking.customer_phone,
+            &booking.customer_email,
+        )
+        .map(Job::Notification)
+        .into();
+        if let Some(call_id) = &job.call_id {
+            jobs.push(Job::Analytics(AnalyticsJob::CallActivity(CallActivity {
+                business_id: job.business_id.clone(),
+                call_id: call_id.clone(),
+                customer_phone: booking.customer_phone.clone(),
+                activity,
+                reference: job.reference.clone(),
+                value_cents: None,
+                at: job.requested_at,
+            })));
+        }
+        self.queue.enqueue(&jobs).await?;
         Ok(())
     }
 }
@@ -74,12 +174,15 @@ impl<S: BookingStore, Q: JobQueue, C: Clock> BookingWorker<S, Q, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callbook_core::memory::{FixedClock, MemoryBookingStore, MemoryQueue};
+    use callbook_core::memory::{FixedClock, MemoryBookingStore, MemoryQueue, MemorySlotStore};
     use chrono::{TimeZone, Utc};
 
-    fn worker() -> BookingWorker<MemoryBookingStore, MemoryQueue, FixedClock> {
+    type TestWorker = BookingWorker<MemoryBookingStore, MemorySlotStore, MemoryQueue, FixedClock>;
+
+    fn worker() -> TestWorker {
         BookingWorker {
             store: MemoryBookingStore::default(),
+            slots: MemorySlotStore::default(),
             queue: MemoryQueue::default(),
             clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 5).unwrap()),
         }
@@ -117,12 +220,13 @@ mod tests {
             (1, "Test User")
         );
         let sent = w.queue.sent();
-        let ids: Vec<&str> = sent.iter().map(Job::id).collect();
+        let ids: Vec<String> = sent.iter().map(Job::id).collect();
         assert_eq!(
             ids,
             [
                 "default#K7P2X9#booking-confirmation#sms",
-                "default#K7P2X9#booking-confirmation#email"
+                "default#K7P2X9#booking-confirmation#email",
+                "default#call#3f1c2a9e-5b7d-4c1e-9a8f-2d6b0e4c7a11#booked#K7P2X9"
             ]
         );
     }
@@ -135,8 +239,8 @@ mod tests {
         assert!(failures(&response).is_empty());
         assert_eq!(w.store.bookings().len(), 1);
         assert_eq!(w.store.customers()[0].booking_count, 1);
-        // The notification jobs are asked for again, with the same ids, and deduplicated downstream.
-        assert_eq!(w.queue.sent().len(), 4);
+        // The follow-up jobs are asked for again, with the same ids, and deduplicated downstream.
+        assert_eq!(w.queue.sent().len(), 6);
     }
 
     #[tokio::test]
@@ -162,7 +266,76 @@ mod tests {
         let response = w.handle(sample_event()).await;
         assert!(failures(&response).is_empty());
         assert_eq!(w.store.customers()[0].booking_count, 1);
-        assert_eq!(w.queue.sent().len(), 2);
+        assert_eq!(w.queue.sent().len(), 3);
+    }
+
+    fn changes_event() -> SqsEvent {
+        let text = include_str!("../../../events/booking-worker-sqs-changes.json");
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reschedule_then_a_cancel_apply_once_free_the_calendar_and_notify() {
+        use callbook_core::booking::BookingStatus;
+        use callbook_core::ports::{Reservation, SlotStore};
+        let w = worker();
+        let event = changes_event();
+        // The webhook reserved the booking's cells and, for the reschedule, the new ones.
+        let jobs: Vec<BookingQueueMessage> = event
+            .records
+            .iter()
+            .map(|r| serde_json::from_str(r.body.as_deref().unwrap()).unwrap())
+            .collect();
+        let (BookingQueueMessage::Booking(booking), BookingQueueMessage::Change(moved)) =
+            (&jobs[0], &jobs[1])
+        else {
+            panic!("samples: a booking then a change");
+        };
+        let BookingChange::Reschedule { slot_cells, .. } = &moved.change else {
+            panic!("second sample is a reschedule");
+        };
+        let reserve = |cells: Vec<callbook_core::slots::SlotCell>, holder: &'static str| {
+            let slots = &w.slots;
+            let reference = booking.reference.clone();
+            async move { slots.reserve("default", &cells, 1, &reference, holder).await }
+        };
+        assert_eq!(reserve(booking.slot_cells.clone(), "a").await, Ok(Reservation::Reserved));
+        assert_eq!(reserve(slot_cells.clone(), "b").await, Ok(Reservation::Reserved));
+
+        let mut first_two = event.clone();
+        first_two.records.truncate(2);
+        assert!(failures(&w.handle(first_two.clone()).await).is_empty());
+        let b = &w.store.bookings()[0];
+        assert_eq!((b.status, b.start_local.to_rfc3339().as_str(), b.audit.len()), (BookingStatus::Rescheduled, "2026-11-27T10:00:00-05:00", 2));
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        assert!(w.slots.taken("default", day(25)).await.unwrap().is_empty(), "the old time is free");
+        assert_eq!(w.slots.taken("default", day(27)).await.unwrap().len(), 2);
+
+        // Redelivered: nothing applied twice; the cancel then frees the new time too.
+        assert!(failures(&w.handle(event).await).is_empty());
+        let b = &w.store.bookings()[0];
+        assert_eq!((b.status, b.audit.len()), (BookingStatus::Cancelled, 3));
+        assert!(w.slots.taken("default", day(27)).await.unwrap().is_empty());
+        let customer = &w.store.customers()[0];
+        assert_eq!(customer.lifetime_value_cents, 0, "booked 150.00, cancelled");
+
+        let ids: Vec<String> = w.queue.sent().iter().map(Job::id).collect();
+        for id in [
+            "default#K7P2X9#reschedule#5e0c#booking-rescheduled#sms",
+            "default#K7P2X9#cancel#booking-cancelled#email",
+            "default#call#3f1c2a9e-5b7d-4c1e-9a8f-2d6b0e4c7a11#cancelled#K7P2X9",
+        ] {
+            assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_to_a_booking_not_yet_recorded_is_retried() {
+        let w = worker();
+        let mut event = changes_event();
+        event.records.remove(0);
+        assert_eq!(failures(&w.handle(event).await).len(), 2);
+        assert!(w.queue.sent().is_empty());
     }
 
     #[tokio::test]

@@ -7,11 +7,11 @@ use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::notify::{SesEmail, SnsSms};
 use callbook_aws::sqs_batch::process_batch;
 use callbook_core::business::{ConfigError, required};
-use callbook_core::jobs::{NotificationJob, NotificationKind, Recipient};
+use callbook_core::jobs::{NotificationJob, Recipient};
 use callbook_core::ports::{
     Claim, Clock, EmailSender, IdempotencyStore, PortError, SmsSender, SystemClock,
 };
-use callbook_core::templates::{booking_confirmation_email, booking_confirmation_sms};
+use callbook_core::templates::{email as email_for, sms};
 use chrono::Duration;
 use thiserror::Error;
 use tracing::info;
@@ -110,21 +110,15 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
     }
 
     async fn send(&self, job: &NotificationJob) -> Result<String, PortError> {
-        match (job.kind, &job.recipient) {
-            (NotificationKind::BookingConfirmation, Recipient::Sms { phone }) => {
+        match &job.recipient {
+            Recipient::Sms { phone } => {
                 self.sms
-                    .send_sms(
-                        phone,
-                        &booking_confirmation_sms(&job.business_name, &job.booking),
-                    )
+                    .send_sms(phone, &sms(job.kind, &job.business_name, &job.booking))
                     .await
             }
-            (NotificationKind::BookingConfirmation, Recipient::Email { email }) => {
+            Recipient::Email { email } => {
                 self.email
-                    .send_email(
-                        email,
-                        &booking_confirmation_email(&job.business_name, &job.booking),
-                    )
+                    .send_email(email, &email_for(job.kind, &job.business_name, &job.booking))
                     .await
             }
         }

@@ -3,6 +3,10 @@
 //! Keys (every key carries the business):
 //! - Bookings table: `pk = BIZ#<business>#BOOKING#<reference>`, `sk = BOOKING`
 //! - Customers table: `pk = BIZ#<business>#CUSTOMER#<E.164 phone>`, `sk = PROFILE`
+//! - Bookings index `ByCustomer`: `customerKey = BIZ#<business>#CUSTOMER#<phone>`, `startUtc`
+//!
+//! A change (reschedule, cancel) is read, decided in pure code and written back with a
+//! condition on the record's `version`; a concurrent change makes it read and decide again.
 //!
 //! A booking and its customer's upsert are one TransactWriteItems: the booking is put only if
 //! absent, so a redelivered job cancels the whole transaction and nothing is counted twice.
@@ -14,9 +18,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use callbook_core::booking::{BookingRecord, CustomerRecord};
-use callbook_core::jobs::BookingJob;
+use callbook_core::changes::ChangeDecision;
+use callbook_core::jobs::{BookingChangeJob, BookingJob};
 use callbook_core::phone::PhoneNumber;
-use callbook_core::ports::{BookingStore, PortError, RecordOutcome};
+use callbook_core::ports::{BookingStore, ChangeApplied, PortError, RecordOutcome};
 use callbook_core::reference::BookingReference;
 use chrono::{DateTime, Utc};
 
@@ -34,17 +39,38 @@ pub fn booking_key(business_id: &str, reference: &str) -> Item {
     ])
 }
 
+pub fn customer_pk(business_id: &str, phone: &str) -> String {
+    format!("BIZ#{business_id}#CUSTOMER#{phone}")
+}
+
 pub fn customer_key(business_id: &str, phone: &str) -> Item {
     HashMap::from([
         (
             "pk".to_string(),
-            AttributeValue::S(format!("BIZ#{business_id}#CUSTOMER#{phone}")),
+            AttributeValue::S(customer_pk(business_id, phone)),
         ),
         ("sk".to_string(), AttributeValue::S("PROFILE".into())),
     ])
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+/// The Bookings table's index of a customer's bookings by start: `customerKey`, `startUtc`.
+pub const CUSTOMER_INDEX: &str = "ByCustomer";
+/// Attempts at a read-decide-write before giving up (the message is retried later).
+const OPTIMISTIC_ATTEMPTS: u32 = 5;
+
+/// The condition that a versioned item is still at `version` (absent when 0).
+pub fn version_condition(version: u64) -> (&'static str, AttributeValue) {
+    (
+        if version == 0 {
+            "attribute_not_exists(pk)"
+        } else {
+            "version = :version"
+        },
+        AttributeValue::N(version.to_string()),
+    )
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
@@ -64,6 +90,19 @@ impl DynamoBookingStore {
         }
     }
 
+    /// The booking's item: its key, the record, and the customer index's key.
+    fn booking_item(&self, booking: &BookingRecord) -> Result<Item, PortError> {
+        let mut item = to_item(
+            booking,
+            booking_key(&booking.business_id, booking.reference.as_str()),
+        )?;
+        item.insert(
+            "customerKey".into(),
+            s(customer_pk(&booking.business_id, booking.customer_phone.as_str())),
+        );
+        Ok(item)
+    }
+
     async fn get(&self, table: &str, key: Item) -> Result<Option<Item>, PortError> {
         let out = self
             .client
@@ -78,7 +117,7 @@ impl DynamoBookingStore {
     }
 }
 
-fn to_item<T: serde::Serialize>(value: &T, key: Item) -> Result<Item, PortError> {
+pub fn to_item<T: serde::Serialize>(value: &T, key: Item) -> Result<Item, PortError> {
     let mut item: Item = serde_dynamo::to_item(value).map_err(|e| PortError::Corrupt {
         what: "record",
         message: e.to_string(),
@@ -87,7 +126,7 @@ fn to_item<T: serde::Serialize>(value: &T, key: Item) -> Result<Item, PortError>
     Ok(item)
 }
 
-fn from_item<T: serde::de::DeserializeOwned>(
+pub fn from_item<T: serde::de::DeserializeOwned>(
     what: &'static str,
     item: Item,
 ) -> Result<T, PortError> {
@@ -104,10 +143,7 @@ impl BookingStore for DynamoBookingStore {
         now: DateTime<Utc>,
     ) -> Result<RecordOutcome, PortError> {
         let booking = BookingRecord::from_job(job, now);
-        let booking_item = to_item(
-            &booking,
-            booking_key(&job.business_id, job.reference.as_str()),
-        )?;
+        let booking_item = self.booking_item(&booking)?;
         let put = Put::builder()
             .table_name(&self.bookings_table)
             .set_item(Some(booking_item))
@@ -123,7 +159,7 @@ impl BookingStore for DynamoBookingStore {
             .update_expression(
                 "SET businessId = :business, phone = :phone, #name = :name, email = :email, \
                  firstContactAt = if_not_exists(firstContactAt, :now), lastContactAt = :now, \
-                 lastBookingReference = :reference ADD bookingCount :one",
+                 lastBookingReference = :reference ADD bookingCount :one, lifetimeValueCents :value",
             )
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":business", s(&job.business_id))
@@ -136,6 +172,10 @@ impl BookingStore for DynamoBookingStore {
             )
             .expression_attribute_values(":reference", s(job.reference.as_str()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(
+                ":value",
+                AttributeValue::N(job.price_cents.unwrap_or(0).to_string()),
+            )
             .build()
             .map_err(|e| PortError::unavailable("record booking", e))?;
         let result = self
@@ -199,5 +239,129 @@ impl BookingStore for DynamoBookingStore {
         .await?
         .map(|item| from_item("customer", item))
         .transpose()
+    }
+
+    async fn bookings_of(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<BookingRecord>, PortError> {
+        let mut found = Vec::new();
+        let mut start_key = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.bookings_table)
+                .index_name(CUSTOMER_INDEX)
+                .key_condition_expression("customerKey = :customer AND startUtc > :from")
+                .expression_attribute_values(":customer", s(customer_pk(business_id, phone.as_str())))
+                .expression_attribute_values(
+                    ":from",
+                    s(from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                )
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(|e| PortError::unavailable("read bookings", sdk_message(&e)))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(from_item::<BookingRecord>("booking", item)?);
+            }
+            start_key = out.last_evaluated_key;
+            if start_key.is_none() {
+                break;
+            }
+        }
+        found.sort_by_key(|b| b.start_utc);
+        Ok(found)
+    }
+
+    async fn apply_change(
+        &self,
+        job: &BookingChangeJob,
+        now: DateTime<Utc>,
+    ) -> Result<ChangeApplied, PortError> {
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let Some(current) = self.booking(&job.business_id, &job.reference).await? else {
+                return Err(PortError::unavailable(
+                    "change booking",
+                    format!("booking {} is not recorded (yet)", job.reference),
+                ));
+            };
+            let (record, release, value_delta) = match current.decide(job, now) {
+                ChangeDecision::Apply {
+                    record,
+                    release,
+                    value_delta,
+                } => (record, release, value_delta),
+                ChangeDecision::AlreadyApplied { release } => {
+                    return Ok(ChangeApplied {
+                        booking: current,
+                        release,
+                        notify: true,
+                    });
+                }
+                ChangeDecision::Superseded { release } => {
+                    return Ok(ChangeApplied {
+                        booking: current,
+                        release,
+                        notify: false,
+                    });
+                }
+            };
+            let (condition, version) = version_condition(current.version);
+            let mut put = Put::builder()
+                .table_name(&self.bookings_table)
+                .set_item(Some(self.booking_item(&record)?))
+                .condition_expression(if current.version == 0 {
+                    // Recorded before versions existed: still unchanged if still unversioned.
+                    "attribute_not_exists(version)"
+                } else {
+                    condition
+                });
+            if current.version != 0 {
+                put = put.expression_attribute_values(":version", version);
+            }
+            let put = put
+                .build()
+                .map_err(|e| PortError::unavailable("change booking", e))?;
+            let mut write = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put).build());
+            if value_delta != 0 {
+                let update = Update::builder()
+                    .table_name(&self.customers_table)
+                    .set_key(Some(customer_key(
+                        &job.business_id,
+                        record.customer_phone.as_str(),
+                    )))
+                    .update_expression("ADD lifetimeValueCents :delta")
+                    .expression_attribute_values(":delta", AttributeValue::N(value_delta.to_string()))
+                    .build()
+                    .map_err(|e| PortError::unavailable("change booking", e))?;
+                write = write.transact_items(TransactWriteItem::builder().update(update).build());
+            }
+            match write.send().await {
+                Ok(_) => {
+                    return Ok(ChangeApplied {
+                        booking: *record,
+                        release,
+                        notify: true,
+                    });
+                }
+                // Changed under us (or a concurrent transaction): read again and decide again.
+                Err(e) if e.as_service_error().is_some_and(|se| se.is_transaction_canceled_exception()) => {
+                    let wait = rand::Rng::random_range(&mut rand::rng(), 20..100);
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                }
+                Err(e) => return Err(PortError::unavailable("change booking", sdk_message(&e))),
+            }
+        }
+        Err(PortError::unavailable(
+            "change booking",
+            "the booking kept changing; retry",
+        ))
     }
 }

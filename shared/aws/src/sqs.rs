@@ -10,41 +10,32 @@ use crate::sdk_message;
 #[derive(Debug, Clone)]
 pub struct SqsJobQueue {
     client: Client,
-    booking_url: Option<String>,
-    notification_url: Option<String>,
+    urls: Vec<(JobKind, String)>,
 }
 
 impl SqsJobQueue {
     /// A function only gets the URLs of the queues it may send to.
-    pub fn new(
-        client: Client,
-        booking_url: Option<String>,
-        notification_url: Option<String>,
-    ) -> Self {
-        Self {
-            client,
-            booking_url,
-            notification_url,
-        }
+    pub fn new(client: Client, urls: Vec<(JobKind, String)>) -> Self {
+        Self { client, urls }
     }
 
     fn url(&self, kind: JobKind) -> Result<&str, PortError> {
-        match kind {
-            JobKind::Booking => self.booking_url.as_deref(),
-            JobKind::Notification => self.notification_url.as_deref(),
-        }
-        .ok_or_else(|| {
-            PortError::unavailable(
-                "enqueue",
-                format!("no {} queue is configured", kind.as_str()),
-            )
-        })
+        self.urls
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, url)| url.as_str())
+            .ok_or_else(|| {
+                PortError::unavailable(
+                    "enqueue",
+                    format!("no {} queue is configured", kind.as_str()),
+                )
+            })
     }
 }
 
 impl JobQueue for SqsJobQueue {
     async fn enqueue(&self, jobs: &[Job]) -> Result<(), PortError> {
-        for kind in [JobKind::Booking, JobKind::Notification] {
+        for kind in JobKind::ALL {
             let of_kind: Vec<&Job> = jobs.iter().filter(|j| j.kind() == kind).collect();
             if of_kind.is_empty() {
                 continue;

@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 
 use crate::dates::spoken_datetime;
-use crate::jobs::BookingSummary;
+use crate::jobs::{BookingSummary, NotificationKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
@@ -26,6 +26,72 @@ pub fn when(start: &DateTime<FixedOffset>, time_zone: &str) -> String {
             start.format("%A, %B %-d at %-I:%M %p"),
             start.format("%:z")
         ),
+    }
+}
+
+/// The SMS for a notification of `kind`.
+pub fn sms(kind: NotificationKind, business_name: &str, b: &BookingSummary) -> String {
+    match kind {
+        NotificationKind::BookingConfirmation => booking_confirmation_sms(business_name, b),
+        NotificationKind::BookingRescheduled => format!(
+            "{business_name}: hi {}, your {} is moved to {}. Reference {}. Reply STOP to opt out.",
+            first_name(&b.customer_name),
+            b.service,
+            when(&b.start_local, &b.time_zone),
+            b.reference
+        ),
+        NotificationKind::BookingCancelled => format!(
+            "{business_name}: hi {}, your {} on {} is cancelled. Reference {}. Call us to book again. Reply STOP to opt out.",
+            first_name(&b.customer_name),
+            b.service,
+            when(&b.start_local, &b.time_zone),
+            b.reference
+        ),
+    }
+}
+
+/// The email for a notification of `kind`.
+pub fn email(kind: NotificationKind, business_name: &str, b: &BookingSummary) -> RenderedEmail {
+    let (subject, headline, footer) = match kind {
+        NotificationKind::BookingConfirmation => return booking_confirmation_email(business_name, b),
+        NotificationKind::BookingRescheduled => (
+            "is moved",
+            "is moved to",
+            "To change or cancel, call us and quote the reference.",
+        ),
+        NotificationKind::BookingCancelled => (
+            "is cancelled",
+            "is cancelled. It was booked for",
+            "To book again, just call us.",
+        ),
+    };
+    let when = when(&b.start_local, &b.time_zone);
+    let text = format!(
+        "Hello {name},\n\nYour {service} with {business_name} {headline} {when}.\n\
+         Your booking reference is {reference}.\n\n{footer}\n\n{business_name}\n",
+        name = b.customer_name,
+        service = b.service,
+        reference = b.reference,
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
+         <p>Hello {name},</p>\
+         <p>Your <strong>{service}</strong> with {biz} {headline} <strong>{when}</strong>.</p>\
+         <p>Your booking reference is <strong>{reference}</strong>.</p>\
+         <p>{footer}</p><p>{biz}</p></body></html>",
+        name = escape_html(&b.customer_name),
+        service = escape_html(&b.service),
+        biz = escape_html(business_name),
+        when = escape_html(&when),
+        reference = escape_html(b.reference.as_str()),
+    );
+    RenderedEmail {
+        subject: single_line(&format!(
+            "Your {} with {business_name} {subject}: {when}",
+            b.service
+        )),
+        text,
+        html,
     }
 }
 
@@ -114,6 +180,25 @@ mod tests {
             booking_confirmation_sms("Clinic", &summary("Test User")),
             "Clinic: hi Test, your Consultation is booked for Wednesday, November 25 at 2:00 PM EST. Reference K7P2X9. Reply STOP to opt out."
         );
+    }
+
+    #[test]
+    fn changes_say_what_changed() {
+        let b = summary("Test User");
+        assert_eq!(
+            sms(NotificationKind::BookingCancelled, "Clinic", &b),
+            "Clinic: hi Test, your Consultation on Wednesday, November 25 at 2:00 PM EST is cancelled. Reference K7P2X9. Call us to book again. Reply STOP to opt out."
+        );
+        assert!(
+            sms(NotificationKind::BookingRescheduled, "Clinic", &b)
+                .contains("is moved to Wednesday, November 25 at 2:00 PM EST")
+        );
+        let e = email(NotificationKind::BookingRescheduled, "A&B", &b);
+        assert_eq!(
+            e.subject,
+            "Your Consultation with A&B is moved: Wednesday, November 25 at 2:00 PM EST"
+        );
+        assert!(e.html.contains("A&amp;B is moved to <strong>"));
     }
 
     #[test]
