@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use callbook_core::auth::WebhookSecret;
 use callbook_core::business::Business;
-use callbook_core::memory::{FixedClock, MemoryQueue, MemorySlotStore, StaticHealth};
+use callbook_core::memory::{
+    FixedClock, MemoryBookingStore, MemoryQueue, MemorySlotStore, StaticHealth,
+};
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
 use webhook::Webhook;
@@ -25,6 +27,7 @@ fn main() {
         business: Business::from_lookup(&|_: &str| None).expect("business"),
         queue: MemoryQueue::default(),
         slots: MemorySlotStore::default(),
+        bookings: MemoryBookingStore::default(),
         health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
     };

@@ -12,11 +12,21 @@ use callbook_core::availability::{
     AvailabilityRequest, availability_answer, availability_request, free_starts,
     fully_booked_answer,
 };
-use callbook_core::booking::{BookingRefusal, book_appointment_request, booking_confirmation};
+use callbook_aws::dynamo::DynamoBookingStore;
+use callbook_core::booking::{
+    BookingRecord, BookingRefusal, book_appointment_request, bookable_start, booking_confirmation,
+};
+use callbook_core::calls::{CallReport, CallStatus};
+use callbook_core::changes::{
+    BookingLookup, appointments_answer, appointments_phone, cancel_confirmation, cancel_request,
+    choose_booking, reschedule_confirmation, reschedule_request,
+};
+use callbook_core::dates::spoken_datetime;
+use callbook_core::leads::{capture_lead_request, lead_confirmation};
 use callbook_core::business::{Business, ConfigError, required, setting};
-use callbook_core::jobs::{BookingJob, Job};
+use callbook_core::jobs::{AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, Job, JobKind};
 use callbook_core::ports::{
-    Clock, HealthProbe, JobQueue, PortError, Reservation, SlotStore, SystemClock,
+    BookingStore, Clock, HealthProbe, JobQueue, PortError, Reservation, SlotStore, SystemClock,
 };
 use callbook_core::redact::redact_text;
 use callbook_core::reference::{BookingReference, stable_id};
@@ -36,20 +46,29 @@ use tracing::{error, info, warn};
 pub const WEBHOOK_PATH: &str = "/vapi-webhook";
 pub const HEALTH_PATH: &str = "/monitoring/health";
 
+/// What the caller hears when their bookings cannot be read.
+const LOOKUP_PROBLEM: &str =
+    "I'm sorry, I can't look up bookings just now. Please try again in a moment.";
+/// What the caller hears when a change could not be handed to the queue.
+const CHANGE_PROBLEM: &str = "I'm sorry, I couldn't make that change because of a system problem. Please try again in a moment.";
+
 /// What the caller hears when a booking could not be handed to the queue.
 const SYSTEM_PROBLEM: &str = "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
 
-pub struct Webhook<Q, S, H, C> {
+pub struct Webhook<Q, S, B, H, C> {
     pub secret: WebhookSecret,
     pub business: Business,
     pub queue: Q,
     /// The business calendar: a booking reserves its slots before the caller hears "booked".
     pub slots: S,
+    /// Recorded bookings, read to find the one a caller wants to move or cancel.
+    pub bookings: B,
     pub health: H,
     pub clock: C,
 }
 
-pub type AwsWebhook = Webhook<SqsJobQueue, DynamoSlotStore, AwsHealthProbe, SystemClock>;
+pub type AwsWebhook =
+    Webhook<SqsJobQueue, DynamoSlotStore, DynamoBookingStore, AwsHealthProbe, SystemClock>;
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
 pub fn build(
@@ -62,6 +81,7 @@ pub fn build(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let booking_queue = required(lookup, "BOOKING_QUEUE_URL")?;
+    let analytics_queue = required(lookup, "ANALYTICS_QUEUE_URL")?;
     let named = |pairs: &[(&str, &'static str)]| -> Vec<(String, String)> {
         pairs
             .iter()
@@ -72,18 +92,32 @@ pub fn build(
         ("customers", "CUSTOMERS_TABLE"),
         ("bookings", "BOOKINGS_TABLE"),
         ("idempotency", "IDEMPOTENCY_TABLE"),
+        ("calls", "CALLS_TABLE"),
     ]);
     let queues = named(&[
         ("booking-queue", "BOOKING_QUEUE_URL"),
         ("notification-queue", "NOTIFICATION_QUEUE_URL"),
+        ("analytics-queue", "ANALYTICS_QUEUE_URL"),
         ("booking-dlq", "BOOKING_DLQ_URL"),
         ("notification-dlq", "NOTIFICATION_DLQ_URL"),
+        ("analytics-dlq", "ANALYTICS_DLQ_URL"),
     ]);
     Ok(Webhook {
         secret,
         business,
-        queue: SqsJobQueue::new(sqs.clone(), Some(booking_queue), None),
+        queue: SqsJobQueue::new(
+            sqs.clone(),
+            vec![
+                (JobKind::Booking, booking_queue),
+                (JobKind::Analytics, analytics_queue),
+            ],
+        ),
         slots: DynamoSlotStore::new(dynamodb.clone(), required(lookup, "BOOKINGS_TABLE")?),
+        bookings: DynamoBookingStore::new(
+            dynamodb.clone(),
+            required(lookup, "CUSTOMERS_TABLE")?,
+            required(lookup, "BOOKINGS_TABLE")?,
+        ),
         health: AwsHealthProbe::new(dynamodb, sqs, tables, queues),
         clock: SystemClock,
     })
@@ -114,7 +148,7 @@ fn is_json_content_type(value: &[u8]) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
+impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webhook<Q, S, B, H, C> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path().trim_end_matches('/');
         match (request.method(), path) {
@@ -171,16 +205,27 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
             WebhookMessage::AssistantRequest { call } => self.assistant_request(&call),
             WebhookMessage::TransferDestinationRequest { call } => self.transfer_destination(&call),
             WebhookMessage::EndOfCallReport(report) => {
+                let now = self.clock.now();
                 info!(
                     call_id = ?report.call.call_id,
                     ended_reason = ?report.ended_reason,
                     duration_seconds = ?report.duration_seconds(),
-                    "end-of-call report acknowledged"
+                    "end-of-call report received"
                 );
+                let job = CallReport::from_report(&report, &self.business, now)
+                    .map(AnalyticsJob::CallReport);
+                if let Err(response) = self.record_call(job, "end-of-call report").await {
+                    return response;
+                }
                 json!({})
             }
             WebhookMessage::StatusUpdate(update) => {
-                info!(call_id = ?update.call.call_id, status = %update.status, "status update acknowledged");
+                info!(call_id = ?update.call.call_id, status = %update.status, "status update received");
+                let job = CallStatus::from_update(&update, &self.business, self.clock.now())
+                    .map(AnalyticsJob::CallStatus);
+                if let Err(response) = self.record_call(job, "status update").await {
+                    return response;
+                }
                 json!({})
             }
             WebhookMessage::Notice { .. } => json!({}),
@@ -205,6 +250,10 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
         let outcome = match tool_call.name.as_str() {
             "bookAppointment" => self.book_appointment(call, tool_call, args).await,
             "checkAvailability" => self.check_availability(call, args).await,
+            "rescheduleAppointment" => self.reschedule_appointment(call, tool_call, args).await,
+            "cancelAppointment" => self.cancel_appointment(call, tool_call, args).await,
+            "getAppointments" => self.get_appointments(call, args).await,
+            "captureLead" => self.capture_lead(call, tool_call, args).await,
             other => ToolOutcome::Error(format!(
                 "I can't do that here: the tool {other:?} is not available."
             )),
@@ -304,6 +353,252 @@ impl<Q: JobQueue, S: SlotStore, H: HealthProbe, C: Clock> Webhook<Q, S, H, C> {
         }
         info!(reference = %reference, phone = %request.customer.phone.redacted(), start = %request.start, "booking accepted");
         ToolOutcome::Result(booking_confirmation(&request, &reference))
+    }
+
+    /// Hands a call's report or status to the analytics worker. A message without a call id
+    /// has nothing to key a record by: acknowledged and logged. `Err` is the HTTP answer when
+    /// the queue refused it (503, so Vapi's retry, when configured, delivers it again).
+    async fn record_call(
+        &self,
+        job: Option<AnalyticsJob>,
+        what: &'static str,
+    ) -> Result<(), Response<Body>> {
+        let Some(job) = job else {
+            warn!(message = what, "call message without a call id: not recorded");
+            return Ok(());
+        };
+        self.queue
+            .enqueue(&[Job::Analytics(job)])
+            .await
+            .map_err(|e| {
+                error!(error = %e, message = what, "call message not accepted by the queue");
+                client_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the {what} could not be queued; please retry"),
+                )
+            })
+    }
+
+    /// The caller's booking a change is about: read by reference (GetItem) or from their
+    /// upcoming bookings (Query on the customer index). `Err` is what the caller hears.
+    async fn find_booking(
+        &self,
+        lookup: &BookingLookup,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<BookingRecord, String> {
+        let found = match lookup {
+            BookingLookup::Reference(reference) => self
+                .bookings
+                .booking(&self.business.id, reference)
+                .await
+                .map(|b| b.into_iter().collect::<Vec<_>>()),
+            BookingLookup::Phone(phone) => {
+                self.bookings
+                    .bookings_of(&self.business.id, phone, now)
+                    .await
+            }
+        };
+        let found = found.map_err(|e| {
+            error!(error = %e, "bookings could not be read");
+            LOOKUP_PROBLEM.to_string()
+        })?;
+        choose_booking(lookup, &found, &self.business, now).cloned()
+    }
+
+    /// rescheduleAppointment: reserve the new time first (atomically, like a booking), then
+    /// hand the change to the booking worker, which frees the old time.
+    async fn reschedule_appointment(
+        &self,
+        call: &CallContext,
+        tool_call: &ToolCall,
+        args: &serde_json::Map<String, Value>,
+    ) -> ToolOutcome {
+        let now = self.clock.now();
+        let business = &self.business;
+        let request = match reschedule_request(args, call, business) {
+            Ok(r) => r,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        let booking = match self.find_booking(&request.lookup, now).await {
+            Ok(b) => b,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        let minutes = booking.duration_minutes;
+        let start = match bookable_start(&request.date, &request.time, minutes, call, business, now)
+        {
+            Ok(start) => start,
+            Err(refusal) => return ToolOutcome::Error(self.explain(refusal, now).await),
+        };
+        if start.with_timezone(&Utc) == booking.start_utc {
+            return ToolOutcome::Error(format!(
+                "Your {} is already booked for {}.",
+                booking.service,
+                spoken_datetime(&start)
+            ));
+        }
+        let cells = cells_for(start, minutes, business.slot_minutes);
+        // Cells the booking already holds stay its own; only the others are reserved.
+        let needed: Vec<SlotCell> = cells
+            .iter()
+            .filter(|c| !booking.slot_cells.contains(c))
+            .copied()
+            .collect();
+        let holder = stable_id(
+            format!(
+                "{}|{}|{}|{}",
+                business.id,
+                booking.customer_phone,
+                start.with_timezone(&Utc).to_rfc3339(),
+                booking.service.to_lowercase()
+            )
+            .as_bytes(),
+        );
+        if !needed.is_empty() {
+            match self
+                .slots
+                .reserve(&business.id, &needed, business.capacity, &booking.reference, &holder)
+                .await
+            {
+                Ok(Reservation::Reserved | Reservation::AlreadyReserved) => {}
+                Ok(Reservation::HeldBy(other)) => {
+                    return ToolOutcome::Error(format!(
+                        "You already have a {} booked for {}, reference {}.",
+                        booking.service,
+                        spoken_datetime(&start),
+                        other.spoken()
+                    ));
+                }
+                Ok(Reservation::Full) => {
+                    let refusal = BookingRefusal::taken(start, minutes);
+                    return ToolOutcome::Error(self.explain(refusal, now).await);
+                }
+                Err(e) => {
+                    error!(error = %e, reference = %booking.reference, "new slots could not be reserved");
+                    return ToolOutcome::Error(CHANGE_PROBLEM.into());
+                }
+            }
+        }
+        let seed = format!(
+            "{}|{}|{}",
+            call.call_id.as_deref().unwrap_or_default(),
+            tool_call.id.as_deref().unwrap_or_default(),
+            start.with_timezone(&Utc).to_rfc3339()
+        );
+        let job = BookingChangeJob {
+            job_id: format!(
+                "{}#{}#reschedule#{}",
+                business.id,
+                booking.reference,
+                &stable_id(seed.as_bytes())[..12]
+            ),
+            business_id: business.id.clone(),
+            business_name: business.name.clone(),
+            reference: booking.reference.clone(),
+            change: BookingChange::Reschedule {
+                start_utc: start.with_timezone(&Utc),
+                start_local: start.fixed_offset(),
+                slot_cells: cells,
+            },
+            call_id: call.call_id.clone(),
+            tool_call_id: tool_call.id.clone(),
+            requested_at: now,
+        };
+        if let Err(e) = self.queue.enqueue(&[Job::BookingChange(job)]).await {
+            // As for a booking: the new time stays held (the caller's retry finds it).
+            error!(error = %e, reference = %booking.reference, "reschedule not accepted by the queue; new slots kept");
+            return ToolOutcome::Error(CHANGE_PROBLEM.into());
+        }
+        info!(reference = %booking.reference, start = %start, "reschedule accepted");
+        ToolOutcome::Result(reschedule_confirmation(&booking, &start, business))
+    }
+
+    /// cancelAppointment: the booking worker marks it cancelled and frees its time.
+    async fn cancel_appointment(
+        &self,
+        call: &CallContext,
+        tool_call: &ToolCall,
+        args: &serde_json::Map<String, Value>,
+    ) -> ToolOutcome {
+        let now = self.clock.now();
+        let request = match cancel_request(args, call, &self.business) {
+            Ok(r) => r,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        let booking = match self.find_booking(&request.lookup, now).await {
+            Ok(b) => b,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        let job = BookingChangeJob {
+            // One cancel per booking: asking twice is the same change.
+            job_id: format!("{}#{}#cancel", self.business.id, booking.reference),
+            business_id: self.business.id.clone(),
+            business_name: self.business.name.clone(),
+            reference: booking.reference.clone(),
+            change: BookingChange::Cancel {
+                reason: request.reason,
+            },
+            call_id: call.call_id.clone(),
+            tool_call_id: tool_call.id.clone(),
+            requested_at: now,
+        };
+        if let Err(e) = self.queue.enqueue(&[Job::BookingChange(job)]).await {
+            error!(error = %e, reference = %booking.reference, "cancel not accepted by the queue");
+            return ToolOutcome::Error(CHANGE_PROBLEM.into());
+        }
+        info!(reference = %booking.reference, "cancel accepted");
+        ToolOutcome::Result(cancel_confirmation(&booking, &self.business))
+    }
+
+    /// getAppointments: the caller's upcoming bookings, soonest first.
+    async fn get_appointments(
+        &self,
+        call: &CallContext,
+        args: &serde_json::Map<String, Value>,
+    ) -> ToolOutcome {
+        let now = self.clock.now();
+        let phone = match appointments_phone(args, call, &self.business) {
+            Ok(p) => p,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        match self.bookings.bookings_of(&self.business.id, &phone, now).await {
+            Ok(found) => ToolOutcome::Result(appointments_answer(&phone, &found, &self.business, now)),
+            Err(e) => {
+                error!(error = %e, "bookings could not be read");
+                ToolOutcome::Error(LOOKUP_PROBLEM.into())
+            }
+        }
+    }
+
+    /// captureLead: a lead job for the analytics worker, which merges leads by phone.
+    async fn capture_lead(
+        &self,
+        call: &CallContext,
+        tool_call: &ToolCall,
+        args: &serde_json::Map<String, Value>,
+    ) -> ToolOutcome {
+        let job = match capture_lead_request(
+            args,
+            call,
+            tool_call.id.as_deref(),
+            &self.business,
+            self.clock.now(),
+        ) {
+            Ok(job) => job,
+            Err(spoken) => return ToolOutcome::Error(spoken),
+        };
+        let answer = lead_confirmation(&job, &self.business);
+        if let Err(e) = self
+            .queue
+            .enqueue(&[Job::Analytics(AnalyticsJob::Lead(job))])
+            .await
+        {
+            error!(error = %e, "lead not accepted by the queue");
+            return ToolOutcome::Error(
+                "I'm sorry, I couldn't pass that on because of a system problem. Please try again in a moment."
+                    .into(),
+            );
+        }
+        ToolOutcome::Result(answer)
     }
 
     /// A refusal as the caller hears it: for a time that cannot be had, with the nearest

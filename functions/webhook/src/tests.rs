@@ -1,4 +1,6 @@
-use callbook_core::memory::{FixedClock, MemoryQueue, MemorySlotStore, StaticHealth};
+use callbook_core::memory::{
+    FixedClock, MemoryBookingStore, MemoryQueue, MemorySlotStore, StaticHealth,
+};
 use callbook_core::ports::ComponentHealth;
 use chrono::TimeZone;
 use lambda_http::http;
@@ -10,7 +12,8 @@ use super::*;
 // The local default, so the files in events/ work unchanged against `make dev`.
 const SECRET: &str = "local-dev-secret";
 
-type TestWebhook = Webhook<MemoryQueue, MemorySlotStore, StaticHealth, FixedClock>;
+type TestWebhook =
+    Webhook<MemoryQueue, MemorySlotStore, MemoryBookingStore, StaticHealth, FixedClock>;
 
 /// Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday, an open day.
 fn webhook() -> TestWebhook {
@@ -25,6 +28,7 @@ fn webhook() -> TestWebhook {
         .unwrap(),
         queue: MemoryQueue::default(),
         slots: MemorySlotStore::default(),
+        bookings: MemoryBookingStore::default(),
         health: StaticHealth(vec![ComponentHealth {
             name: "bookings".into(),
             healthy: true,
@@ -702,12 +706,7 @@ async fn the_answer_waits_for_the_queue() {
 #[tokio::test]
 async fn other_message_types_get_an_empty_object() {
     let w = webhook();
-    for kind in [
-        "status-update",
-        "end-of-call-report",
-        "speech-update",
-        "some-future-type",
-    ] {
+    for kind in ["speech-update", "some-future-type"] {
         let (status, body) = send(
             &w,
             authed(&json!({"message": {"type": kind, "call": {"id": "c"}}})),
@@ -716,6 +715,35 @@ async fn other_message_types_get_an_empty_object() {
         assert_eq!((status, body), (StatusCode::OK, json!({})), "{kind}");
     }
     assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn call_reports_and_statuses_go_to_the_analytics_queue() {
+    let w = webhook();
+    for kind in ["status-update", "end-of-call-report"] {
+        let body = json!({"message": {"type": kind, "status": "in-progress", "call": {"id": "c", "customer": {"number": "+17025551234"}}}});
+        let (status, answer) = send(&w, authed(&body)).await;
+        assert_eq!((status, answer), (StatusCode::OK, json!({})), "{kind}");
+    }
+    let sent = w.queue.sent();
+    assert!(matches!(
+        sent.as_slice(),
+        [
+            Job::Analytics(AnalyticsJob::CallStatus(_)),
+            Job::Analytics(AnalyticsJob::CallReport(_))
+        ]
+    ));
+    // Without a call id there is nothing to key a record by: acknowledged, not queued.
+    let body = json!({"message": {"type": "end-of-call-report"}});
+    assert_eq!(send(&w, authed(&body)).await.0, StatusCode::OK);
+    assert_eq!(w.queue.sent().len(), 2);
+    // A refused enqueue is a 503, so a configured retry delivers it again.
+    w.queue.failures.fail_next(1);
+    let body = json!({"message": {"type": "end-of-call-report", "call": {"id": "c2"}}});
+    assert_eq!(
+        send(&w, authed(&body)).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
 
 #[tokio::test]
@@ -855,4 +883,234 @@ fn every_sample_event_belongs_to_a_function() {
             "events/{name}: name it after its function (webhook-, booking-worker-, notification-worker-) so a test runs it"
         );
     }
+}
+
+/// Books through the webhook and records the booking as the booking worker would.
+async fn booked(w: &TestWebhook, time: &str, phone: &str) -> BookingJob {
+    let mut body = seed_body();
+    body["parameters"]["time"] = json!(time);
+    body["parameters"]["customerPhone"] = json!(phone);
+    let (_, answer) = send(w, authed(&body)).await;
+    assert!(answer["result"].is_string(), "{answer}");
+    let job = match w.queue.sent().last() {
+        Some(Job::Booking(job)) => job.clone(),
+        other => panic!("expected a booking job, got {other:?}"),
+    };
+    w.bookings
+        .insert(callbook_core::booking::BookingRecord::from_job(&job, w.clock.now()));
+    job
+}
+
+fn change_jobs(w: &TestWebhook) -> Vec<BookingChangeJob> {
+    w.queue
+        .sent()
+        .into_iter()
+        .filter_map(|j| match j {
+            Job::BookingChange(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn tool(w: &TestWebhook, name: &str, args: Value) -> Value {
+    let body = tool_calls_body(json!([
+        {"id": format!("t-{name}"), "type": "function", "function": {"name": name, "arguments": args}}
+    ]));
+    let (status, answer) = send(w, authed(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    answer["results"][0].clone()
+}
+
+#[tokio::test]
+async fn rescheduling_reserves_the_new_time_before_answering() {
+    let w = webhook();
+    let job = booked(&w, "2pm", "+17025551234").await;
+    let answer = tool(
+        &w,
+        "rescheduleAppointment",
+        json!({"bookingReference": job.reference.spoken(), "newDate": "Friday", "newTime": "10am"}),
+    )
+    .await;
+    assert_eq!(
+        answer["result"].as_str().unwrap(),
+        format!(
+            "Done: your Consultation is moved from Wednesday, November 25 at 2:00 PM to Friday, November 27 at 10:00 AM. Your booking reference stays {}, and we'll send the new time by text and email.",
+            job.reference.spoken()
+        )
+    );
+    let changes = change_jobs(&w);
+    assert_eq!(changes.len(), 1);
+    let BookingChange::Reschedule { slot_cells, .. } = &changes[0].change else {
+        panic!("a reschedule job");
+    };
+    assert_eq!(slot_cells.len(), 2);
+    // The new time is held for this booking: another caller is offered other times.
+    let mut other = seed_body();
+    other["parameters"]["customerPhone"] = json!("+17025559999");
+    other["parameters"]["date"] = json!("Friday");
+    other["parameters"]["time"] = json!("10am");
+    let (_, refused) = send(&w, authed(&other)).await;
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Sorry, Friday, November 27 at 10:00 AM is already booked."),
+        "{refused}"
+    );
+    // Moving to the time it already has, or to a closed day, is refused aloud.
+    let same = tool(
+        &w,
+        "rescheduleAppointment",
+        json!({"bookingReference": job.reference.as_str(), "newDate": "tomorrow", "newTime": "2pm"}),
+    )
+    .await;
+    assert_eq!(
+        same["error"],
+        "Your Consultation is already booked for Wednesday, November 25 at 2:00 PM."
+    );
+    let closed = tool(
+        &w,
+        "rescheduleAppointment",
+        json!({"newDate": "Saturday", "newTime": "10am"}),
+    )
+    .await;
+    assert!(
+        closed["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("We're closed on Saturdays"),
+        "{closed}"
+    );
+    assert_eq!(change_jobs(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn rescheduling_onto_a_taken_time_offers_others() {
+    let w = webhook();
+    let mine = booked(&w, "2pm", "+17025551234").await;
+    booked(&w, "4pm", "+17025559999").await;
+    let answer = tool(
+        &w,
+        "rescheduleAppointment",
+        json!({"bookingReference": mine.reference.as_str(), "newDate": "tomorrow", "newTime": "4pm"}),
+    )
+    .await;
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Sorry, Wednesday, November 25 at 4:00 PM is already booked. The nearest times I can offer are"),
+        "{error}"
+    );
+    assert!(change_jobs(&w).is_empty());
+}
+
+#[tokio::test]
+async fn cancelling_by_phone_finds_the_booking_or_asks_which() {
+    let w = webhook();
+    let first = booked(&w, "2pm", "+17025551234").await;
+    let answer = tool(&w, "cancelAppointment", json!({"reason": "feeling better"})).await;
+    assert_eq!(
+        answer["result"],
+        "Your Consultation on Wednesday, November 25 at 2:00 PM is cancelled, and we'll confirm by text and email."
+    );
+    let changes = change_jobs(&w);
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].reference, first.reference);
+    assert_eq!(
+        changes[0].change,
+        BookingChange::Cancel {
+            reason: Some("feeling better".into())
+        }
+    );
+    booked(&w, "3pm", "+17025551234").await;
+    let answer = tool(&w, "cancelAppointment", json!({})).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("You have 2 upcoming appointments: Consultation on Wednesday, November 25 at 2:00 PM"),
+        "{answer}"
+    );
+    let answer = tool(&w, "cancelAppointment", json!({"bookingReference": "ZZZZZZ"})).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("I couldn't find a booking with reference Z-Z-Z-Z-Z-Z"),
+        "{answer}"
+    );
+    // The store failing is a spoken problem, not an HTTP error.
+    w.bookings.failures.fail_next(1);
+    let answer = tool(&w, "cancelAppointment", json!({})).await;
+    assert_eq!(answer["error"], LOOKUP_PROBLEM);
+}
+
+#[tokio::test]
+async fn get_appointments_lists_the_callers_upcoming_bookings() {
+    let w = webhook();
+    let answer = tool(&w, "getAppointments", json!({})).await;
+    assert_eq!(
+        answer["result"],
+        "I can't find any upcoming appointments for the number ending in 34."
+    );
+    let job = booked(&w, "2pm", "+17025551234").await;
+    booked(&w, "3pm", "+17025559999").await;
+    let answer = tool(&w, "getAppointments", json!({})).await;
+    assert_eq!(
+        answer["result"].as_str().unwrap(),
+        format!(
+            "You have one upcoming appointment: Consultation on Wednesday, November 25 at 2:00 PM, reference {}.",
+            job.reference.spoken()
+        )
+    );
+}
+
+#[tokio::test]
+async fn capture_lead_queues_a_lead_job() {
+    let w = webhook();
+    let answer = tool(
+        &w,
+        "captureLead",
+        json!({"name": "Ann Lee", "interest": "teeth whitening", "notes": "call after 5"}),
+    )
+    .await;
+    assert_eq!(
+        answer["result"],
+        "Thank you, Ann. I've passed your interest in teeth whitening on to Test Clinic, and someone will call you back."
+    );
+    match w.queue.sent().as_slice() {
+        [Job::Analytics(AnalyticsJob::Lead(lead))] => {
+            assert_eq!(
+                (lead.phone.as_str(), lead.call_id.as_deref()),
+                ("+17025551234", Some("call-123"))
+            );
+        }
+        other => panic!("expected one lead job, got {other:?}"),
+    }
+    let answer = tool(&w, "captureLead", json!({"name": "Ann"})).await;
+    assert_eq!(
+        answer["error"],
+        "To pass this on I still need the area of interest."
+    );
+}
+
+#[tokio::test]
+async fn three_tool_calls_answer_three_results_in_order() {
+    let w = webhook();
+    let book = seed_body()["parameters"].clone();
+    let body = tool_calls_body(json!([
+        {"id": "call_A", "type": "function", "function": {"name": "checkAvailability", "arguments": {"serviceType": "Consultation", "date": "tomorrow"}}},
+        {"id": "call_B", "type": "function", "function": {"name": "bookAppointment", "arguments": book}},
+        {"id": "call_C", "type": "function", "function": {"name": "noSuchTool", "arguments": {}}}
+    ]));
+    let (status, answer) = send(&w, authed(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let results = answer["results"].as_array().unwrap();
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["toolCallId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["call_A", "call_B", "call_C"]);
+    assert!(results[0]["result"].as_str().unwrap().contains("Wednesday, November 25"));
+    assert!(results[1]["result"].as_str().unwrap().starts_with("You're booked"));
+    assert!(results[2]["error"].as_str().unwrap().contains("noSuchTool"));
 }

@@ -419,7 +419,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            "To pass this on I still need the caller's name and what they are interested in."
+            "To pass this on I still need the caller's name and area of interest."
         );
         let job = capture_lead_request(
             &args(json!({"name": "Ann Lee", "interest": "teeth whitening", "notes": "wants it ASAP"})),

@@ -194,7 +194,7 @@ pub const CAPTURE_LEAD: ToolSpec = ToolSpec {
         ToolParam {
             name: "interest",
             aliases: &["serviceType", "service"],
-            label: "what they are interested in",
+            label: "area of interest",
             description: "What the caller is interested in, e.g. teeth whitening, a quote for a consultation",
             required: true,
         },
