@@ -35,7 +35,7 @@ lint-template: tools
 build: tools
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(TOOLS_BIN):$$PATH" cargo lambda build --release --arm64 --output-format zip \
-		--bin webhook --bin booking-worker --bin notification-worker
+		--bin webhook --bin booking-worker --bin notification-worker --bin analytics-worker
 	@ls -l target/lambda/*/bootstrap.zip
 
 sam-build: tools

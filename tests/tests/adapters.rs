@@ -8,7 +8,9 @@ use callbook_aws::notify::{SesEmail, SnsSms};
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_core::booking::BookingRecord;
 use callbook_core::email::EmailAddress;
-use callbook_core::jobs::{BookingJob, CustomerDetails, Job, NotificationJob};
+use callbook_core::jobs::{
+    BookingChange, BookingChangeJob, BookingJob, CustomerDetails, Job, JobKind, NotificationJob,
+};
 use callbook_core::phone::{PhoneNumber, PhoneRegion};
 use callbook_core::ports::{
     BookingStore, Claim, EmailSender, HealthProbe, IdempotencyStore, JobQueue, PortError,
@@ -159,8 +161,10 @@ async fn sqs_queue_routes_each_job_to_its_queue() {
     let notification_url = moto.env("booking-worker", "NOTIFICATION_QUEUE_URL");
     let queue = SqsJobQueue::new(
         sqs.clone(),
-        Some(booking_url.clone()),
-        Some(notification_url.clone()),
+        vec![
+            (JobKind::Booking, booking_url.clone()),
+            (JobKind::Notification, notification_url.clone()),
+        ],
     );
     let booking = job("K7P2X9", "job-1", "+17025551234");
     let mut jobs = vec![Job::Booking(booking.clone())];
@@ -188,7 +192,7 @@ async fn sqs_queue_routes_each_job_to_its_queue() {
     assert_eq!(notifications.len(), 2);
 
     // A function without the queue's URL cannot send there: a clear error, not a panic.
-    let webhook_only = SqsJobQueue::new(sqs, Some("unused".into()), None);
+    let webhook_only = SqsJobQueue::new(sqs, vec![(JobKind::Booking, "unused".into())]);
     let err = webhook_only.enqueue(&jobs[1..]).await.unwrap_err();
     assert!(err.to_string().contains("no notification queue"), "{err}");
 }
@@ -464,4 +468,151 @@ mod slots {
             Ok(Reservation::Reserved)
         );
     }
+}
+
+#[tokio::test]
+async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let customers_table = moto.env("booking-worker", "CUSTOMERS_TABLE");
+    let store = DynamoBookingStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        customers_table.clone(),
+        moto.env("booking-worker", "BOOKINGS_TABLE"),
+    );
+    let mut later = job("M4N5P6", "job-2", "+17025551234");
+    later.start_utc += Duration::days(2);
+    later.start_local += Duration::days(2);
+    for j in [
+        job("K7P2X9", "job-1", "+17025551234"),
+        later.clone(),
+        job("Q8R9S2", "job-3", "+17025559999"),
+    ] {
+        store.record_booking(&j, now()).await.unwrap();
+    }
+    let mine = store
+        .bookings_of("default", &phone("+17025551234"), now())
+        .await
+        .unwrap();
+    let refs: Vec<&str> = mine.iter().map(|b| b.reference.as_str()).collect();
+    assert_eq!(refs, ["K7P2X9", "M4N5P6"], "only this caller's, soonest first");
+    let after_first = store
+        .bookings_of("default", &phone("+17025551234"), mine[0].start_utc)
+        .await
+        .unwrap();
+    assert_eq!(after_first.len(), 1, "only those starting after `from`");
+
+    let cancel = BookingChangeJob {
+        job_id: "default#K7P2X9#cancel".into(),
+        business_id: "default".into(),
+        business_name: "Clinic".into(),
+        reference: BookingReference::parse("K7P2X9").unwrap(),
+        change: BookingChange::Cancel { reason: None },
+        call_id: None,
+        tool_call_id: None,
+        requested_at: now(),
+    };
+    let applied = store.apply_change(&cancel, now()).await.unwrap();
+    assert!(applied.notify);
+    assert_eq!(applied.booking.status.as_str(), "cancelled");
+    let again = store.apply_change(&cancel, now()).await.unwrap();
+    assert_eq!((again.notify, again.booking.version), (true, 2), "applied once");
+    let customer = store
+        .customer("default", &phone("+17025551234"))
+        .await
+        .unwrap()
+        .unwrap();
+    // Two bookings at 150.00, one cancelled.
+    assert_eq!(
+        (customer.booking_count, customer.lifetime_value_cents),
+        (2, 15_000)
+    );
+    // A change to a booking that is not recorded is an error the queue retries.
+    let mut unknown = cancel.clone();
+    unknown.reference = BookingReference::parse("ZZZZZZ").unwrap();
+    assert!(store.apply_change(&unknown, now()).await.is_err());
+}
+
+#[tokio::test]
+async fn call_records_and_leads_are_written_only_over_the_version_read() {
+    use callbook_aws::calls::DynamoCallStore;
+    use callbook_core::calls::{CallJob, CallRecord, CallStatus};
+    use callbook_core::leads::{LeadJob, LeadRecord, LeadSignals, LeadSource};
+    use callbook_core::ports::{CallStore, CustomerContact, Saved};
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let store = DynamoCallStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        moto.env("analytics-worker", "CALLS_TABLE"),
+        moto.env("analytics-worker", "CUSTOMERS_TABLE"),
+    );
+    let business = callbook_core::business::Business::from_lookup(&|_: &str| None).unwrap();
+    let status = CallStatus {
+        business_id: "default".into(),
+        call_id: "call-1".into(),
+        customer_phone: Some(phone("+17025551234")),
+        status: "ended".into(),
+        ended_reason: Some("customer-ended-call".into()),
+        at: now(),
+    };
+    let mut call = CallRecord::new("default", "call-1", now());
+    assert!(call.apply(&CallJob::Status(&status), &business, now()));
+    let contact = CustomerContact {
+        phone: phone("+17025551234"),
+        call_id: "call-1".into(),
+        at: now(),
+    };
+    assert_eq!(
+        store.save_call(&call, Some(&contact)).await,
+        Ok(Saved::Written)
+    );
+    // A second writer that read the same (absent) version loses.
+    assert_eq!(store.save_call(&call, None).await, Ok(Saved::Stale));
+    let stored = store.call("default", "call-1").await.unwrap().unwrap();
+    assert_eq!(stored, call);
+    let customer = DynamoBookingStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        moto.env("analytics-worker", "CUSTOMERS_TABLE"),
+        "unused".into(),
+    )
+    .customer("default", &phone("+17025551234"))
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (customer.call_count, customer.last_call_id.as_deref(), customer.name.as_str()),
+        (1, Some("call-1"), "")
+    );
+
+    let job = LeadJob {
+        job_id: "lead-1".into(),
+        business_id: "default".into(),
+        business_name: "Clinic".into(),
+        call_id: Some("call-1".into()),
+        name: Some("Ann".into()),
+        phone: phone("+17025551234"),
+        email: None,
+        interest: "whitening".into(),
+        notes: None,
+        source: LeadSource::Assistant,
+        signals: LeadSignals::default(),
+        captured_at: now(),
+    };
+    let mut lead = LeadRecord::new(&job);
+    lead.merge(&job, &business);
+    assert_eq!(store.save_lead(&lead).await, Ok(Saved::Written));
+    assert_eq!(store.save_lead(&lead).await, Ok(Saved::Stale));
+    let mut read = store
+        .lead("default", &phone("+17025551234"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, lead);
+    let mut second = job.clone();
+    second.job_id = "lead-2".into();
+    read.merge(&second, &business);
+    assert_eq!(store.save_lead(&read).await, Ok(Saved::Written));
+    // The lead sits beside the profile: the profile is still readable.
+    assert!(customer.phone.as_str() == "+17025551234");
 }

@@ -876,7 +876,12 @@ fn every_sample_event_belongs_to_a_function() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
         assert!(
-            ["webhook-", "booking-worker-", "notification-worker-"]
+            [
+                "webhook-",
+                "booking-worker-",
+                "notification-worker-",
+                "analytics-worker-"
+            ]
                 .iter()
                 .any(|p| name.starts_with(p))
                 && name.ends_with(".json"),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use analytics_worker::AwsAnalyticsWorker;
 use booking_worker::AwsBookingWorker;
 use callbook_aws::SdkConfig;
 use callbook_core::business::ConfigError;
@@ -17,6 +18,7 @@ use crate::stack::ProvisionedFunction;
 pub enum Worker {
     Booking(AwsBookingWorker),
     Notification(AwsNotificationWorker),
+    Analytics(AwsAnalyticsWorker),
 }
 
 impl Worker {
@@ -32,6 +34,9 @@ impl Worker {
             "notification-worker" => notification_worker::build(sdk, &lookup)
                 .map(Worker::Notification)
                 .map_err(context),
+            "analytics-worker" => analytics_worker::build(sdk, &lookup)
+                .map(Worker::Analytics)
+                .map_err(context),
             other => Err(format!(
                 "{}: the dev server does not know the worker binary {other:?}",
                 function.logical_id
@@ -43,6 +48,7 @@ impl Worker {
         match self {
             Self::Booking(w) => w.handle(event).await,
             Self::Notification(w) => w.handle(event).await,
+            Self::Analytics(w) => w.handle(event).await,
         }
     }
 }

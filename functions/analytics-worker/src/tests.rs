@@ -1,0 +1,156 @@
+use super::*;
+use callbook_core::calls::CallOutcome;
+use callbook_core::leads::{LeadGrade, LeadStatus};
+use callbook_core::memory::{FixedClock, MemoryCallStore};
+use chrono::{TimeZone, Utc};
+
+const CALL_A: &str = "5a8c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b";
+const CALL_B: &str = "6b9d2f3a-4c5e-4f7a-9b0c-1d2e3f4a5b6c";
+
+fn worker() -> AnalyticsWorker<MemoryCallStore, FixedClock> {
+    AnalyticsWorker {
+        store: MemoryCallStore::default(),
+        business: Business::from_lookup(&|name: &str| {
+            (name == "BUSINESS_SERVICES")
+                .then(|| "Consultation=60@150; Cleaning|Hygiene=30@90; Whitening=90@300".into())
+        })
+        .unwrap(),
+        clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 12, 0).unwrap()),
+    }
+}
+
+fn sample_event() -> SqsEvent {
+    serde_json::from_str(include_str!("../../../events/analytics-worker-sqs.json")).unwrap()
+}
+
+fn failures(r: &SqsBatchResponse) -> Vec<String> {
+    r.batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+fn call(w: &AnalyticsWorker<MemoryCallStore, FixedClock>, id: &str) -> CallRecord {
+    w.store
+        .calls()
+        .into_iter()
+        .find(|c| c.call_id == id)
+        .unwrap_or_else(|| panic!("no call record {id}"))
+}
+
+#[tokio::test]
+async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
+    let w = worker();
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+
+    let a = call(&w, CALL_A);
+    assert_eq!(a.outcome, Some(CallOutcome::Lead));
+    assert_eq!(a.status.as_deref(), Some("in-progress"));
+    let report = a.report.as_ref().unwrap();
+    assert!(report.transcript.as_deref().unwrap().contains("How much is whitening?"));
+    assert_eq!(
+        (report.duration_seconds, report.cost, report.success_evaluation.as_deref()),
+        (Some(270.0), Some(0.21), Some("true"))
+    );
+    let b = call(&w, CALL_B);
+    assert_eq!(
+        (b.outcome, b.booked_value_cents, b.booked.len()),
+        (Some(CallOutcome::Booked), 15_000, 1)
+    );
+
+    // captureLead during call A and call A's report merged into one lead for the phone.
+    let leads = w.store.leads();
+    assert_eq!(leads.len(), 1);
+    let lead = &leads[0];
+    assert_eq!(lead.sources.len(), 2);
+    assert_eq!(lead.interests, ["teeth whitening"]);
+    assert_eq!(lead.email.as_ref().unwrap().as_str(), "ann@example.com");
+    // 20 interest + 20 service + 10 email + 15 urgency (timeline) + 10 budget + 10 two
+    // sources + 5 assistant = 90
+    assert_eq!((lead.score, lead.grade, lead.status), (90, LeadGrade::Hot, LeadStatus::Open));
+
+    // Each call counted once on its caller's history.
+    let contacts = w.store.contacts.lock().unwrap().clone();
+    assert_eq!(contacts.len(), 2);
+    assert!(contacts.values().all(|(count, _)| *count == 1));
+}
+
+#[tokio::test]
+async fn redelivery_changes_nothing() {
+    let w = worker();
+    w.handle(sample_event()).await;
+    let before = (w.store.calls(), w.store.leads());
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    let mut after = (w.store.calls(), w.store.leads());
+    let sort = |v: &mut (Vec<CallRecord>, Vec<LeadRecord>)| v.0.sort_by(|x, y| x.call_id.cmp(&y.call_id));
+    let mut before = before;
+    sort(&mut before);
+    sort(&mut after);
+    assert_eq!(before, after);
+    let contacts = w.store.contacts.lock().unwrap().clone();
+    assert!(contacts.values().all(|(count, _)| *count == 1));
+}
+
+#[tokio::test]
+async fn a_concurrent_write_makes_it_read_again_and_a_booking_converts_the_lead() {
+    let w = worker();
+    w.store.stale.fail_next(2);
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(call(&w, CALL_A).outcome, Some(CallOutcome::Lead));
+
+    // Call A's caller books later (another call): their lead is converted.
+    let mut event = sample_event();
+    let mut booked = event.records[3].clone();
+    booked.body = Some(
+        booked
+            .body
+            .unwrap()
+            .replace(CALL_B, "7c0e3a4b-5d6f-4a8b-9c1d-2e3f4a5b6c7d")
+            .replace("+17025559876", "+17025551234"),
+    );
+    event.records = vec![booked];
+    assert!(failures(&w.handle(event).await).is_empty());
+    let lead = &w.store.leads()[0];
+    assert_eq!(lead.status, LeadStatus::Converted);
+    assert_eq!(lead.converted_reference.as_ref().unwrap().as_str(), "K7P2X9");
+}
+
+#[tokio::test]
+async fn failures_are_reported_per_message() {
+    let w = worker();
+    let mut event = sample_event();
+    let mut bad = event.records[0].clone();
+    bad.message_id = Some("bad-1".into());
+    bad.body = Some("{\"type\": \"somethingElse\"}".into());
+    event.records.push(bad);
+    w.store.failures.fail_next(1);
+    let response = w.handle(event).await;
+    assert_eq!(failures(&response).len(), 2, "the store failure and the bad message");
+    assert!(failures(&response).contains(&"bad-1".to_string()));
+}
+
+#[tokio::test]
+async fn every_sample_event_is_processed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("analytics-worker-")
+        {
+            continue;
+        }
+        let event: SqsEvent =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(
+            failures(&worker().handle(event).await).is_empty(),
+            "{}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 1, "no analytics-worker-* samples in events/");
+}
