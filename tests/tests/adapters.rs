@@ -495,7 +495,11 @@ async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once(
         .await
         .unwrap();
     let refs: Vec<&str> = mine.iter().map(|b| b.reference.as_str()).collect();
-    assert_eq!(refs, ["K7P2X9", "M4N5P6"], "only this caller's, soonest first");
+    assert_eq!(
+        refs,
+        ["K7P2X9", "M4N5P6"],
+        "only this caller's, soonest first"
+    );
     let after_first = store
         .bookings_of("default", &phone("+17025551234"), mine[0].start_utc)
         .await
@@ -516,7 +520,11 @@ async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once(
     assert!(applied.notify);
     assert_eq!(applied.booking.status.as_str(), "cancelled");
     let again = store.apply_change(&cancel, now()).await.unwrap();
-    assert_eq!((again.notify, again.booking.version), (true, 2), "applied once");
+    assert_eq!(
+        (again.notify, again.booking.version),
+        (true, 2),
+        "applied once"
+    );
     let customer = store
         .customer("default", &phone("+17025551234"))
         .await
@@ -581,7 +589,11 @@ async fn call_records_and_leads_are_written_only_over_the_version_read() {
     .unwrap()
     .unwrap();
     assert_eq!(
-        (customer.call_count, customer.last_call_id.as_deref(), customer.name.as_str()),
+        (
+            customer.call_count,
+            customer.last_call_id.as_deref(),
+            customer.name.as_str()
+        ),
         (1, Some("call-1"), "")
     );
 

@@ -266,7 +266,7 @@ async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_e
     assert_eq!(health["status"], "ok");
     assert_eq!(
         health["components"].as_object().map(|c| c.len()),
-        Some(7),
+        Some(10),
         "{health}"
     );
 }
@@ -314,12 +314,19 @@ async fn rejected_requests_leave_no_queue_message_and_no_record() {
     for queue in [
         "BookingQueue",
         "NotificationQueue",
+        "AnalyticsQueue",
         "BookingDeadLetterQueue",
         "NotificationDeadLetterQueue",
+        "AnalyticsDeadLetterQueue",
     ] {
         assert_eq!(tables.depth(queue).await, 0, "{queue}");
     }
-    for table in ["BookingsTable", "CustomersTable", "IdempotencyTable"] {
+    for table in [
+        "BookingsTable",
+        "CustomersTable",
+        "IdempotencyTable",
+        "CallsTable",
+    ] {
         assert_eq!(
             tables.count(&format!("{TABLE_PREFIX}{table}")).await,
             0,
@@ -556,4 +563,295 @@ async fn a_repeated_booking_request_books_once() {
         .await
         .unwrap();
     assert_eq!(n(&customer, "bookingCount"), "1");
+}
+
+/// One tool call in a Vapi `tool-calls` message from `phone` during `call_id`; its result entry.
+fn tool_call(stack: &DevStack, call_id: &str, phone: &str, name: &str, args: Value) -> Value {
+    let body = json!({"message": {"type": "tool-calls",
+        "call": {"id": call_id, "customer": {"number": phone}},
+        "toolCallList": [{"id": format!("{call_id}-{name}-{}", rand_suffix()), "type": "function",
+            "function": {"name": name, "arguments": args}}]}});
+    let (status, answer) = post(
+        &stack.webhook_url(),
+        &[("x-vapi-secret", stack.secret.as_str())],
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    answer["results"][0].clone()
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn book_args(name: &str, date: &str, time: &str) -> Value {
+    json!({"customerName": name, "customerEmail": EMAIL, "serviceType": "Consultation", "date": date, "time": time})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_books_lists_moves_and_cancels_and_each_change_frees_its_time() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let bookings_table = format!("{TABLE_PREFIX}BookingsTable");
+    let date = next_open_day();
+    let call = "call-e2e-life";
+    let other = "+17025550199";
+
+    let booked = tool_call(
+        &stack,
+        call,
+        PHONE,
+        "bookAppointment",
+        book_args("Test User", &date, "10am"),
+    );
+    let reference = reference_in(
+        booked["result"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{booked}")),
+    );
+    let record = |status: &'static str| {
+        let tables = &tables;
+        let table = bookings_table.clone();
+        let reference = reference.clone();
+        move || {
+            let table = table.clone();
+            let reference = reference.clone();
+            async move {
+                tables
+                    .item(&table, booking_key("default", reference.as_str()))
+                    .await
+                    .filter(|b| s(b, "status") == status)
+            }
+        }
+    };
+    eventually(
+        "the booking recorded",
+        Duration::from_secs(20),
+        record("confirmed"),
+    )
+    .await;
+
+    let listed = tool_call(&stack, call, PHONE, "getAppointments", json!({}));
+    let text = listed["result"].as_str().unwrap();
+    assert!(
+        text.starts_with("You have one upcoming appointment: Consultation on "),
+        "{text}"
+    );
+    assert!(text.contains(&reference.spoken()), "{text}");
+
+    // Moved by phone (no reference): 10 AM is given up, 2 PM taken.
+    let moved = tool_call(
+        &stack,
+        call,
+        PHONE,
+        "rescheduleAppointment",
+        json!({"newDate": date, "newTime": "2pm"}),
+    );
+    let text = moved["result"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{moved}"));
+    assert!(
+        text.contains("is moved from") && text.contains("at 2:00 PM"),
+        "{text}"
+    );
+    let rescheduled = eventually(
+        "the reschedule applied",
+        Duration::from_secs(20),
+        record("rescheduled"),
+    )
+    .await;
+    assert!(s(&rescheduled, "startLocal").contains("T14:00:00"));
+    let taken = tool_call(
+        &stack,
+        "call-other-1",
+        other,
+        "bookAppointment",
+        book_args("Other Caller", &date, "2pm"),
+    );
+    assert!(
+        taken["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("is already booked")),
+        "{taken}"
+    );
+    let freed = tool_call(
+        &stack,
+        "call-other-1",
+        other,
+        "bookAppointment",
+        book_args("Other Caller", &date, "10am"),
+    );
+    assert!(
+        freed["result"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("You're booked")),
+        "the old time is free: {freed}"
+    );
+
+    // Cancelled by reference: 2 PM is free again.
+    let cancelled = tool_call(
+        &stack,
+        call,
+        PHONE,
+        "cancelAppointment",
+        json!({"bookingReference": reference.spoken(), "reason": "travelling"}),
+    );
+    assert!(
+        cancelled["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("is cancelled")),
+        "{cancelled}"
+    );
+    let record_after = eventually(
+        "the cancel applied",
+        Duration::from_secs(20),
+        record("cancelled"),
+    )
+    .await;
+    assert!(
+        record_after
+            .get("audit")
+            .and_then(|a| a.as_l().ok())
+            .is_some_and(|entries| entries.len() == 3),
+        "booked, rescheduled, cancelled"
+    );
+    let rebooked = tool_call(
+        &stack,
+        "call-other-2",
+        other,
+        "bookAppointment",
+        book_args("Other Caller", &date, "2pm"),
+    );
+    assert!(
+        rebooked["result"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("You're booked")),
+        "cancelling frees the slot: {rebooked}"
+    );
+    let none = tool_call(&stack, call, PHONE, "getAppointments", json!({}));
+    assert_eq!(
+        none["result"],
+        "I can't find any upcoming appointments for the number ending in 34."
+    );
+
+    // The caller heard about each change by SMS and email.
+    eventually(
+        "the change notifications",
+        Duration::from_secs(20),
+        || async {
+            let sent = stack.sent_messages();
+            let sms = sent.sms_to(PHONE);
+            (sms.iter().any(|t| t.contains("is moved to"))
+                && sms.iter().any(|t| t.contains("is cancelled"))
+                && sent.emails_to(EMAIL).len() >= 3)
+                .then_some(())
+        },
+    )
+    .await;
+
+    // The call's record: its report, and what was done in it.
+    let report = json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
+        "call": {"id": call, "customer": {"number": PHONE}},
+        "startedAt": "2026-11-24T15:00:00.000Z", "endedAt": "2026-11-24T15:06:00.000Z",
+        "artifact": {"transcript": "AI: Hello.\nUser: I'd like to book, then move it, then cancel.",
+            "messages": [{"role": "user", "message": "I'd like to book", "secondsFromStart": 2.0}]},
+        "analysis": {"summary": "The caller booked, moved and cancelled a consultation.", "successEvaluation": "true"}}});
+    let (status, _) = post(
+        &stack.webhook_url(),
+        &[("x-vapi-secret", stack.secret.as_str())],
+        &report.to_string(),
+    );
+    assert_eq!(status, 200);
+    let calls_table = format!("{TABLE_PREFIX}CallsTable");
+    let key = callbook_aws::calls::call_key("default", call);
+    let record = eventually(
+        "the call record with its report and changes",
+        Duration::from_secs(20),
+        || async {
+            tables.item(&calls_table, key.clone()).await.filter(|c| {
+                c.get("report").is_some_and(|r| r.as_m().is_ok())
+                    && c.get("cancelled")
+                        .and_then(|v| v.as_l().ok())
+                        .is_some_and(|l| !l.is_empty())
+            })
+        },
+    )
+    .await;
+    assert_eq!(s(&record, "outcome"), "booked");
+    let report = record["report"].as_m().unwrap();
+    assert!(s(report, "transcript").contains("then cancel"));
+    assert_eq!(n(report, "durationSeconds"), "360");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_with_interest_but_no_booking_leaves_a_call_record_and_one_lead() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let call = "call-e2e-lead";
+    let lead = tool_call(
+        &stack,
+        call,
+        PHONE,
+        "captureLead",
+        json!({"name": "Ann Lee", "interest": "whitening", "email": "ann@example.com", "notes": "wants it this week"}),
+    );
+    assert!(
+        lead["result"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("Thank you, Ann.")),
+        "{lead}"
+    );
+    let sample: Value =
+        serde_json::from_str(include_str!("../../events/webhook-end-of-call-report.json")).unwrap();
+    let mut report: Value = serde_json::from_str(sample["body"].as_str().unwrap()).unwrap();
+    report["message"]["call"]["id"] = json!(call);
+    report["message"]["call"]["customer"] = json!({"number": PHONE});
+    report["message"]["analysis"]["summary"] =
+        json!("The caller asked about teeth whitening prices and wants a call back.");
+    let (status, answer) = post(
+        &stack.webhook_url(),
+        &[("x-vapi-secret", stack.secret.as_str())],
+        &report.to_string(),
+    );
+    assert_eq!((status, answer), (200, json!({})));
+
+    let calls_table = format!("{TABLE_PREFIX}CallsTable");
+    let customers_table = format!("{TABLE_PREFIX}CustomersTable");
+    let record = eventually("the call record", Duration::from_secs(20), || async {
+        tables
+            .item(&calls_table, callbook_aws::calls::call_key("default", call))
+            .await
+            .filter(|c| c.get("report").is_some_and(|r| r.as_m().is_ok()))
+    })
+    .await;
+    assert_eq!(s(&record, "outcome"), "lead");
+    assert!(!s(record["report"].as_m().unwrap(), "transcript").is_empty());
+    let lead = eventually(
+        "one lead with both sources",
+        Duration::from_secs(20),
+        || async {
+            tables
+                .item(
+                    &customers_table,
+                    callbook_aws::calls::lead_key("default", PHONE),
+                )
+                .await
+                .filter(|l| {
+                    l.get("sources")
+                        .and_then(|v| v.as_l().ok())
+                        .is_some_and(|s| s.len() == 2)
+                })
+        },
+    )
+    .await;
+    assert_eq!(s(&lead, "grade"), "hot", "{lead:?}");
+    assert_eq!(s(&lead, "email"), "ann@example.com");
+    let customer = tables
+        .item(&customers_table, customer_key("default", PHONE))
+        .await
+        .expect("the caller's profile");
+    assert_eq!(n(&customer, "callCount"), "1");
 }

@@ -68,7 +68,11 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
         match &job {
             AnalyticsJob::CallReport(report) => {
                 let call = self
-                    .update_call(&report.business_id, &report.call_id, CallJob::Report(report))
+                    .update_call(
+                        &report.business_id,
+                        &report.call_id,
+                        CallJob::Report(report),
+                    )
                     .await?;
                 info!(call_id = %report.call_id, outcome = ?call.outcome, "call report recorded");
                 // Interest without a booking: a lead, merged with any other for this phone.
@@ -81,8 +85,12 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
                 }
             }
             AnalyticsJob::CallStatus(status) => {
-                self.update_call(&status.business_id, &status.call_id, CallJob::Status(status))
-                    .await?;
+                self.update_call(
+                    &status.business_id,
+                    &status.call_id,
+                    CallJob::Status(status),
+                )
+                .await?;
             }
             AnalyticsJob::CallActivity(activity) => {
                 self.update_call(

@@ -47,9 +47,19 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
     assert_eq!(a.outcome, Some(CallOutcome::Lead));
     assert_eq!(a.status.as_deref(), Some("in-progress"));
     let report = a.report.as_ref().unwrap();
-    assert!(report.transcript.as_deref().unwrap().contains("How much is whitening?"));
+    assert!(
+        report
+            .transcript
+            .as_deref()
+            .unwrap()
+            .contains("How much is whitening?")
+    );
     assert_eq!(
-        (report.duration_seconds, report.cost, report.success_evaluation.as_deref()),
+        (
+            report.duration_seconds,
+            report.cost,
+            report.success_evaluation.as_deref()
+        ),
         (Some(270.0), Some(0.21), Some("true"))
     );
     let b = call(&w, CALL_B);
@@ -67,7 +77,10 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
     assert_eq!(lead.email.as_ref().unwrap().as_str(), "ann@example.com");
     // 20 interest + 20 service + 10 email + 15 urgency (timeline) + 10 budget + 10 two
     // sources + 5 assistant = 90
-    assert_eq!((lead.score, lead.grade, lead.status), (90, LeadGrade::Hot, LeadStatus::Open));
+    assert_eq!(
+        (lead.score, lead.grade, lead.status),
+        (90, LeadGrade::Hot, LeadStatus::Open)
+    );
 
     // Each call counted once on its caller's history.
     let contacts = w.store.contacts.lock().unwrap().clone();
@@ -82,7 +95,8 @@ async fn redelivery_changes_nothing() {
     let before = (w.store.calls(), w.store.leads());
     assert!(failures(&w.handle(sample_event()).await).is_empty());
     let mut after = (w.store.calls(), w.store.leads());
-    let sort = |v: &mut (Vec<CallRecord>, Vec<LeadRecord>)| v.0.sort_by(|x, y| x.call_id.cmp(&y.call_id));
+    let sort =
+        |v: &mut (Vec<CallRecord>, Vec<LeadRecord>)| v.0.sort_by(|x, y| x.call_id.cmp(&y.call_id));
     let mut before = before;
     sort(&mut before);
     sort(&mut after);
@@ -112,7 +126,10 @@ async fn a_concurrent_write_makes_it_read_again_and_a_booking_converts_the_lead(
     assert!(failures(&w.handle(event).await).is_empty());
     let lead = &w.store.leads()[0];
     assert_eq!(lead.status, LeadStatus::Converted);
-    assert_eq!(lead.converted_reference.as_ref().unwrap().as_str(), "K7P2X9");
+    assert_eq!(
+        lead.converted_reference.as_ref().unwrap().as_str(),
+        "K7P2X9"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +142,11 @@ async fn failures_are_reported_per_message() {
     event.records.push(bad);
     w.store.failures.fail_next(1);
     let response = w.handle(event).await;
-    assert_eq!(failures(&response).len(), 2, "the store failure and the bad message");
+    assert_eq!(
+        failures(&response).len(),
+        2,
+        "the store failure and the bad message"
+    );
     assert!(failures(&response).contains(&"bad-1".to_string()));
 }
 

@@ -132,7 +132,9 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
         }
         let booking = &applied.booking;
         let (kind, activity) = match job.change {
-            BookingChange::Cancel { .. } => (NotificationKind::BookingCancelled, Activity::Cancelled),
+            BookingChange::Cancel { .. } => {
+                (NotificationKind::BookingCancelled, Activity::Cancelled)
+            }
             BookingChange::Reschedule { .. } => {
                 (NotificationKind::BookingRescheduled, Activity::Rescheduled)
             }
@@ -297,18 +299,34 @@ mod tests {
         let reserve = |cells: Vec<callbook_core::slots::SlotCell>, holder: &'static str| {
             let slots = &w.slots;
             let reference = booking.reference.clone();
-            async move { slots.reserve("default", &cells, 1, &reference, holder).await }
+            async move {
+                slots
+                    .reserve("default", &cells, 1, &reference, holder)
+                    .await
+            }
         };
-        assert_eq!(reserve(booking.slot_cells.clone(), "a").await, Ok(Reservation::Reserved));
-        assert_eq!(reserve(slot_cells.clone(), "b").await, Ok(Reservation::Reserved));
+        assert_eq!(
+            reserve(booking.slot_cells.clone(), "a").await,
+            Ok(Reservation::Reserved)
+        );
+        assert_eq!(
+            reserve(slot_cells.clone(), "b").await,
+            Ok(Reservation::Reserved)
+        );
 
         let mut first_two = event.clone();
         first_two.records.truncate(2);
         assert!(failures(&w.handle(first_two.clone()).await).is_empty());
         let b = &w.store.bookings()[0];
-        assert_eq!((b.status, b.start_local.to_rfc3339().as_str(), b.audit.len()), (BookingStatus::Rescheduled, "2026-11-27T10:00:00-05:00", 2));
+        assert_eq!(
+            (b.status, b.start_local.to_rfc3339().as_str(), b.audit.len()),
+            (BookingStatus::Rescheduled, "2026-11-27T10:00:00-05:00", 2)
+        );
         let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
-        assert!(w.slots.taken("default", day(25)).await.unwrap().is_empty(), "the old time is free");
+        assert!(
+            w.slots.taken("default", day(25)).await.unwrap().is_empty(),
+            "the old time is free"
+        );
         assert_eq!(w.slots.taken("default", day(27)).await.unwrap().len(), 2);
 
         // Redelivered: nothing applied twice; the cancel then frees the new time too.

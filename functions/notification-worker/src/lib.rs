@@ -118,7 +118,10 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
             }
             Recipient::Email { email } => {
                 self.email
-                    .send_email(email, &email_for(job.kind, &job.business_name, &job.booking))
+                    .send_email(
+                        email,
+                        &email_for(job.kind, &job.business_name, &job.booking),
+                    )
                     .await
             }
         }

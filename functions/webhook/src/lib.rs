@@ -4,6 +4,7 @@
 //! validate, enqueue, and answer only once SQS has accepted every job the answer promises.
 
 use callbook_aws::SdkConfig;
+use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
@@ -12,19 +13,20 @@ use callbook_core::availability::{
     AvailabilityRequest, availability_answer, availability_request, free_starts,
     fully_booked_answer,
 };
-use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_core::booking::{
     BookingRecord, BookingRefusal, book_appointment_request, bookable_start, booking_confirmation,
 };
+use callbook_core::business::{Business, ConfigError, required, setting};
 use callbook_core::calls::{CallReport, CallStatus};
 use callbook_core::changes::{
     BookingLookup, appointments_answer, appointments_phone, cancel_confirmation, cancel_request,
     choose_booking, reschedule_confirmation, reschedule_request,
 };
 use callbook_core::dates::spoken_datetime;
+use callbook_core::jobs::{
+    AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, Job, JobKind,
+};
 use callbook_core::leads::{capture_lead_request, lead_confirmation};
-use callbook_core::business::{Business, ConfigError, required, setting};
-use callbook_core::jobs::{AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, Job, JobKind};
 use callbook_core::ports::{
     BookingStore, Clock, HealthProbe, JobQueue, PortError, Reservation, SlotStore, SystemClock,
 };
@@ -364,7 +366,10 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
         what: &'static str,
     ) -> Result<(), Response<Body>> {
         let Some(job) = job else {
-            warn!(message = what, "call message without a call id: not recorded");
+            warn!(
+                message = what,
+                "call message without a call id: not recorded"
+            );
             return Ok(());
         };
         self.queue
@@ -456,7 +461,13 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
         if !needed.is_empty() {
             match self
                 .slots
-                .reserve(&business.id, &needed, business.capacity, &booking.reference, &holder)
+                .reserve(
+                    &business.id,
+                    &needed,
+                    business.capacity,
+                    &booking.reference,
+                    &holder,
+                )
                 .await
             {
                 Ok(Reservation::Reserved | Reservation::AlreadyReserved) => {}
@@ -560,8 +571,14 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             Ok(p) => p,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        match self.bookings.bookings_of(&self.business.id, &phone, now).await {
-            Ok(found) => ToolOutcome::Result(appointments_answer(&phone, &found, &self.business, now)),
+        match self
+            .bookings
+            .bookings_of(&self.business.id, &phone, now)
+            .await
+        {
+            Ok(found) => {
+                ToolOutcome::Result(appointments_answer(&phone, &found, &self.business, now))
+            }
             Err(e) => {
                 error!(error = %e, "bookings could not be read");
                 ToolOutcome::Error(LOOKUP_PROBLEM.into())

@@ -882,8 +882,8 @@ fn every_sample_event_belongs_to_a_function() {
                 "notification-worker-",
                 "analytics-worker-"
             ]
-                .iter()
-                .any(|p| name.starts_with(p))
+            .iter()
+            .any(|p| name.starts_with(p))
                 && name.ends_with(".json"),
             "events/{name}: name it after its function (webhook-, booking-worker-, notification-worker-) so a test runs it"
         );
@@ -902,7 +902,10 @@ async fn booked(w: &TestWebhook, time: &str, phone: &str) -> BookingJob {
         other => panic!("expected a booking job, got {other:?}"),
     };
     w.bookings
-        .insert(callbook_core::booking::BookingRecord::from_job(&job, w.clock.now()));
+        .insert(callbook_core::booking::BookingRecord::from_job(
+            &job,
+            w.clock.now(),
+        ));
     job
 }
 
@@ -1029,13 +1032,17 @@ async fn cancelling_by_phone_finds_the_booking_or_asks_which() {
     booked(&w, "3pm", "+17025551234").await;
     let answer = tool(&w, "cancelAppointment", json!({})).await;
     assert!(
-        answer["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("You have 2 upcoming appointments: Consultation on Wednesday, November 25 at 2:00 PM"),
+        answer["error"].as_str().unwrap().starts_with(
+            "You have 2 upcoming appointments: Consultation on Wednesday, November 25 at 2:00 PM"
+        ),
         "{answer}"
     );
-    let answer = tool(&w, "cancelAppointment", json!({"bookingReference": "ZZZZZZ"})).await;
+    let answer = tool(
+        &w,
+        "cancelAppointment",
+        json!({"bookingReference": "ZZZZZZ"}),
+    )
+    .await;
     assert!(
         answer["error"]
             .as_str()
@@ -1115,7 +1122,17 @@ async fn three_tool_calls_answer_three_results_in_order() {
         .map(|r| r["toolCallId"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["call_A", "call_B", "call_C"]);
-    assert!(results[0]["result"].as_str().unwrap().contains("Wednesday, November 25"));
-    assert!(results[1]["result"].as_str().unwrap().starts_with("You're booked"));
+    assert!(
+        results[0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("Wednesday, November 25")
+    );
+    assert!(
+        results[1]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("You're booked")
+    );
     assert!(results[2]["error"].as_str().unwrap().contains("noSuchTool"));
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use analytics_worker::AwsAnalyticsWorker;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use analytics_worker::AwsAnalyticsWorker;
 use booking_worker::AwsBookingWorker;
 use callbook_aws::SdkConfig;
 use callbook_core::business::ConfigError;
@@ -18,7 +18,7 @@ use crate::stack::ProvisionedFunction;
 pub enum Worker {
     Booking(AwsBookingWorker),
     Notification(AwsNotificationWorker),
-    Analytics(AwsAnalyticsWorker),
+    Analytics(Box<AwsAnalyticsWorker>),
 }
 
 impl Worker {
@@ -35,7 +35,7 @@ impl Worker {
                 .map(Worker::Notification)
                 .map_err(context),
             "analytics-worker" => analytics_worker::build(sdk, &lookup)
-                .map(Worker::Analytics)
+                .map(|w| Worker::Analytics(Box::new(w)))
                 .map_err(context),
             other => Err(format!(
                 "{}: the dev server does not know the worker binary {other:?}",

@@ -22,7 +22,10 @@ use crate::sdk_message;
 
 pub fn call_key(business_id: &str, call_id: &str) -> Item {
     HashMap::from([
-        ("pk".to_string(), s(format!("BIZ#{business_id}#CALL#{call_id}"))),
+        (
+            "pk".to_string(),
+            s(format!("BIZ#{business_id}#CALL#{call_id}")),
+        ),
         ("sk".to_string(), s("CALL")),
     ])
 }
@@ -100,7 +103,11 @@ impl DynamoCallStore {
 }
 
 impl CallStore for DynamoCallStore {
-    async fn call(&self, business_id: &str, call_id: &str) -> Result<Option<CallRecord>, PortError> {
+    async fn call(
+        &self,
+        business_id: &str,
+        call_id: &str,
+    ) -> Result<Option<CallRecord>, PortError> {
         self.get(&self.calls_table, call_key(business_id, call_id))
             .await?
             .map(|item| from_item("call", item))
@@ -121,7 +128,10 @@ impl CallStore for DynamoCallStore {
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             let update = Update::builder()
                 .table_name(&self.customers_table)
-                .set_key(Some(customer_key(&record.business_id, contact.phone.as_str())))
+                .set_key(Some(customer_key(
+                    &record.business_id,
+                    contact.phone.as_str(),
+                )))
                 .update_expression(
                     "SET businessId = :business, phone = :phone, \
                      firstContactAt = if_not_exists(firstContactAt, :at), lastContactAt = :at, \

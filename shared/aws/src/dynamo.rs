@@ -98,7 +98,10 @@ impl DynamoBookingStore {
         )?;
         item.insert(
             "customerKey".into(),
-            s(customer_pk(&booking.business_id, booking.customer_phone.as_str())),
+            s(customer_pk(
+                &booking.business_id,
+                booking.customer_phone.as_str(),
+            )),
         );
         Ok(item)
     }
@@ -256,7 +259,10 @@ impl BookingStore for DynamoBookingStore {
                 .table_name(&self.bookings_table)
                 .index_name(CUSTOMER_INDEX)
                 .key_condition_expression("customerKey = :customer AND startUtc > :from")
-                .expression_attribute_values(":customer", s(customer_pk(business_id, phone.as_str())))
+                .expression_attribute_values(
+                    ":customer",
+                    s(customer_pk(business_id, phone.as_str())),
+                )
                 .expression_attribute_values(
                     ":from",
                     s(from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -338,7 +344,10 @@ impl BookingStore for DynamoBookingStore {
                         record.customer_phone.as_str(),
                     )))
                     .update_expression("ADD lifetimeValueCents :delta")
-                    .expression_attribute_values(":delta", AttributeValue::N(value_delta.to_string()))
+                    .expression_attribute_values(
+                        ":delta",
+                        AttributeValue::N(value_delta.to_string()),
+                    )
                     .build()
                     .map_err(|e| PortError::unavailable("change booking", e))?;
                 write = write.transact_items(TransactWriteItem::builder().update(update).build());
@@ -352,7 +361,10 @@ impl BookingStore for DynamoBookingStore {
                     });
                 }
                 // Changed under us (or a concurrent transaction): read again and decide again.
-                Err(e) if e.as_service_error().is_some_and(|se| se.is_transaction_canceled_exception()) => {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_transaction_canceled_exception()) =>
+                {
                     let wait = rand::Rng::random_range(&mut rand::rng(), 20..100);
                     tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
                 }

@@ -338,10 +338,7 @@ impl CallRecord {
         let before = self.clone();
         match job {
             CallJob::Report(report) => {
-                self.customer_phone = self
-                    .customer_phone
-                    .take()
-                    .or(report.customer_phone.clone());
+                self.customer_phone = self.customer_phone.take().or(report.customer_phone.clone());
                 let mut report = (*report).clone();
                 // The first report wins its received time, so a redelivery changes nothing.
                 if let Some(existing) = &self.report {
@@ -350,10 +347,7 @@ impl CallRecord {
                 self.report = Some(report);
             }
             CallJob::Status(update) => {
-                self.customer_phone = self
-                    .customer_phone
-                    .take()
-                    .or(update.customer_phone.clone());
+                self.customer_phone = self.customer_phone.take().or(update.customer_phone.clone());
                 let newer = match (&self.status, self.status_at) {
                     (Some(current), Some(at)) => {
                         current != "ended"
@@ -592,10 +586,13 @@ mod tests {
     #[test]
     fn long_transcripts_are_cut_and_words_match_whole() {
         assert_eq!(
-            bounded(Some(&"a".repeat(MAX_TRANSCRIPT_CHARS + 5)), MAX_TRANSCRIPT_CHARS)
-                .unwrap()
-                .chars()
-                .count(),
+            bounded(
+                Some(&"a".repeat(MAX_TRANSCRIPT_CHARS + 5)),
+                MAX_TRANSCRIPT_CHARS
+            )
+            .unwrap()
+            .chars()
+            .count(),
             MAX_TRANSCRIPT_CHARS + 1
         );
         assert!(contains_word("a cleaning, please", "cleaning"));

@@ -459,15 +459,17 @@ mod tests {
         assert_eq!(r.reason.as_deref(), Some("sick"));
         let err = cancel_request(&args(json!({"bookingReference": "K7P"})), &call, &b).unwrap_err();
         assert!(err.starts_with("That booking reference doesn't look right"));
-        let err =
-            cancel_request(&args(json!({})), &CallContext::default(), &b).unwrap_err();
+        let err = cancel_request(&args(json!({})), &CallContext::default(), &b).unwrap_err();
         assert_eq!(
             err,
             "I need the booking reference or the phone number the booking was made with."
         );
         let err = reschedule_request(&args(json!({"bookingReference": "K7P2X9"})), &call, &b)
             .unwrap_err();
-        assert_eq!(err, "To move the appointment I need the new date and new time.");
+        assert_eq!(
+            err,
+            "To move the appointment I need the new date and new time."
+        );
     }
 
     #[test]
@@ -538,7 +540,10 @@ mod tests {
             (after.status, release.len(), value_delta, after.version),
             (BookingStatus::Cancelled, 2, -15_000, 2)
         );
-        assert_eq!(after.audit.last().unwrap().note, "cancelled by phone assistant: sick");
+        assert_eq!(
+            after.audit.last().unwrap().note,
+            "cancelled by phone assistant: sick"
+        );
         assert_eq!(
             after.decide(&job, now()),
             ChangeDecision::AlreadyApplied { release }

@@ -210,7 +210,9 @@ impl AnalyticsJob {
     pub fn id(&self) -> String {
         match self {
             Self::CallReport(j) => format!("{}#call#{}#report", j.business_id, j.call_id),
-            Self::CallStatus(j) => format!("{}#call#{}#status#{}", j.business_id, j.call_id, j.status),
+            Self::CallStatus(j) => {
+                format!("{}#call#{}#status#{}", j.business_id, j.call_id, j.status)
+            }
             Self::CallActivity(j) => format!(
                 "{}#call#{}#{}#{}",
                 j.business_id,

@@ -72,9 +72,11 @@ impl LeadSignals {
             urgent: has(&["timeline", "urgency"]),
             budget: has(&["budget"]),
             qualified: value("interested").is_some_and(truthy)
-                || value("leadQuality").and_then(Value::as_str).is_some_and(|q| {
-                    matches!(q.trim().to_ascii_lowercase().as_str(), "hot" | "high")
-                }),
+                || value("leadQuality")
+                    .and_then(Value::as_str)
+                    .is_some_and(|q| {
+                        matches!(q.trim().to_ascii_lowercase().as_str(), "hot" | "high")
+                    }),
         }
     }
 
@@ -350,7 +352,10 @@ pub fn score(lead: &LeadRecord, business: &Business) -> u32 {
         .map(|s| s.to_lowercase())
         .collect::<Vec<_>>()
         .join(" \n ");
-    let names_a_service = lead.interests.iter().any(|i| business.services.find(i).is_some())
+    let names_a_service = lead
+        .interests
+        .iter()
+        .any(|i| business.services.find(i).is_some())
         || business.services.list().iter().any(|s| {
             std::iter::once(&s.name)
                 .chain(s.aliases.iter())
@@ -422,7 +427,9 @@ mod tests {
             "To pass this on I still need the caller's name and area of interest."
         );
         let job = capture_lead_request(
-            &args(json!({"name": "Ann Lee", "interest": "teeth whitening", "notes": "wants it ASAP"})),
+            &args(
+                json!({"name": "Ann Lee", "interest": "teeth whitening", "notes": "wants it ASAP"}),
+            ),
             &call(),
             Some("t1"),
             &business(),
@@ -438,7 +445,10 @@ mod tests {
             now(),
         )
         .unwrap();
-        assert_eq!(job.job_id, again.job_id, "a repeated tool call is one source");
+        assert_eq!(
+            job.job_id, again.job_id,
+            "a repeated tool call is one source"
+        );
         assert_eq!(
             lead_confirmation(&job, &business()),
             "Thank you, Ann. I've passed your interest in teeth whitening on to our office, and someone will call you back."
@@ -457,7 +467,9 @@ mod tests {
     fn leads_for_one_phone_merge_and_score_by_the_rules() {
         let b = business();
         let tool = capture_lead_request(
-            &args(json!({"name": "Ann Lee", "interest": "consultation", "email": "ann@example.com"})),
+            &args(
+                json!({"name": "Ann Lee", "interest": "consultation", "email": "ann@example.com"}),
+            ),
             &call(),
             Some("t1"),
             &b,

@@ -252,7 +252,11 @@ fn is_next<T>(stored: Option<&T>, version: u64, of: impl Fn(&T) -> u64) -> bool 
 }
 
 impl CallStore for MemoryCallStore {
-    async fn call(&self, business_id: &str, call_id: &str) -> Result<Option<CallRecord>, PortError> {
+    async fn call(
+        &self,
+        business_id: &str,
+        call_id: &str,
+    ) -> Result<Option<CallRecord>, PortError> {
         self.failures.take("read call")?;
         Ok(lock(&self.calls)
             .get(&(business_id.to_string(), call_id.to_string()))
@@ -285,7 +289,11 @@ impl CallStore for MemoryCallStore {
         Ok(Saved::Written)
     }
 
-    async fn lead(&self, business_id: &str, phone: &PhoneNumber) -> Result<Option<LeadRecord>, PortError> {
+    async fn lead(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+    ) -> Result<Option<LeadRecord>, PortError> {
         self.failures.take("read lead")?;
         Ok(lock(&self.leads)
             .get(&(business_id.to_string(), phone.to_string()))

@@ -8,9 +8,9 @@ use thiserror::Error;
 
 use crate::booking::{BookingRecord, CustomerRecord};
 use crate::calls::CallRecord;
-use crate::leads::LeadRecord;
 use crate::email::EmailAddress;
 use crate::jobs::{BookingChangeJob, BookingJob, Job};
+use crate::leads::LeadRecord;
 use crate::phone::PhoneNumber;
 use crate::reference::BookingReference;
 use crate::slots::SlotCell;
@@ -146,7 +146,8 @@ pub trait CallStore: Send + Sync {
         phone: &PhoneNumber,
     ) -> impl Future<Output = Result<Option<LeadRecord>, PortError>> + Send;
     /// Writes `lead` if the stored one is still at `lead.version - 1` (absent for 1).
-    fn save_lead(&self, lead: &LeadRecord) -> impl Future<Output = Result<Saved, PortError>> + Send;
+    fn save_lead(&self, lead: &LeadRecord)
+    -> impl Future<Output = Result<Saved, PortError>> + Send;
 }
 
 /// The state of an idempotency key when a worker tries to claim it.

@@ -53,7 +53,9 @@ pub fn sms(kind: NotificationKind, business_name: &str, b: &BookingSummary) -> S
 /// The email for a notification of `kind`.
 pub fn email(kind: NotificationKind, business_name: &str, b: &BookingSummary) -> RenderedEmail {
     let (subject, headline, footer) = match kind {
-        NotificationKind::BookingConfirmation => return booking_confirmation_email(business_name, b),
+        NotificationKind::BookingConfirmation => {
+            return booking_confirmation_email(business_name, b);
+        }
         NotificationKind::BookingRescheduled => (
             "is moved",
             "is moved to",
