@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::booking::{spoken_list, with_room};
 use crate::business::{Business, ChosenService};
-use crate::dates::{StartError, localize, parse_time, resolve_date, spoken_date, spoken_time};
+use crate::dates::{
+    DayPart, StartError, day_part, localize, parse_time, resolve_date, spoken_date, spoken_time,
+};
 use crate::slots::SlotCell;
 use crate::tools::CHECK_AVAILABILITY;
 use crate::vapi::CallContext;
@@ -88,6 +90,13 @@ pub fn availability_request(
     let preference = TimePreference::parse(args.text("timePreference")?.as_deref());
     let (Some(service), Some(date)) = (service, date) else {
         return Err("To check availability I need the service and the day.".into());
+    };
+    // "Tonight", "tomorrow morning": the day part is the preference when none is given.
+    let preference = match (preference, day_part(&date)) {
+        (TimePreference::Any, Some(DayPart::Morning)) => TimePreference::Morning,
+        (TimePreference::Any, Some(DayPart::Afternoon)) => TimePreference::Afternoon,
+        (TimePreference::Any, Some(DayPart::Evening)) => TimePreference::Evening,
+        (preference, _) => preference,
     };
     let today = call
         .started_at
@@ -294,6 +303,24 @@ mod tests {
         assert_eq!(
             TimePreference::parse(Some("whatever works")),
             TimePreference::Any
+        );
+    }
+
+    #[test]
+    fn tonight_and_tomorrow_morning_are_preferences() {
+        assert_eq!(
+            request("tonight", None).unwrap().preference,
+            TimePreference::Evening
+        );
+        let r = request("tomorrow morning", None).unwrap();
+        assert_eq!(
+            (r.preference, r.day.to_string().as_str()),
+            (TimePreference::Morning, "2026-11-25")
+        );
+        // An explicit preference wins over the day part.
+        assert_eq!(
+            request("tonight", Some("around 5pm")).unwrap().preference,
+            TimePreference::Around(chrono::NaiveTime::from_hms_opt(17, 0, 0).unwrap())
         );
     }
 

@@ -454,6 +454,27 @@ pub fn localize(zone: Tz, naive: NaiveDateTime) -> Result<DateTime<Tz>, StartErr
     }
 }
 
+/// A part of the day a date phrase names ("tonight", "tomorrow morning").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayPart {
+    Morning,
+    Afternoon,
+    Evening,
+}
+
+pub fn day_part(date: &str) -> Option<DayPart> {
+    let norm = normalize(date);
+    if norm.contains("tonight") || norm.contains("evening") || norm.contains("night") {
+        Some(DayPart::Evening)
+    } else if norm.contains("afternoon") {
+        Some(DayPart::Afternoon)
+    } else if norm.contains("morning") {
+        Some(DayPart::Morning)
+    } else {
+        None
+    }
+}
+
 /// Resolves the `date` and `time` a caller gave into an instant in the business zone.
 pub fn resolve_start(
     date: &str,
@@ -479,7 +500,14 @@ pub fn resolve_start(
         return Ok(start);
     }
     let day = resolve_date(date, today, month_first)?;
-    let at = parse_time(time)?;
+    // "Tonight at 8" and "this afternoon at 3" mean PM when the time does not say.
+    let pm = matches!(day_part(date), Some(DayPart::Evening | DayPart::Afternoon))
+        .then(|| parse_time(&format!("{time} pm")).ok())
+        .flatten();
+    let at = match pm {
+        Some(at) => at,
+        None => parse_time(time)?,
+    };
     localize(zone, day.and_time(at))
 }
 
@@ -739,5 +767,24 @@ mod tests {
             start.with_timezone(&Utc),
             Utc.with_ymd_and_hms(2026, 3, 9, 18, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn tonight_and_this_afternoon_mean_pm_unless_the_time_says() {
+        let zone = chrono_tz::America::New_York;
+        let call = Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap();
+        let at = |date: &str, time: &str| {
+            resolve_start(date, time, zone, call, true)
+                .unwrap()
+                .format("%d %H:%M")
+                .to_string()
+        };
+        assert_eq!(at("tonight", "8"), "24 20:00");
+        assert_eq!(at("this afternoon", "3:30"), "24 15:30");
+        assert_eq!(at("tomorrow evening", "7"), "25 19:00");
+        assert_eq!(at("tonight", "19:00"), "24 19:00");
+        assert_eq!(at("tomorrow morning", "9"), "25 09:00");
+        assert_eq!(day_part("Tonight"), Some(DayPart::Evening));
+        assert_eq!(day_part("Friday"), None);
     }
 }
