@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools lint-template build sam-build bench-webhook vapi-tools clean-venv help
+.PHONY: dev test venv tools lint-template load-business build sam-build bench-webhook vapi-tools clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
@@ -13,6 +13,7 @@ help:
 	@echo "make sam-build      sam build (cargo-lambda build method)"
 	@echo "make lint-template  sam validate --lint"
 	@echo "make vapi-tools     the tool definitions to paste into Vapi"
+	@echo "make load-business FILE=...  load a business (tenant) from its file into make dev's stack"
 
 venv:
 	@infra/venv.sh test
@@ -21,16 +22,24 @@ tools:
 	@infra/venv.sh tools
 
 dev: venv tools
-	cargo build -p callbook-dev
+	cargo build -p callbook-dev -p callbook-aws --bins
 	./target/debug/callbook-dev
 
 test: venv tools
-	cargo build -p callbook-dev
+	cargo build -p callbook-dev -p callbook-aws --bins
 	cargo test --workspace
 	infra/lint-template.sh
 
 lint-template: tools
 	infra/lint-template.sh
+
+# Loads a business (tenant) from its file into the local stack started by `make dev`.
+# Against AWS: BUSINESSES_TABLE=<table> cargo run -p callbook-aws --bin callbook-admin -- load-business FILE
+load-business:
+	@test -n "$(FILE)" || { echo "usage: make load-business FILE=infra/business.example.json" >&2; exit 2; }
+	@test -f .dev/env/webhook.env || { echo "no local stack: run make dev first (in another terminal)" >&2; exit 2; }
+	cargo build -q -p callbook-aws --bin callbook-admin
+	set -a; . .dev/env/webhook.env; set +a; ./target/debug/callbook-admin load-business "$(FILE)"
 
 build: tools
 	rustup target add aarch64-unknown-linux-gnu

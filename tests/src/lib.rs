@@ -288,6 +288,8 @@ pub struct DevStack {
     pub base_url: String,
     pub moto_endpoint: String,
     pub secret: String,
+    /// Where it writes `env/<function>.env` (what `cargo lambda watch` and the admin read).
+    pub dev_dir: PathBuf,
 }
 
 impl DevStack {
@@ -303,6 +305,7 @@ impl DevStack {
         );
         let (dev_port, moto_port) = (free_port(), free_port());
         let secret = format!("e2e-{}", uuid::Uuid::new_v4());
+        let dev_dir = std::env::temp_dir().join(format!("callbook-e2e-{dev_port}"));
         let mut process = spawn_group(
             Command::new(&binary)
                 .env("DEV_PORT", dev_port.to_string())
@@ -311,10 +314,7 @@ impl DevStack {
                 .env("VISIBILITY_TIMEOUT", visibility_timeout.to_string())
                 .env("MAX_RECEIVE_COUNT", max_receive_count.to_string())
                 .env("CALLBOOK_ROOT", repo_root())
-                .env(
-                    "CALLBOOK_DEV_DIR",
-                    std::env::temp_dir().join(format!("callbook-e2e-{dev_port}")),
-                )
+                .env("CALLBOOK_DEV_DIR", &dev_dir)
                 .env(
                     "RUST_LOG",
                     std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -340,7 +340,52 @@ impl DevStack {
             base_url: format!("http://127.0.0.1:{dev_port}"),
             moto_endpoint: format!("http://127.0.0.1:{moto_port}"),
             secret,
+            dev_dir,
         }
+    }
+
+    /// A function's environment as the stack wrote it (`KEY="value"` lines).
+    pub fn function_env(&self, binary: &str) -> Vec<(String, String)> {
+        let path = self.dev_dir.join("env").join(format!("{binary}.env"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| {
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v)
+                    .replace("\\\"", "\"")
+                    .replace("\\\\", "\\");
+                (k.to_string(), v)
+            })
+            .collect()
+    }
+
+    /// Runs `callbook-admin` (built by `make test`) with the webhook's environment, as
+    /// `make load-business` does against `make dev`. Returns (success, stdout + stderr).
+    pub fn admin(&self, args: &[&str]) -> (bool, String) {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target"));
+        let binary = target.join("debug/callbook-admin");
+        assert!(
+            binary.exists(),
+            "{} is missing: `make test` builds it first (cargo build -p callbook-aws --bins)",
+            binary.display()
+        );
+        let out = Command::new(binary)
+            .args(args)
+            .envs(self.function_env("webhook"))
+            .output()
+            .expect("callbook-admin runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
     }
 
     pub fn webhook_url(&self) -> String {

@@ -51,6 +51,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         call_id: Some("call-1".into()),
         tool_call_id: Some("tc-1".into()),
         requested_at: now(),
+        owner: Vec::new(),
     }
 }
 
@@ -627,4 +628,81 @@ async fn call_records_and_leads_are_written_only_over_the_version_read() {
     assert_eq!(store.save_lead(&read).await, Ok(Saved::Written));
     // The lead sits beside the profile: the profile is still readable.
     assert!(customer.phone.as_str() == "+17025551234");
+}
+
+#[tokio::test]
+async fn businesses_load_from_their_file_and_resolve_by_assistant_or_number() {
+    use callbook_aws::business::{DynamoBusinessDirectory, LoadError, load_business};
+    use callbook_core::business::BusinessProfile;
+    use callbook_core::ports::{BusinessDirectory, CallRoute};
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = moto.env("webhook", "BUSINESSES_TABLE");
+    let mut profile: BusinessProfile =
+        serde_json::from_str(include_str!("../../infra/business.example.json")).unwrap();
+    let loaded = load_business(&client, &table, &profile).await.unwrap();
+    assert_eq!((loaded.created, loaded.routes), (true, 2));
+
+    // No cache, so each lookup reads the table.
+    let directory = DynamoBusinessDirectory::with_cache(
+        client.clone(),
+        table.clone(),
+        std::time::Duration::ZERO,
+    );
+    let by_assistant = directory
+        .business_for(CallRoute::Assistant("asst-smile-london"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_assistant.zone.name(), "Europe/London");
+    let by_number = directory
+        .business_for(CallRoute::PhoneNumber("pn-smile-london-main"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_number.id, "smile-dental-london");
+    assert_eq!(
+        directory
+            .business("smile-dental-london")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Smile Dental London"
+    );
+    assert!(
+        directory
+            .business_for(CallRoute::Assistant("nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A new assistant replaces the old one: the old route is removed with the same write.
+    profile.assistant_ids = vec!["asst-smile-london-v2".into()];
+    profile.capacity = Some(3);
+    let loaded = load_business(&client, &table, &profile).await.unwrap();
+    assert_eq!((loaded.created, loaded.removed_routes), (false, 1));
+    assert!(
+        directory
+            .business_for(CallRoute::Assistant("asst-smile-london"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let updated = directory
+        .business_for(CallRoute::Assistant("asst-smile-london-v2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.capacity, 3);
+
+    // An invalid file is refused before anything is written.
+    profile.time_zone = "Nowhere/Land".into();
+    assert!(matches!(
+        load_business(&client, &table, &profile).await,
+        Err(LoadError::Invalid(_))
+    ));
 }

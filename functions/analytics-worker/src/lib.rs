@@ -6,14 +6,21 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callbook_aws::SdkConfig;
+use std::sync::Arc;
+
+use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::calls::DynamoCallStore;
+use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::sqs_batch::process_batch;
 use callbook_core::business::{Business, ConfigError, required};
 use callbook_core::calls::{Activity, CallJob, CallRecord};
-use callbook_core::jobs::AnalyticsJob;
+use callbook_core::jobs::{AnalyticsJob, Job, JobKind, LeadSummary, NotificationJob};
 use callbook_core::leads::{LeadJob, LeadRecord};
 use callbook_core::phone::PhoneNumber;
-use callbook_core::ports::{CallStore, Clock, CustomerContact, PortError, Saved, SystemClock};
+use callbook_core::ports::{
+    BusinessDirectory, CallStore, Clock, CustomerContact, JobQueue, PortError, Saved, SystemClock,
+    business_by_id,
+};
 use callbook_core::reference::BookingReference;
 use thiserror::Error;
 use tracing::info;
@@ -33,31 +40,51 @@ pub enum AnalyticsJobError {
     Contended(&'static str),
 }
 
-pub struct AnalyticsWorker<S, C> {
+pub struct AnalyticsWorker<S, D, Q, C> {
     pub store: S,
-    /// Its services name what callers are interested in, for lead detection and scoring.
-    pub business: Business,
+    /// The install's default business; stored ones come from `directory`. A business's
+    /// services name what callers are interested in, for lead detection and scoring.
+    pub default_business: Arc<Business>,
+    pub directory: D,
+    /// For the business's notice of a new lead.
+    pub queue: Q,
     pub clock: C,
 }
 
-pub type AwsAnalyticsWorker = AnalyticsWorker<DynamoCallStore, SystemClock>;
+pub type AwsAnalyticsWorker =
+    AnalyticsWorker<DynamoCallStore, DynamoBusinessDirectory, SqsJobQueue, SystemClock>;
 
 pub fn build(
     sdk: &SdkConfig,
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<AwsAnalyticsWorker, ConfigError> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Ok(AnalyticsWorker {
         store: DynamoCallStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
+            dynamodb.clone(),
             required(lookup, "CALLS_TABLE")?,
             required(lookup, "CUSTOMERS_TABLE")?,
         ),
-        business: Business::from_lookup(lookup)?,
+        default_business: Arc::new(Business::from_lookup(lookup)?),
+        directory: DynamoBusinessDirectory::new(dynamodb, required(lookup, "BUSINESSES_TABLE")?),
+        queue: SqsJobQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            vec![(
+                JobKind::Notification,
+                required(lookup, "NOTIFICATION_QUEUE_URL")?,
+            )],
+        ),
         clock: SystemClock,
     })
 }
 
-impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
+impl<S, D, Q, C> AnalyticsWorker<S, D, Q, C>
+where
+    S: CallStore,
+    D: BusinessDirectory,
+    Q: JobQueue,
+    C: Clock,
+{
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         process_batch(event, |message| Box::pin(self.process(message))).await
     }
@@ -65,10 +92,14 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
     async fn process(&self, message: SqsMessage) -> Result<(), AnalyticsJobError> {
         let body = message.body.as_deref().ok_or(AnalyticsJobError::NoBody)?;
         let job: AnalyticsJob = serde_json::from_str(body)?;
+        let business =
+            business_by_id(&self.directory, &self.default_business, job.business_id()).await?;
+        let business = business.as_ref();
         match &job {
             AnalyticsJob::CallReport(report) => {
                 let call = self
                     .update_call(
+                        business,
                         &report.business_id,
                         &report.call_id,
                         CallJob::Report(report),
@@ -79,13 +110,14 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
                 if call.booked.is_empty()
                     && let Some(interest) = &call.lead_interest
                     && let Some(lead) =
-                        LeadJob::from_report(report, interest, &self.business, self.clock.now())
+                        LeadJob::from_report(report, interest, business, self.clock.now())
                 {
-                    self.merge_lead(&lead).await?;
+                    self.merge_lead(business, &lead).await?;
                 }
             }
             AnalyticsJob::CallStatus(status) => {
                 self.update_call(
+                    business,
                     &status.business_id,
                     &status.call_id,
                     CallJob::Status(status),
@@ -94,6 +126,7 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
             }
             AnalyticsJob::CallActivity(activity) => {
                 self.update_call(
+                    business,
                     &activity.business_id,
                     &activity.call_id,
                     CallJob::Activity(activity),
@@ -109,9 +142,10 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
                 }
             }
             AnalyticsJob::Lead(lead) => {
-                self.merge_lead(lead).await?;
+                self.merge_lead(business, lead).await?;
                 if let Some(call_id) = &lead.call_id {
                     self.update_call(
+                        business,
                         &lead.business_id,
                         call_id,
                         CallJob::Lead {
@@ -128,6 +162,7 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
     /// Reads the call, applies the job, writes it back if the version is unchanged.
     async fn update_call(
         &self,
+        business: &Business,
         business_id: &str,
         call_id: &str,
         job: CallJob<'_>,
@@ -137,7 +172,7 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
             let stored = self.store.call(business_id, call_id).await?;
             let had_report = stored.as_ref().is_some_and(|c| c.report.is_some());
             let mut call = stored.unwrap_or_else(|| CallRecord::new(business_id, call_id, now));
-            if !call.apply(&job, &self.business, now) {
+            if !call.apply(&job, business, now) {
                 return Ok(call);
             }
             // The first report counts the call on the caller's history, in the same write.
@@ -156,22 +191,55 @@ impl<S: CallStore, C: Clock> AnalyticsWorker<S, C> {
         Err(AnalyticsJobError::Contended("the call record"))
     }
 
-    async fn merge_lead(&self, job: &LeadJob) -> Result<(), AnalyticsJobError> {
+    async fn merge_lead(
+        &self,
+        business: &Business,
+        job: &LeadJob,
+    ) -> Result<(), AnalyticsJobError> {
         for _ in 0..ATTEMPTS {
             let mut lead = self
                 .store
                 .lead(&job.business_id, &job.phone)
                 .await?
                 .unwrap_or_else(|| LeadRecord::new(job));
-            if !lead.merge(job, &self.business) {
-                return Ok(());
+            let merged = lead.merge(job, business);
+            if merged && self.store.save_lead(&lead).await? == Saved::Stale {
+                continue;
             }
-            if self.store.save_lead(&lead).await? == Saved::Written {
+            if merged {
                 info!(phone = %job.phone.redacted(), score = lead.score, grade = ?lead.grade, "lead recorded");
-                return Ok(());
             }
+            // The job that started the lead tells the business, also when redelivered (the
+            // notice's id is the lead's, so it goes out once).
+            if lead.sources.first() == Some(&job.job_id) {
+                self.tell_owner(business, &lead).await?;
+            }
+            return Ok(());
         }
         Err(AnalyticsJobError::Contended("the lead"))
+    }
+
+    async fn tell_owner(&self, business: &Business, lead: &LeadRecord) -> Result<(), PortError> {
+        let notices = NotificationJob::owner_new_lead(
+            &format!("{}#lead#{}", lead.business_id, lead.phone),
+            &business.id,
+            &business.name,
+            &business.owner_recipients(),
+            &LeadSummary {
+                name: lead.name.clone(),
+                phone: lead.phone.clone(),
+                email: lead.email.clone(),
+                interests: lead.interests.clone(),
+                note: lead.notes.last().cloned(),
+                score: lead.score,
+                grade: format!("{:?}", lead.grade).to_lowercase(),
+            },
+        );
+        if notices.is_empty() {
+            return Ok(());
+        }
+        let jobs: Vec<Job> = notices.into_iter().map(Job::Notification).collect();
+        self.queue.enqueue(&jobs).await
     }
 
     /// A caller who was a lead and then booked: the lead is converted.

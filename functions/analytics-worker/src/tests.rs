@@ -1,20 +1,29 @@
 use super::*;
 use callbook_core::calls::CallOutcome;
 use callbook_core::leads::{LeadGrade, LeadStatus};
-use callbook_core::memory::{FixedClock, MemoryCallStore};
+use callbook_core::memory::{FixedClock, MemoryCallStore, MemoryDirectory, MemoryQueue};
 use chrono::{TimeZone, Utc};
 
 const CALL_A: &str = "5a8c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b";
 const CALL_B: &str = "6b9d2f3a-4c5e-4f7a-9b0c-1d2e3f4a5b6c";
 
-fn worker() -> AnalyticsWorker<MemoryCallStore, FixedClock> {
+type TestWorker = AnalyticsWorker<MemoryCallStore, MemoryDirectory, MemoryQueue, FixedClock>;
+
+fn worker() -> TestWorker {
     AnalyticsWorker {
         store: MemoryCallStore::default(),
-        business: Business::from_lookup(&|name: &str| {
-            (name == "BUSINESS_SERVICES")
-                .then(|| "Consultation=60@150; Cleaning|Hygiene=30@90; Whitening=90@300".into())
-        })
-        .unwrap(),
+        default_business: Arc::new(
+            Business::from_lookup(&|name: &str| match name {
+                "BUSINESS_SERVICES" => {
+                    Some("Consultation=60@150; Cleaning|Hygiene=30@90; Whitening=90@300".into())
+                }
+                "OWNER_EMAIL" => Some("owner@clinic.example".into()),
+                _ => None,
+            })
+            .unwrap(),
+        ),
+        directory: MemoryDirectory::default(),
+        queue: MemoryQueue::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 12, 0).unwrap()),
     }
 }
@@ -30,7 +39,7 @@ fn failures(r: &SqsBatchResponse) -> Vec<String> {
         .collect()
 }
 
-fn call(w: &AnalyticsWorker<MemoryCallStore, FixedClock>, id: &str) -> CallRecord {
+fn call(w: &TestWorker, id: &str) -> CallRecord {
     w.store
         .calls()
         .into_iter()
@@ -81,6 +90,10 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
         (lead.score, lead.grade, lead.status),
         (90, LeadGrade::Hot, LeadStatus::Open)
     );
+
+    // The business hears of the new lead once, by email (its only owner recipient).
+    let notices: Vec<String> = w.queue.sent().iter().map(Job::id).collect();
+    assert_eq!(notices, ["default#lead#+17025551234#owner-new-lead#email"]);
 
     // Each call counted once on its caller's history.
     let contacts = w.store.contacts.lock().unwrap().clone();
@@ -174,4 +187,33 @@ async fn every_sample_event_is_processed() {
         seen += 1;
     }
     assert!(seen >= 1, "no analytics-worker-* samples in events/");
+}
+
+#[tokio::test]
+async fn jobs_of_a_stored_business_use_it_and_unknown_businesses_are_retried() {
+    let w = worker();
+    let profile: callbook_core::business::BusinessProfile =
+        serde_json::from_str(include_str!("../../../infra/business.example.json")).unwrap();
+    w.directory.add(Business::from_profile(&profile).unwrap());
+    let mut event = sample_event();
+    event.records.truncate(3);
+    for record in &mut event.records {
+        let body = record.body.take().unwrap();
+        record.body = Some(body.replace(
+            "\"businessId\": \"default\"",
+            "\"businessId\": \"smile-dental-london\"",
+        ));
+    }
+    assert!(failures(&w.handle(event.clone()).await).is_empty());
+    let lead = &w.store.leads()[0];
+    assert_eq!(lead.business_id, "smile-dental-london");
+    // Its owner has a phone and an email.
+    assert_eq!(w.queue.sent().len(), 2);
+
+    let w = worker();
+    assert_eq!(
+        failures(&w.handle(event).await).len(),
+        3,
+        "no such business here"
+    );
 }

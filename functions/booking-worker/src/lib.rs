@@ -92,8 +92,10 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
         // Also on a redelivery: the previous attempt may have stopped before this step.
         // Notification ids are deterministic, so the notification worker sends each once.
         let mut jobs: Vec<Job> = NotificationJob::booking_confirmations(job)
+            .into_iter()
+            .chain(NotificationJob::owner_new_booking(job))
             .map(Job::Notification)
-            .into();
+            .collect();
         if let Some(call_id) = &job.call_id {
             jobs.push(Job::Analytics(AnalyticsJob::CallActivity(CallActivity {
                 business_id: job.business_id.clone(),
@@ -142,6 +144,7 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
         let summary = BookingSummary {
             reference: booking.reference.clone(),
             customer_name: booking.customer_name.clone(),
+            customer_phone: Some(booking.customer_phone.clone()),
             service: booking.service.clone(),
             start_local: booking.start_local,
             time_zone: booking.time_zone.clone(),

@@ -11,7 +11,7 @@ use callbook_core::jobs::{NotificationJob, Recipient};
 use callbook_core::ports::{
     Claim, Clock, EmailSender, IdempotencyStore, PortError, SmsSender, SystemClock,
 };
-use callbook_core::templates::{email as email_for, sms};
+use callbook_core::templates::{email_for, sms_for};
 use chrono::Duration;
 use thiserror::Error;
 use tracing::info;
@@ -110,19 +110,19 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
     }
 
     async fn send(&self, job: &NotificationJob) -> Result<String, PortError> {
+        // A job without what its kind is about can never be sent: it goes to the DLQ.
+        let unrenderable = || PortError::Corrupt {
+            what: "notification job",
+            message: format!("{} has nothing to say for its kind", job.notification_id),
+        };
         match &job.recipient {
             Recipient::Sms { phone } => {
-                self.sms
-                    .send_sms(phone, &sms(job.kind, &job.business_name, &job.booking))
-                    .await
+                let text = sms_for(job).ok_or_else(unrenderable)?;
+                self.sms.send_sms(phone, &text).await
             }
             Recipient::Email { email } => {
-                self.email
-                    .send_email(
-                        email,
-                        &email_for(job.kind, &job.business_name, &job.booking),
-                    )
-                    .await
+                let rendered = email_for(job).ok_or_else(unrenderable)?;
+                self.email.send_email(email, &rendered).await
             }
         }
     }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use callbook_core::auth::WebhookSecret;
 use callbook_core::business::Business;
 use callbook_core::memory::{
-    FixedClock, MemoryBookingStore, MemoryQueue, MemorySlotStore, StaticHealth,
+    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryQueue, MemorySlotStore, StaticHealth,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
@@ -24,10 +24,11 @@ fn main() {
         .expect("runtime");
     let webhook = Webhook {
         secret: WebhookSecret::new("local-dev-secret").expect("secret"),
-        business: Business::from_lookup(&|_: &str| None).expect("business"),
+        business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),
         queue: MemoryQueue::default(),
         slots: MemorySlotStore::default(),
         bookings: MemoryBookingStore::default(),
+        directory: MemoryDirectory::default(),
         health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
     };

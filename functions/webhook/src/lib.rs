@@ -4,6 +4,7 @@
 //! validate, enqueue, and answer only once SQS has accepted every job the answer promises.
 
 use callbook_aws::SdkConfig;
+use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::slots::DynamoSlotStore;
@@ -28,7 +29,8 @@ use callbook_core::jobs::{
 };
 use callbook_core::leads::{capture_lead_request, lead_confirmation};
 use callbook_core::ports::{
-    BookingStore, Clock, HealthProbe, JobQueue, PortError, Reservation, SlotStore, SystemClock,
+    BookingStore, BusinessDirectory, Clock, HealthProbe, JobQueue, PortError, Reservation,
+    SlotStore, SystemClock, business_for_call,
 };
 use callbook_core::redact::redact_text;
 use callbook_core::reference::{BookingReference, stable_id};
@@ -43,11 +45,15 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tracing::{error, info, warn};
 
 pub const WEBHOOK_PATH: &str = "/vapi-webhook";
 pub const HEALTH_PATH: &str = "/monitoring/health";
 
+/// What the caller hears when the business a call is for cannot be looked up.
+const DIRECTORY_PROBLEM: &str =
+    "I'm sorry, I can't reach our booking system just now. Please try again in a moment.";
 /// What the caller hears when their bookings cannot be read.
 const LOOKUP_PROBLEM: &str =
     "I'm sorry, I can't look up bookings just now. Please try again in a moment.";
@@ -57,9 +63,12 @@ const CHANGE_PROBLEM: &str = "I'm sorry, I couldn't make that change because of 
 /// What the caller hears when a booking could not be handed to the queue.
 const SYSTEM_PROBLEM: &str = "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
 
-pub struct Webhook<Q, S, B, H, C> {
+pub struct Webhook<Q, S, B, D, H, C> {
     pub secret: WebhookSecret,
-    pub business: Business,
+    /// The install's default business: calls no stored business claims are its.
+    pub business: Arc<Business>,
+    /// Stored businesses, found by the assistant or phone number a call came through.
+    pub directory: D,
     pub queue: Q,
     /// The business calendar: a booking reserves its slots before the caller hears "booked".
     pub slots: S,
@@ -69,8 +78,14 @@ pub struct Webhook<Q, S, B, H, C> {
     pub clock: C,
 }
 
-pub type AwsWebhook =
-    Webhook<SqsJobQueue, DynamoSlotStore, DynamoBookingStore, AwsHealthProbe, SystemClock>;
+pub type AwsWebhook = Webhook<
+    SqsJobQueue,
+    DynamoSlotStore,
+    DynamoBookingStore,
+    DynamoBusinessDirectory,
+    AwsHealthProbe,
+    SystemClock,
+>;
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
 pub fn build(
@@ -95,6 +110,7 @@ pub fn build(
         ("bookings", "BOOKINGS_TABLE"),
         ("idempotency", "IDEMPOTENCY_TABLE"),
         ("calls", "CALLS_TABLE"),
+        ("businesses", "BUSINESSES_TABLE"),
     ]);
     let queues = named(&[
         ("booking-queue", "BOOKING_QUEUE_URL"),
@@ -106,7 +122,11 @@ pub fn build(
     ]);
     Ok(Webhook {
         secret,
-        business,
+        business: Arc::new(business),
+        directory: DynamoBusinessDirectory::new(
+            dynamodb.clone(),
+            required(lookup, "BUSINESSES_TABLE")?,
+        ),
         queue: SqsJobQueue::new(
             sqs.clone(),
             vec![
@@ -150,7 +170,15 @@ fn is_json_content_type(value: &[u8]) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webhook<Q, S, B, H, C> {
+impl<Q, S, B, D, H, C> Webhook<Q, S, B, D, H, C>
+where
+    Q: JobQueue,
+    S: SlotStore,
+    B: BookingStore,
+    D: BusinessDirectory,
+    H: HealthProbe,
+    C: Clock,
+{
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path().trim_end_matches('/');
         match (request.method(), path) {
@@ -195,18 +223,38 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
         };
         let body = match message {
             WebhookMessage::ToolCalls { call, tool_calls } => {
+                let business = self.business_of(&call).await;
                 let mut answers = Vec::with_capacity(tool_calls.len());
                 for tool_call in &tool_calls {
-                    answers.push((tool_call, self.run_tool(&call, tool_call).await));
+                    let outcome = match &business {
+                        Ok(business) => self.run_tool(business, &call, tool_call).await,
+                        Err(_) => ToolOutcome::Error(DIRECTORY_PROBLEM.into()),
+                    };
+                    answers.push((tool_call, outcome));
                 }
                 tool_calls_response(&answers)
             }
             WebhookMessage::SingleCall { call, tool_call } => {
-                single_call_response(&self.run_tool(&call, &tool_call).await)
+                let outcome = match self.business_of(&call).await {
+                    Ok(business) => self.run_tool(&business, &call, &tool_call).await,
+                    Err(_) => ToolOutcome::Error(DIRECTORY_PROBLEM.into()),
+                };
+                single_call_response(&outcome)
             }
-            WebhookMessage::AssistantRequest { call } => self.assistant_request(&call),
-            WebhookMessage::TransferDestinationRequest { call } => self.transfer_destination(&call),
+            WebhookMessage::AssistantRequest { call } => match self.business_of(&call).await {
+                Ok(business) => self.assistant_request(&business, &call),
+                Err(_) => json!({ "error": DIRECTORY_PROBLEM }),
+            },
+            WebhookMessage::TransferDestinationRequest { call } => {
+                match self.business_of(&call).await {
+                    Ok(business) => self.transfer_destination(&business, &call),
+                    Err(_) => json!({ "error": DIRECTORY_PROBLEM }),
+                }
+            }
             WebhookMessage::EndOfCallReport(report) => {
+                let Ok(business) = self.business_of(&report.call).await else {
+                    return client_error(StatusCode::SERVICE_UNAVAILABLE, DIRECTORY_PROBLEM);
+                };
                 let now = self.clock.now();
                 info!(
                     call_id = ?report.call.call_id,
@@ -214,8 +262,8 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
                     duration_seconds = ?report.duration_seconds(),
                     "end-of-call report received"
                 );
-                let job = CallReport::from_report(&report, &self.business, now)
-                    .map(AnalyticsJob::CallReport);
+                let job =
+                    CallReport::from_report(&report, &business, now).map(AnalyticsJob::CallReport);
                 if let Err(response) = self.record_call(job, "end-of-call report").await {
                     return response;
                 }
@@ -223,7 +271,10 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             }
             WebhookMessage::StatusUpdate(update) => {
                 info!(call_id = ?update.call.call_id, status = %update.status, "status update received");
-                let job = CallStatus::from_update(&update, &self.business, self.clock.now())
+                let Ok(business) = self.business_of(&update.call).await else {
+                    return client_error(StatusCode::SERVICE_UNAVAILABLE, DIRECTORY_PROBLEM);
+                };
+                let job = CallStatus::from_update(&update, &business, self.clock.now())
                     .map(AnalyticsJob::CallStatus);
                 if let Err(response) = self.record_call(job, "status update").await {
                     return response;
@@ -239,7 +290,24 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
         json_response(StatusCode::OK, &body)
     }
 
-    async fn run_tool(&self, call: &CallContext, tool_call: &ToolCall) -> ToolOutcome {
+    /// The business this call is for (see `business_for_call`); a failed lookup is logged.
+    async fn business_of(&self, call: &CallContext) -> Result<Arc<Business>, PortError> {
+        business_for_call(
+            &self.directory,
+            &self.business,
+            call.assistant_id.as_deref(),
+            call.phone_number_id.as_deref(),
+        )
+        .await
+        .inspect_err(|e| error!(error = %e, "the call's business could not be looked up"))
+    }
+
+    async fn run_tool(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_call: &ToolCall,
+    ) -> ToolOutcome {
         let args = match &tool_call.arguments {
             Ok(args) => args,
             Err(problem) => {
@@ -250,12 +318,18 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             }
         };
         let outcome = match tool_call.name.as_str() {
-            "bookAppointment" => self.book_appointment(call, tool_call, args).await,
-            "checkAvailability" => self.check_availability(call, args).await,
-            "rescheduleAppointment" => self.reschedule_appointment(call, tool_call, args).await,
-            "cancelAppointment" => self.cancel_appointment(call, tool_call, args).await,
-            "getAppointments" => self.get_appointments(call, args).await,
-            "captureLead" => self.capture_lead(call, tool_call, args).await,
+            "bookAppointment" => self.book_appointment(business, call, tool_call, args).await,
+            "checkAvailability" => self.check_availability(business, call, args).await,
+            "rescheduleAppointment" => {
+                self.reschedule_appointment(business, call, tool_call, args)
+                    .await
+            }
+            "cancelAppointment" => {
+                self.cancel_appointment(business, call, tool_call, args)
+                    .await
+            }
+            "getAppointments" => self.get_appointments(business, call, args).await,
+            "captureLead" => self.capture_lead(business, call, tool_call, args).await,
             other => ToolOutcome::Error(format!(
                 "I can't do that here: the tool {other:?} is not available."
             )),
@@ -273,16 +347,16 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
 
     async fn book_appointment(
         &self,
+        business: &Business,
         call: &CallContext,
         tool_call: &ToolCall,
         args: &serde_json::Map<String, Value>,
     ) -> ToolOutcome {
         let now = self.clock.now();
-        let request = match book_appointment_request(args, call, &self.business, now) {
+        let request = match book_appointment_request(args, call, business, now) {
             Ok(r) => r,
-            Err(refusal) => return ToolOutcome::Error(self.explain(refusal, now).await),
+            Err(refusal) => return ToolOutcome::Error(self.explain(business, refusal, now).await),
         };
-        let business = &self.business;
         let cells = cells_for(
             request.start,
             request.service.minutes,
@@ -301,7 +375,7 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             )
             .as_bytes(),
         );
-        let reference = self.booking_reference(call, tool_call);
+        let reference = self.booking_reference(business, call, tool_call);
         let reference = match self
             .slots
             .reserve(&business.id, &cells, business.capacity, &reference, &holder)
@@ -318,7 +392,7 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             }
             Ok(Reservation::Full) => {
                 let refusal = BookingRefusal::taken(request.start, request.service.minutes);
-                return ToolOutcome::Error(self.explain(refusal, now).await);
+                return ToolOutcome::Error(self.explain(business, refusal, now).await);
             }
             Err(e) => {
                 error!(error = %e, reference = %reference, "slots could not be reserved");
@@ -329,8 +403,8 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
         let job_id = format!("{}#{}", business.id, reference);
         let job = BookingJob {
             job_id,
-            business_id: self.business.id.clone(),
-            business_name: self.business.name.clone(),
+            business_id: business.id.clone(),
+            business_name: business.name.clone(),
             reference: reference.clone(),
             customer: request.customer.clone(),
             service: request.service.name.clone(),
@@ -338,11 +412,12 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             price_cents: request.service.price_cents,
             start_utc: request.start.with_timezone(&Utc),
             start_local: request.start.fixed_offset(),
-            time_zone: self.business.zone.name().to_string(),
+            time_zone: business.zone.name().to_string(),
             slot_cells: cells.clone(),
             call_id: call.call_id.clone(),
             tool_call_id: tool_call.id.clone(),
             requested_at: now,
+            owner: business.owner_recipients(),
         };
         if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
             // The slot stays held: SQS may have stored the job despite the error, or a
@@ -388,43 +463,42 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
     /// upcoming bookings (Query on the customer index). `Err` is what the caller hears.
     async fn find_booking(
         &self,
+        business: &Business,
         lookup: &BookingLookup,
         now: chrono::DateTime<Utc>,
     ) -> Result<BookingRecord, String> {
         let found = match lookup {
             BookingLookup::Reference(reference) => self
                 .bookings
-                .booking(&self.business.id, reference)
+                .booking(&business.id, reference)
                 .await
                 .map(|b| b.into_iter().collect::<Vec<_>>()),
             BookingLookup::Phone(phone) => {
-                self.bookings
-                    .bookings_of(&self.business.id, phone, now)
-                    .await
+                self.bookings.bookings_of(&business.id, phone, now).await
             }
         };
         let found = found.map_err(|e| {
             error!(error = %e, "bookings could not be read");
             LOOKUP_PROBLEM.to_string()
         })?;
-        choose_booking(lookup, &found, &self.business, now).cloned()
+        choose_booking(lookup, &found, business, now).cloned()
     }
 
     /// rescheduleAppointment: reserve the new time first (atomically, like a booking), then
     /// hand the change to the booking worker, which frees the old time.
     async fn reschedule_appointment(
         &self,
+        business: &Business,
         call: &CallContext,
         tool_call: &ToolCall,
         args: &serde_json::Map<String, Value>,
     ) -> ToolOutcome {
         let now = self.clock.now();
-        let business = &self.business;
         let request = match reschedule_request(args, call, business) {
             Ok(r) => r,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        let booking = match self.find_booking(&request.lookup, now).await {
+        let booking = match self.find_booking(business, &request.lookup, now).await {
             Ok(b) => b,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
@@ -432,7 +506,7 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
         let start = match bookable_start(&request.date, &request.time, minutes, call, business, now)
         {
             Ok(start) => start,
-            Err(refusal) => return ToolOutcome::Error(self.explain(refusal, now).await),
+            Err(refusal) => return ToolOutcome::Error(self.explain(business, refusal, now).await),
         };
         if start.with_timezone(&Utc) == booking.start_utc {
             return ToolOutcome::Error(format!(
@@ -481,7 +555,7 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
                 }
                 Ok(Reservation::Full) => {
                     let refusal = BookingRefusal::taken(start, minutes);
-                    return ToolOutcome::Error(self.explain(refusal, now).await);
+                    return ToolOutcome::Error(self.explain(business, refusal, now).await);
                 }
                 Err(e) => {
                     error!(error = %e, reference = %booking.reference, "new slots could not be reserved");
@@ -526,24 +600,25 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
     /// cancelAppointment: the booking worker marks it cancelled and frees its time.
     async fn cancel_appointment(
         &self,
+        business: &Business,
         call: &CallContext,
         tool_call: &ToolCall,
         args: &serde_json::Map<String, Value>,
     ) -> ToolOutcome {
         let now = self.clock.now();
-        let request = match cancel_request(args, call, &self.business) {
+        let request = match cancel_request(args, call, business) {
             Ok(r) => r,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        let booking = match self.find_booking(&request.lookup, now).await {
+        let booking = match self.find_booking(business, &request.lookup, now).await {
             Ok(b) => b,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
         let job = BookingChangeJob {
             // One cancel per booking: asking twice is the same change.
-            job_id: format!("{}#{}#cancel", self.business.id, booking.reference),
-            business_id: self.business.id.clone(),
-            business_name: self.business.name.clone(),
+            job_id: format!("{}#{}#cancel", business.id, booking.reference),
+            business_id: business.id.clone(),
+            business_name: business.name.clone(),
             reference: booking.reference.clone(),
             change: BookingChange::Cancel {
                 reason: request.reason,
@@ -557,28 +632,23 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             return ToolOutcome::Error(CHANGE_PROBLEM.into());
         }
         info!(reference = %booking.reference, "cancel accepted");
-        ToolOutcome::Result(cancel_confirmation(&booking, &self.business))
+        ToolOutcome::Result(cancel_confirmation(&booking, business))
     }
 
     /// getAppointments: the caller's upcoming bookings, soonest first.
     async fn get_appointments(
         &self,
+        business: &Business,
         call: &CallContext,
         args: &serde_json::Map<String, Value>,
     ) -> ToolOutcome {
         let now = self.clock.now();
-        let phone = match appointments_phone(args, call, &self.business) {
+        let phone = match appointments_phone(args, call, business) {
             Ok(p) => p,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        match self
-            .bookings
-            .bookings_of(&self.business.id, &phone, now)
-            .await
-        {
-            Ok(found) => {
-                ToolOutcome::Result(appointments_answer(&phone, &found, &self.business, now))
-            }
+        match self.bookings.bookings_of(&business.id, &phone, now).await {
+            Ok(found) => ToolOutcome::Result(appointments_answer(&phone, &found, business, now)),
             Err(e) => {
                 error!(error = %e, "bookings could not be read");
                 ToolOutcome::Error(LOOKUP_PROBLEM.into())
@@ -589,6 +659,7 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
     /// captureLead: a lead job for the analytics worker, which merges leads by phone.
     async fn capture_lead(
         &self,
+        business: &Business,
         call: &CallContext,
         tool_call: &ToolCall,
         args: &serde_json::Map<String, Value>,
@@ -597,13 +668,13 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
             args,
             call,
             tool_call.id.as_deref(),
-            &self.business,
+            business,
             self.clock.now(),
         ) {
             Ok(job) => job,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        let answer = lead_confirmation(&job, &self.business);
+        let answer = lead_confirmation(&job, business);
         if let Err(e) = self
             .queue
             .enqueue(&[Job::Analytics(AnalyticsJob::Lead(job))])
@@ -620,28 +691,37 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
 
     /// A refusal as the caller hears it: for a time that cannot be had, with the nearest
     /// times that still have room (one Query per day looked at).
-    async fn explain(&self, refusal: BookingRefusal, now: chrono::DateTime<Utc>) -> String {
-        let candidates = refusal.candidates(&self.business, now);
+    async fn explain(
+        &self,
+        business: &Business,
+        refusal: BookingRefusal,
+        now: chrono::DateTime<Utc>,
+    ) -> String {
+        let candidates = refusal.candidates(business, now);
         let mut days: Vec<NaiveDate> = candidates.iter().map(|c| c.date_naive()).collect();
         days.dedup();
         let mut taken = HashMap::new();
         for day in days {
-            match self.taken_on(day).await {
+            match self.taken_on(business, day).await {
                 Ok(cells) => taken.extend(cells),
                 // Without the calendar, offer nothing rather than times that may be taken.
                 Err(e) => {
                     warn!(error = %e, "taken slots could not be read");
-                    return refusal.spoken(&self.business, &[], &taken);
+                    return refusal.spoken(business, &[], &taken);
                 }
             }
         }
-        refusal.spoken(&self.business, &candidates, &taken)
+        refusal.spoken(business, &candidates, &taken)
     }
 
-    async fn taken_on(&self, day: NaiveDate) -> Result<HashMap<SlotCell, u32>, PortError> {
+    async fn taken_on(
+        &self,
+        business: &Business,
+        day: NaiveDate,
+    ) -> Result<HashMap<SlotCell, u32>, PortError> {
         Ok(self
             .slots
-            .taken(&self.business.id, day)
+            .taken(&business.id, day)
             .await?
             .into_iter()
             .collect())
@@ -650,17 +730,22 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
     /// checkAvailability: a few free times on the day, or the next days that have room.
     async fn check_availability(
         &self,
+        business: &Business,
         call: &CallContext,
         args: &serde_json::Map<String, Value>,
     ) -> ToolOutcome {
         let now = self.clock.now();
-        let business = &self.business;
         let request = match availability_request(args, call, business, now) {
             Ok(r) => r,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
         let answer = async {
-            let free = free_starts(business, &request, now, &self.taken_on(request.day).await?);
+            let free = free_starts(
+                business,
+                &request,
+                now,
+                &self.taken_on(business, request.day).await?,
+            );
             if !free.is_empty() {
                 return Ok::<_, PortError>(availability_answer(&request, &free));
             }
@@ -679,9 +764,10 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
                     day,
                     ..request.clone()
                 };
-                if let Some(first) = free_starts(business, &later, now, &self.taken_on(day).await?)
-                    .into_iter()
-                    .min()
+                if let Some(first) =
+                    free_starts(business, &later, now, &self.taken_on(business, day).await?)
+                        .into_iter()
+                        .min()
                 {
                     next.push(first);
                 }
@@ -705,22 +791,22 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
     }
 
     /// `assistant-request`: the business's assistant, or a sentence Vapi says before hanging up.
-    fn assistant_request(&self, call: &CallContext) -> Value {
-        match &self.business.assistant_id {
+    fn assistant_request(&self, business: &Business, call: &CallContext) -> Value {
+        match &business.assistant_id {
             Some(id) => {
                 info!(phone_number_id = ?call.phone_number_id, "assistant requested");
                 json!({ "assistantId": id })
             }
             None => {
                 warn!(phone_number_id = ?call.phone_number_id, "assistant requested but VAPI_ASSISTANT_ID is not set");
-                json!({ "error": format!("Sorry, {} can't take calls on this line right now. Please try again later.", self.business.name) })
+                json!({ "error": format!("Sorry, {} can't take calls on this line right now. Please try again later.", business.name) })
             }
         }
     }
 
     /// `transfer-destination-request`: the business's transfer number, or a spoken refusal.
-    fn transfer_destination(&self, call: &CallContext) -> Value {
-        match &self.business.transfer_number {
+    fn transfer_destination(&self, business: &Business, call: &CallContext) -> Value {
+        match &business.transfer_number {
             Some(number) => {
                 info!(call_id = ?call.call_id, to = %number.redacted(), "transfer destination given");
                 json!({
@@ -736,12 +822,17 @@ impl<Q: JobQueue, S: SlotStore, B: BookingStore, H: HealthProbe, C: Clock> Webho
 
     /// A tool call Vapi delivers again (same call, same tool-call id) gets the same reference,
     /// so the caller hears the same answer. Calls without ids (the flat form) get a fresh one.
-    fn booking_reference(&self, call: &CallContext, tool_call: &ToolCall) -> BookingReference {
+    fn booking_reference(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_call: &ToolCall,
+    ) -> BookingReference {
         match &tool_call.id {
             Some(id) if !id.is_empty() => {
                 let seed = format!(
                     "{}|{}|{}",
-                    self.business.id,
+                    business.id,
                     call.call_id.as_deref().unwrap_or_default(),
                     id
                 );

@@ -1,5 +1,5 @@
 use callbook_core::memory::{
-    FixedClock, MemoryBookingStore, MemoryQueue, MemorySlotStore, StaticHealth,
+    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryQueue, MemorySlotStore, StaticHealth,
 };
 use callbook_core::ports::ComponentHealth;
 use chrono::TimeZone;
@@ -12,23 +12,32 @@ use super::*;
 // The local default, so the files in events/ work unchanged against `make dev`.
 const SECRET: &str = "local-dev-secret";
 
-type TestWebhook =
-    Webhook<MemoryQueue, MemorySlotStore, MemoryBookingStore, StaticHealth, FixedClock>;
+type TestWebhook = Webhook<
+    MemoryQueue,
+    MemorySlotStore,
+    MemoryBookingStore,
+    MemoryDirectory,
+    StaticHealth,
+    FixedClock,
+>;
 
 /// Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday, an open day.
 fn webhook() -> TestWebhook {
     Webhook {
         secret: WebhookSecret::new(SECRET).unwrap(),
-        business: Business::from_lookup(&|k: &str| match k {
-            "BUSINESS_NAME" => Some("Test Clinic".to_string()),
-            "VAPI_ASSISTANT_ID" => Some("asst-test-1".to_string()),
-            "TRANSFER_PHONE_NUMBER" => Some("+17025550100".to_string()),
-            _ => None,
-        })
-        .unwrap(),
+        business: Arc::new(
+            Business::from_lookup(&|k: &str| match k {
+                "BUSINESS_NAME" => Some("Test Clinic".to_string()),
+                "VAPI_ASSISTANT_ID" => Some("asst-test-1".to_string()),
+                "TRANSFER_PHONE_NUMBER" => Some("+17025550100".to_string()),
+                _ => None,
+            })
+            .unwrap(),
+        ),
         queue: MemoryQueue::default(),
         slots: MemorySlotStore::default(),
         bookings: MemoryBookingStore::default(),
+        directory: MemoryDirectory::default(),
         health: StaticHealth(vec![ComponentHealth {
             name: "bookings".into(),
             healthy: true,
@@ -224,9 +233,10 @@ async fn every_refusal_offers_only_times_with_room() {
 }
 
 fn with_catalogue(w: &mut TestWebhook) {
-    w.business.services = "Consultation=60@150; Cleaning|Hygiene=30@89.50; Whitening=90"
-        .parse()
-        .unwrap();
+    Arc::make_mut(&mut w.business).services =
+        "Consultation=60@150; Cleaning|Hygiene=30@89.50; Whitening=90"
+            .parse()
+            .unwrap();
 }
 
 fn book_service(i: usize, service: &str, time: &str) -> Value {
@@ -286,7 +296,7 @@ async fn each_service_blocks_the_slots_its_duration_overlaps() {
 #[tokio::test]
 async fn the_same_caller_asking_again_for_the_same_time_gets_the_same_booking() {
     let mut w = webhook();
-    w.business.capacity = 2; // room for a second booking: only the check can stop one
+    Arc::make_mut(&mut w.business).capacity = 2; // room for a second booking: only the check can stop one
     let args = another_caller(1)["parameters"].clone();
     let call = |id: &str| {
         tool_calls_body(
@@ -315,7 +325,7 @@ async fn the_same_caller_asking_again_for_the_same_time_gets_the_same_booking() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_repeats_from_one_caller_book_once_even_with_room_to_spare() {
     let mut w = webhook();
-    w.business.capacity = 5;
+    Arc::make_mut(&mut w.business).capacity = 5;
     let w = std::sync::Arc::new(w);
     let args = another_caller(1)["parameters"].clone();
     let tasks: Vec<_> = (0..10)
@@ -347,7 +357,7 @@ async fn concurrent_repeats_from_one_caller_book_once_even_with_room_to_spare() 
 async fn a_repeat_for_another_service_is_not_merged_into_the_first_booking() {
     let mut w = webhook();
     with_catalogue(&mut w);
-    w.business.capacity = 2;
+    Arc::make_mut(&mut w.business).capacity = 2;
     let (_, first) = send(&w, authed(&book_service(1, "consultation", "2pm"))).await;
     let (_, second) = send(&w, authed(&book_service(1, "cleaning", "2pm"))).await;
     assert!(
@@ -365,7 +375,7 @@ async fn a_repeat_for_another_service_is_not_merged_into_the_first_booking() {
 #[tokio::test]
 async fn capacity_allows_that_many_at_once() {
     let mut w = webhook();
-    w.business.capacity = 2;
+    Arc::make_mut(&mut w.business).capacity = 2;
     for i in 1..=2 {
         let (_, answer) = send(&w, authed(&another_caller(i))).await;
         assert!(answer["result"].is_string(), "{answer}");
@@ -755,7 +765,7 @@ async fn assistant_request_names_the_business_assistant_or_refuses_aloud() {
         (status, answer),
         (StatusCode::OK, json!({"assistantId": "asst-test-1"}))
     );
-    w.business.assistant_id = None;
+    Arc::make_mut(&mut w.business).assistant_id = None;
     let (status, answer) = send(&w, authed(&body)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -778,7 +788,7 @@ async fn transfer_destination_is_the_business_number_or_a_spoken_error() {
         json!({"type": "number", "number": "+17025550100"})
     );
     assert_eq!(answer["message"]["type"], "request-start");
-    w.business.transfer_number = None;
+    Arc::make_mut(&mut w.business).transfer_number = None;
     let (_, answer) = send(&w, authed(&body)).await;
     assert!(
         answer["error"]
@@ -1135,4 +1145,107 @@ async fn three_tool_calls_answer_three_results_in_order() {
             .starts_with("You're booked")
     );
     assert!(results[2]["error"].as_str().unwrap().contains("noSuchTool"));
+}
+
+fn london() -> Business {
+    let profile: callbook_core::business::BusinessProfile =
+        serde_json::from_str(include_str!("../../../infra/business.example.json")).unwrap();
+    Business::from_profile(&profile).unwrap()
+}
+
+fn call_via(assistant: Option<&str>, phone_number: Option<&str>, calls: Value) -> Value {
+    json!({"message": {"type": "tool-calls",
+        "call": {"id": "call-biz", "assistantId": assistant, "phoneNumberId": phone_number,
+                 "customer": {"number": "+447700900456"}},
+        "toolCallList": calls}})
+}
+
+#[tokio::test]
+async fn each_call_is_served_by_the_business_its_assistant_or_number_belongs_to() {
+    let w = webhook();
+    w.directory.add(london());
+    let book = |service: &str| {
+        json!([{"id": "t1", "type": "function", "function": {"name": "bookAppointment", "arguments": {
+            "customerName": "Jo Bloggs", "customerEmail": "jo@example.com", "serviceType": service,
+            "date": "tomorrow", "time": "2pm"}}}])
+    };
+    // Its catalogue, not the default's.
+    let (_, answer) = send(
+        &w,
+        authed(&call_via(
+            Some("asst-smile-london"),
+            None,
+            book("Consultation"),
+        )),
+    )
+    .await;
+    assert_eq!(
+        answer["results"][0]["error"],
+        "We don't offer Consultation. We offer Check-up, Hygiene and Whitening; which would you like?"
+    );
+    // Its zone: 2 PM in London, by the phone number when the assistant is not one of its.
+    let (_, answer) = send(
+        &w,
+        authed(&call_via(
+            Some("asst-unknown"),
+            Some("pn-smile-london-main"),
+            book("scale and polish"),
+        )),
+    )
+    .await;
+    let text = answer["results"][0]["result"].as_str().unwrap();
+    assert!(
+        text.starts_with("You're booked for Hygiene on Wednesday, November 25 at 2:00 PM."),
+        "{text}"
+    );
+    let job = booking_jobs(&w).pop().unwrap();
+    assert_eq!(
+        (
+            job.business_id.as_str(),
+            job.time_zone.as_str(),
+            job.start_utc.to_rfc3339().as_str()
+        ),
+        (
+            "smile-dental-london",
+            "Europe/London",
+            "2026-11-25T14:00:00+00:00"
+        )
+    );
+    assert_eq!(job.owner.len(), 2, "the owner's phone and email hear of it");
+    assert!(job.job_id.starts_with("smile-dental-london#"));
+    // The same time at the default business is another calendar.
+    let (_, answer) = send(&w, authed(&call_via(None, None, book("Consultation")))).await;
+    assert!(
+        answer["results"][0]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("You're booked for Consultation")
+    );
+    assert_eq!(booking_jobs(&w).last().unwrap().business_id, "default");
+}
+
+#[tokio::test]
+async fn assistant_requests_are_answered_per_number_and_a_failed_lookup_is_spoken() {
+    let w = webhook();
+    w.directory.add(london());
+    let request = json!({"message": {"type": "assistant-request", "call": {"id": "c", "phoneNumberId": "pn-smile-london-main"}}});
+    let (status, answer) = send(&w, authed(&request)).await;
+    assert_eq!(
+        (status, answer),
+        (StatusCode::OK, json!({"assistantId": "asst-smile-london"}))
+    );
+
+    w.directory.failures.fail_next(1);
+    let (status, answer) = send(&w, authed(&call_via(Some("asst-smile-london"), None, json!([
+        {"id": "t1", "type": "function", "function": {"name": "getAppointments", "arguments": {}}}
+    ])))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["results"][0]["error"], DIRECTORY_PROBLEM);
+    w.directory.failures.fail_next(1);
+    let report = json!({"message": {"type": "end-of-call-report", "call": {"id": "c", "assistantId": "asst-smile-london"}}});
+    assert_eq!(
+        send(&w, authed(&report)).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(w.queue.sent().is_empty());
 }

@@ -1,6 +1,7 @@
 //! callbook-aws: one AWS adapter per port of callbook-core, plus what every function's `main`
 //! shares (SDK config, logging, SQS batch handling). Clients are built once, at init.
 
+pub mod business;
 pub mod calls;
 pub mod dynamo;
 pub mod health;

@@ -648,6 +648,7 @@ mod tests {
             call_id: None,
             tool_call_id: None,
             requested_at: now(),
+            owner: Vec::new(),
         };
         let first = CustomerRecord::after_booking(None, &job, now());
         let later = now() + chrono::Duration::days(1);

@@ -3,7 +3,11 @@
 use chrono_tz::Tz;
 use thiserror::Error;
 
+use serde::{Deserialize, Serialize};
+
+use crate::email::EmailAddress;
 use crate::hours::OpeningHours;
+use crate::jobs::Recipient;
 use crate::phone::{PhoneNumber, PhoneRegion};
 use crate::services::Services;
 
@@ -67,6 +71,14 @@ pub struct Business {
     pub assistant_id: Option<String>,
     /// Where a caller is transferred when the assistant hands over to a person.
     pub transfer_number: Option<PhoneNumber>,
+    /// Who at the business hears of new bookings and leads (besides the caller's own SMS
+    /// and email).
+    pub owner_email: Option<EmailAddress>,
+    pub owner_phone: Option<PhoneNumber>,
+    /// The Vapi assistants and phone numbers whose calls are this business's (stored
+    /// businesses only; the default business takes every call no stored one claims).
+    pub assistant_ids: Vec<String>,
+    pub phone_number_ids: Vec<String>,
 }
 
 impl Business {
@@ -125,9 +137,209 @@ impl Business {
             capacity: number(lookup, "BUSINESS_CAPACITY", 1, 1..=100)?,
             assistant_id: setting(lookup, "VAPI_ASSISTANT_ID"),
             transfer_number,
+            owner_email: setting(lookup, "OWNER_EMAIL")
+                .map(|raw| EmailAddress::parse(&raw))
+                .transpose()
+                .map_err(|e| ConfigError::Invalid {
+                    name: "OWNER_EMAIL",
+                    reason: e.to_string(),
+                })?,
+            owner_phone: setting(lookup, "OWNER_PHONE")
+                .map(|raw| PhoneNumber::parse(&raw, phone_region))
+                .transpose()
+                .map_err(|e| ConfigError::Invalid {
+                    name: "OWNER_PHONE",
+                    reason: e.to_string(),
+                })?,
+            assistant_ids: Vec::new(),
+            phone_number_ids: Vec::new(),
         };
         business.validate()?;
         Ok(business)
+    }
+}
+
+/// One service in a business file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceProfile {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub minutes: u32,
+    /// In the business's currency, e.g. 150 or 89.50.
+    #[serde(default)]
+    pub price: Option<f64>,
+}
+
+/// A business as its file and its stored record describe it (`make load-business`). The
+/// same settings as the default business's environment, named for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BusinessProfile {
+    pub id: String,
+    pub name: String,
+    /// IANA zone, e.g. Europe/London.
+    pub time_zone: String,
+    /// Per weekday: "Mon-Fri 09:00-17:00; Sat 10:00-14:00".
+    pub opening_hours: String,
+    /// ISO region for numbers said without a country code (and the date order): US, GB...
+    #[serde(default)]
+    pub phone_region: Option<String>,
+    #[serde(default)]
+    pub appointment_minutes: Option<u32>,
+    #[serde(default)]
+    pub slot_minutes: Option<u32>,
+    /// How many appointments may run at once (staff or rooms); 1 when absent.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    #[serde(default)]
+    pub services: Vec<ServiceProfile>,
+    /// Vapi assistant ids whose calls belong here; the first answers `assistant-request`.
+    #[serde(default)]
+    pub assistant_ids: Vec<String>,
+    /// Vapi phone number ids whose calls belong here.
+    #[serde(default)]
+    pub phone_number_ids: Vec<String>,
+    #[serde(default)]
+    pub transfer_number: Option<String>,
+    #[serde(default)]
+    pub owner_email: Option<String>,
+    #[serde(default)]
+    pub owner_phone: Option<String>,
+}
+
+/// Which profile field an environment setting comes from, for errors in its words.
+const PROFILE_FIELDS: &[(&str, &str)] = &[
+    ("BUSINESS_ID", "id"),
+    ("BUSINESS_NAME", "name"),
+    ("BUSINESS_TIME_ZONE", "timeZone"),
+    ("BUSINESS_OPENING_HOURS", "openingHours"),
+    ("DEFAULT_PHONE_REGION", "phoneRegion"),
+    ("APPOINTMENT_MINUTES", "appointmentMinutes"),
+    ("SLOT_MINUTES", "slotMinutes"),
+    ("BUSINESS_CAPACITY", "capacity"),
+    ("BUSINESS_SERVICES", "services"),
+    ("VAPI_ASSISTANT_ID", "assistantIds"),
+    ("TRANSFER_PHONE_NUMBER", "transferNumber"),
+    ("OWNER_EMAIL", "ownerEmail"),
+    ("OWNER_PHONE", "ownerPhone"),
+];
+
+/// Longest list of assistant or phone number ids one business may claim.
+pub const MAX_ROUTES: usize = 20;
+
+impl BusinessProfile {
+    /// The services as the environment spells them: `Name|Alias=MINUTES@PRICE; ...`.
+    fn services_spec(&self) -> Result<String, ConfigError> {
+        let mut entries = Vec::new();
+        for s in &self.services {
+            let names: Vec<&str> = std::iter::once(s.name.as_str())
+                .chain(s.aliases.iter().map(String::as_str))
+                .collect();
+            if names.iter().any(|n| n.contains(['|', '=', '@', ';'])) {
+                return Err(ConfigError::Invalid {
+                    name: "services",
+                    reason: format!("{:?}: names may not contain | = @ or ;", s.name),
+                });
+            }
+            let price = match s.price {
+                Some(p) if p.is_finite() && p >= 0.0 => {
+                    format!("@{:.2}", (p * 100.0).round() / 100.0)
+                }
+                Some(p) => {
+                    return Err(ConfigError::Invalid {
+                        name: "services",
+                        reason: format!("{}: {p} is not a price", s.name),
+                    });
+                }
+                None => String::new(),
+            };
+            entries.push(format!("{}={}{price}", names.join("|"), s.minutes));
+        }
+        Ok(entries.join("; "))
+    }
+}
+
+impl Business {
+    /// A stored (or loaded) business, checked by the same rules as the default one.
+    pub fn from_profile(profile: &BusinessProfile) -> Result<Self, ConfigError> {
+        let services = profile.services_spec()?;
+        let number = |n: Option<u32>| n.map(|n| n.to_string());
+        let lookup = |name: &str| -> Option<String> {
+            match name {
+                "BUSINESS_ID" => Some(profile.id.clone()),
+                "BUSINESS_NAME" => Some(profile.name.clone()),
+                "BUSINESS_TIME_ZONE" => Some(profile.time_zone.clone()),
+                "BUSINESS_OPENING_HOURS" => Some(profile.opening_hours.clone()),
+                "DEFAULT_PHONE_REGION" => profile.phone_region.clone(),
+                "APPOINTMENT_MINUTES" => number(profile.appointment_minutes),
+                "SLOT_MINUTES" => number(profile.slot_minutes),
+                "BUSINESS_CAPACITY" => number(profile.capacity),
+                "BUSINESS_SERVICES" => Some(services.clone()),
+                "VAPI_ASSISTANT_ID" => profile.assistant_ids.first().cloned(),
+                "TRANSFER_PHONE_NUMBER" => profile.transfer_number.clone(),
+                "OWNER_EMAIL" => profile.owner_email.clone(),
+                "OWNER_PHONE" => profile.owner_phone.clone(),
+                _ => None,
+            }
+        };
+        let in_profile_words = |e: ConfigError| {
+            let field = |env: &str| {
+                PROFILE_FIELDS
+                    .iter()
+                    .find(|(from, _)| *from == env)
+                    .map_or("business", |(_, to)| to)
+            };
+            match e {
+                ConfigError::Missing(n) => ConfigError::Missing(field(n)),
+                ConfigError::Invalid { name, reason } => ConfigError::Invalid {
+                    name: field(name),
+                    reason,
+                },
+            }
+        };
+        if profile.name.trim().is_empty() {
+            return Err(ConfigError::Missing("name"));
+        }
+        let valid_id = |id: &String| {
+            !id.is_empty()
+                && id.len() <= 200
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        };
+        for (name, ids) in [
+            ("assistantIds", &profile.assistant_ids),
+            ("phoneNumberIds", &profile.phone_number_ids),
+        ] {
+            if ids.len() > MAX_ROUTES || !ids.iter().all(valid_id) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: format!("at most {MAX_ROUTES} ids of letters, digits, - and _"),
+                });
+            }
+        }
+        let mut business = Self::from_lookup(&lookup).map_err(in_profile_words)?;
+        business.assistant_ids = profile.assistant_ids.clone();
+        business.phone_number_ids = profile.phone_number_ids.clone();
+        Ok(business)
+    }
+
+    /// Who at the business hears of new bookings and leads.
+    pub fn owner_recipients(&self) -> Vec<Recipient> {
+        let mut to = Vec::new();
+        if let Some(phone) = &self.owner_phone {
+            to.push(Recipient::Sms {
+                phone: phone.clone(),
+            });
+        }
+        if let Some(email) = &self.owner_email {
+            to.push(Recipient::Email {
+                email: email.clone(),
+            });
+        }
+        to
     }
 }
 
@@ -336,6 +548,58 @@ mod tests {
                 }
             ),
             "{err}"
+        );
+    }
+
+    fn profile() -> BusinessProfile {
+        serde_json::from_str(include_str!("../../../infra/business.example.json")).unwrap()
+    }
+
+    #[test]
+    fn a_business_file_makes_a_business_checked_like_the_default() {
+        let b = Business::from_profile(&profile()).unwrap();
+        assert_eq!(
+            (
+                b.id.as_str(),
+                b.zone.name(),
+                b.capacity,
+                b.phone_region.code
+            ),
+            ("smile-dental-london", "Europe/London", 2, "GB")
+        );
+        assert_eq!(b.service("scale and polish").unwrap().minutes, 30);
+        assert_eq!(b.service("whitening").unwrap().price_cents, Some(29_950));
+        assert_eq!(b.assistant_id.as_deref(), Some("asst-smile-london"));
+        assert_eq!(b.owner_recipients().len(), 2);
+
+        let mut bad = profile();
+        bad.time_zone = "Mars/Olympus".into();
+        assert!(matches!(
+            Business::from_profile(&bad),
+            Err(ConfigError::Invalid {
+                name: "timeZone",
+                ..
+            })
+        ));
+        let mut bad = profile();
+        bad.opening_hours = "Mon-Fri 09:10-17:00".into();
+        assert!(matches!(
+            Business::from_profile(&bad),
+            Err(ConfigError::Invalid {
+                name: "openingHours",
+                ..
+            })
+        ));
+        let mut bad = profile();
+        bad.assistant_ids.push("has space".into());
+        assert!(Business::from_profile(&bad).is_err());
+        let mut bad = profile();
+        bad.services[0].name = "A=B".into();
+        assert!(Business::from_profile(&bad).is_err());
+        assert!(
+            serde_json::from_str::<BusinessProfile>(r#"{"id": "x", "name": "X", "timeZone": "UTC", "openingHours": "Mon 09:00-10:00", "colour": "red"}"#)
+                .is_err(),
+            "unknown fields are refused"
         );
     }
 }

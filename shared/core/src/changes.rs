@@ -413,6 +413,7 @@ mod tests {
             call_id: None,
             tool_call_id: None,
             requested_at: now(),
+            owner: Vec::new(),
         };
         BookingRecord::from_job(&job, now())
     }

@@ -41,6 +41,9 @@ pub struct BookingJob {
     pub call_id: Option<String>,
     pub tool_call_id: Option<String>,
     pub requested_at: DateTime<Utc>,
+    /// The business's own recipients for new bookings (owner email and phone).
+    #[serde(default)]
+    pub owner: Vec<Recipient>,
 }
 
 /// What a notification is about; the worker renders it with the templates.
@@ -49,6 +52,9 @@ pub struct BookingJob {
 pub struct BookingSummary {
     pub reference: BookingReference,
     pub customer_name: String,
+    /// For the business's own notice, so they can call the customer.
+    #[serde(default)]
+    pub customer_phone: Option<PhoneNumber>,
     pub service: String,
     pub start_local: DateTime<FixedOffset>,
     pub time_zone: String,
@@ -61,12 +67,38 @@ pub enum Recipient {
     Email { email: EmailAddress },
 }
 
+impl Recipient {
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Self::Sms { .. } => "sms",
+            Self::Email { .. } => "email",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum NotificationKind {
     BookingConfirmation,
     BookingRescheduled,
     BookingCancelled,
+    /// To the business: a caller booked.
+    OwnerNewBooking,
+    /// To the business: a caller left their interest.
+    OwnerNewLead,
+}
+
+/// A lead as the business's notice describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadSummary {
+    pub name: Option<String>,
+    pub phone: PhoneNumber,
+    pub email: Option<EmailAddress>,
+    pub interests: Vec<String>,
+    pub note: Option<String>,
+    pub score: u32,
+    pub grade: String,
 }
 
 /// One message to one recipient on one channel.
@@ -79,7 +111,12 @@ pub struct NotificationJob {
     pub business_name: String,
     pub kind: NotificationKind,
     pub recipient: Recipient,
-    pub booking: BookingSummary,
+    /// What a booking notification is about (absent for leads).
+    #[serde(default)]
+    pub booking: Option<BookingSummary>,
+    /// What a lead notification is about.
+    #[serde(default)]
+    pub lead: Option<LeadSummary>,
 }
 
 impl NotificationKind {
@@ -88,6 +125,8 @@ impl NotificationKind {
             Self::BookingConfirmation => "booking-confirmation",
             Self::BookingRescheduled => "booking-rescheduled",
             Self::BookingCancelled => "booking-cancelled",
+            Self::OwnerNewBooking => "owner-new-booking",
+            Self::OwnerNewLead => "owner-new-lead",
         }
     }
 }
@@ -95,13 +134,7 @@ impl NotificationKind {
 impl NotificationJob {
     /// The customer's SMS and email confirmations for a recorded booking.
     pub fn booking_confirmations(job: &BookingJob) -> [NotificationJob; 2] {
-        let booking = BookingSummary {
-            reference: job.reference.clone(),
-            customer_name: job.customer.name.clone(),
-            service: job.service.clone(),
-            start_local: job.start_local,
-            time_zone: job.time_zone.clone(),
-        };
+        let booking = Self::summary_of(job);
         Self::to_customer(
             &format!("{}#{}", job.business_id, job.reference),
             &job.business_id,
@@ -111,6 +144,67 @@ impl NotificationJob {
             &job.customer.phone,
             &job.customer.email,
         )
+    }
+
+    fn summary_of(job: &BookingJob) -> BookingSummary {
+        BookingSummary {
+            reference: job.reference.clone(),
+            customer_name: job.customer.name.clone(),
+            customer_phone: Some(job.customer.phone.clone()),
+            service: job.service.clone(),
+            start_local: job.start_local,
+            time_zone: job.time_zone.clone(),
+        }
+    }
+
+    /// The business's own notices of a new booking, one per owner recipient.
+    pub fn owner_new_booking(job: &BookingJob) -> Vec<NotificationJob> {
+        let booking = Self::summary_of(job);
+        job.owner
+            .iter()
+            .map(|recipient| NotificationJob {
+                notification_id: format!(
+                    "{}#{}#{}#{}",
+                    job.business_id,
+                    job.reference,
+                    NotificationKind::OwnerNewBooking.as_str(),
+                    recipient.channel()
+                ),
+                business_id: job.business_id.clone(),
+                business_name: job.business_name.clone(),
+                kind: NotificationKind::OwnerNewBooking,
+                recipient: recipient.clone(),
+                booking: Some(booking.clone()),
+                lead: None,
+            })
+            .collect()
+    }
+
+    /// The business's own notices of a new lead, one per owner recipient; `about` makes the
+    /// ids (one notice per lead).
+    pub fn owner_new_lead(
+        about: &str,
+        business_id: &str,
+        business_name: &str,
+        owner: &[Recipient],
+        lead: &LeadSummary,
+    ) -> Vec<NotificationJob> {
+        owner
+            .iter()
+            .map(|recipient| NotificationJob {
+                notification_id: format!(
+                    "{about}#{}#{}",
+                    NotificationKind::OwnerNewLead.as_str(),
+                    recipient.channel()
+                ),
+                business_id: business_id.to_string(),
+                business_name: business_name.to_string(),
+                kind: NotificationKind::OwnerNewLead,
+                recipient: recipient.clone(),
+                booking: None,
+                lead: Some(lead.clone()),
+            })
+            .collect()
     }
 
     /// The SMS and the email to a customer about `booking`; ids derive from `about` (the
@@ -130,7 +224,8 @@ impl NotificationJob {
             business_name: business_name.to_string(),
             kind,
             recipient,
-            booking: booking.clone(),
+            booking: Some(booking.clone()),
+            lead: None,
         };
         [
             make(

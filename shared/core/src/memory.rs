@@ -2,12 +2,13 @@
 //! fail on demand so the handlers' failure paths can be exercised.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::booking::{BookingRecord, CustomerRecord};
+use crate::business::Business;
 use crate::calls::CallRecord;
 use crate::changes::ChangeDecision;
 use crate::email::EmailAddress;
@@ -15,9 +16,9 @@ use crate::jobs::{BookingChangeJob, BookingJob, Job};
 use crate::leads::LeadRecord;
 use crate::phone::PhoneNumber;
 use crate::ports::{
-    BookingStore, CallStore, ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact,
-    EmailSender, HealthProbe, IdempotencyStore, JobQueue, PortError, RecordOutcome, Reservation,
-    Saved, SlotStore, SmsSender,
+    BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, Clock,
+    ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore, JobQueue,
+    PortError, RecordOutcome, Reservation, Saved, SlotStore, SmsSender,
 };
 use crate::reference::BookingReference;
 use crate::slots::SlotCell;
@@ -222,6 +223,37 @@ impl MemoryBookingStore {
             (record.business_id.clone(), record.reference.to_string()),
             record,
         );
+    }
+}
+
+/// Stored businesses, found by the ids they claim.
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    businesses: Mutex<Vec<Arc<Business>>>,
+    pub failures: Failures,
+}
+
+impl MemoryDirectory {
+    pub fn add(&self, business: Business) {
+        lock(&self.businesses).push(Arc::new(business));
+    }
+}
+
+impl BusinessDirectory for MemoryDirectory {
+    async fn business_for(&self, route: CallRoute<'_>) -> Result<Option<Arc<Business>>, PortError> {
+        self.failures.take("find business")?;
+        Ok(lock(&self.businesses)
+            .iter()
+            .find(|b| match route {
+                CallRoute::Assistant(id) => b.assistant_ids.iter().any(|a| a == id),
+                CallRoute::PhoneNumber(id) => b.phone_number_ids.iter().any(|p| p == id),
+            })
+            .cloned())
+    }
+
+    async fn business(&self, id: &str) -> Result<Option<Arc<Business>>, PortError> {
+        self.failures.take("find business")?;
+        Ok(lock(&self.businesses).iter().find(|b| b.id == id).cloned())
     }
 }
 

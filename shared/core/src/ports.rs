@@ -2,11 +2,13 @@
 //! in-memory version for tests (`memory`).
 
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use thiserror::Error;
 
 use crate::booking::{BookingRecord, CustomerRecord};
+use crate::business::Business;
 use crate::calls::CallRecord;
 use crate::email::EmailAddress;
 use crate::jobs::{BookingChangeJob, BookingJob, Job};
@@ -257,4 +259,59 @@ pub struct ComponentHealth {
 
 pub trait HealthProbe: Send + Sync {
     fn check(&self) -> impl Future<Output = Vec<ComponentHealth>> + Send;
+}
+
+/// Where a call comes from, as Vapi names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallRoute<'a> {
+    Assistant(&'a str),
+    PhoneNumber(&'a str),
+}
+
+/// The stored businesses (tenants), found by the assistant or phone number a call came
+/// through, or by id.
+pub trait BusinessDirectory: Send + Sync {
+    fn business_for(
+        &self,
+        route: CallRoute<'_>,
+    ) -> impl Future<Output = Result<Option<Arc<Business>>, PortError>> + Send;
+    fn business(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Arc<Business>>, PortError>> + Send;
+}
+
+/// The business a call belongs to: the stored one that claims its assistant, else the one
+/// that claims its phone number, else the default business of the install.
+pub async fn business_for_call<D: BusinessDirectory>(
+    directory: &D,
+    default: &Arc<Business>,
+    assistant_id: Option<&str>,
+    phone_number_id: Option<&str>,
+) -> Result<Arc<Business>, PortError> {
+    let routes = [
+        assistant_id.map(CallRoute::Assistant),
+        phone_number_id.map(CallRoute::PhoneNumber),
+    ];
+    for route in routes.into_iter().flatten() {
+        if let Some(business) = directory.business_for(route).await? {
+            return Ok(business);
+        }
+    }
+    Ok(default.clone())
+}
+
+/// A business by id: a stored one, or the default (jobs carry the id of either).
+pub async fn business_by_id<D: BusinessDirectory>(
+    directory: &D,
+    default: &Arc<Business>,
+    id: &str,
+) -> Result<Arc<Business>, PortError> {
+    if id == default.id {
+        return Ok(default.clone());
+    }
+    directory
+        .business(id)
+        .await?
+        .ok_or_else(|| PortError::Conflict(format!("no business {id:?} is stored")))
 }

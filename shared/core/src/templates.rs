@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 
 use crate::dates::spoken_datetime;
-use crate::jobs::{BookingSummary, NotificationKind};
+use crate::jobs::{BookingSummary, LeadSummary, NotificationJob, NotificationKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
@@ -29,9 +29,94 @@ pub fn when(start: &DateTime<FixedOffset>, time_zone: &str) -> String {
     }
 }
 
-/// The SMS for a notification of `kind`.
+/// The SMS a notification job sends; `None` when the job lacks what its kind is about.
+pub fn sms_for(job: &NotificationJob) -> Option<String> {
+    match (job.kind, &job.booking, &job.lead) {
+        (NotificationKind::OwnerNewLead, _, Some(lead)) => {
+            Some(owner_new_lead_sms(&job.business_name, lead))
+        }
+        (NotificationKind::OwnerNewLead, _, None) => None,
+        (kind, Some(booking), _) => Some(sms(kind, &job.business_name, booking)),
+        (_, None, _) => None,
+    }
+}
+
+/// The email a notification job sends; `None` when the job lacks what its kind is about.
+pub fn email_for(job: &NotificationJob) -> Option<RenderedEmail> {
+    match (job.kind, &job.booking, &job.lead) {
+        (NotificationKind::OwnerNewLead, _, Some(lead)) => {
+            Some(owner_new_lead_email(&job.business_name, lead))
+        }
+        (NotificationKind::OwnerNewLead, _, None) => None,
+        (kind, Some(booking), _) => Some(email(kind, &job.business_name, booking)),
+        (_, None, _) => None,
+    }
+}
+
+fn phone_of(b: &BookingSummary) -> &str {
+    b.customer_phone
+        .as_ref()
+        .map_or("no number", |p| p.as_str())
+}
+
+fn owner_new_lead_sms(business_name: &str, lead: &LeadSummary) -> String {
+    single_line(&format!(
+        "{business_name}: new {} lead (score {}) - {} {}: {}.{}",
+        lead.grade,
+        lead.score,
+        lead.name.as_deref().unwrap_or("caller"),
+        lead.phone,
+        lead.interests.join(", "),
+        lead.note
+            .as_deref()
+            .map(|n| format!(" Note: {n}"))
+            .unwrap_or_default()
+    ))
+}
+
+fn owner_new_lead_email(business_name: &str, lead: &LeadSummary) -> RenderedEmail {
+    let who = lead.name.as_deref().unwrap_or("A caller");
+    let email = lead.email.as_ref().map_or("not given", |e| e.as_str());
+    let interests = lead.interests.join(", ");
+    let note = lead.note.as_deref().unwrap_or("none");
+    RenderedEmail {
+        subject: single_line(&format!(
+            "New {} lead for {business_name}: {who}, {interests}",
+            lead.grade
+        )),
+        text: format!(
+            "{who} is interested in {interests}.\n\nPhone: {phone}\nEmail: {email}\nScore: {score} ({grade})\nNote: {note}\n\nCall them back soon.\n",
+            phone = lead.phone,
+            score = lead.score,
+            grade = lead.grade,
+        ),
+        html: format!(
+            "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
+             <p><strong>{who}</strong> is interested in <strong>{interests}</strong>.</p>\
+             <p>Phone: {phone}<br>Email: {email}<br>Score: {score} ({grade})<br>Note: {note}</p>\
+             <p>Call them back soon.</p></body></html>",
+            who = escape_html(who),
+            interests = escape_html(&interests),
+            phone = escape_html(lead.phone.as_str()),
+            email = escape_html(email),
+            score = lead.score,
+            grade = escape_html(&lead.grade),
+            note = escape_html(note),
+        ),
+    }
+}
+
+/// The SMS for a booking notification of `kind`.
 pub fn sms(kind: NotificationKind, business_name: &str, b: &BookingSummary) -> String {
     match kind {
+        NotificationKind::OwnerNewBooking | NotificationKind::OwnerNewLead => format!(
+            "{business_name}: new booking {} - {} ({}), {} on {}.",
+            b.reference,
+            b.customer_name,
+            phone_of(b),
+            b.service,
+            when(&b.start_local, &b.time_zone)
+        ),
         NotificationKind::BookingConfirmation => booking_confirmation_sms(business_name, b),
         NotificationKind::BookingRescheduled => format!(
             "{business_name}: hi {}, your {} is moved to {}. Reference {}. Reply STOP to opt out.",
@@ -55,6 +140,9 @@ pub fn email(kind: NotificationKind, business_name: &str, b: &BookingSummary) ->
     let (subject, headline, footer) = match kind {
         NotificationKind::BookingConfirmation => {
             return booking_confirmation_email(business_name, b);
+        }
+        NotificationKind::OwnerNewBooking | NotificationKind::OwnerNewLead => {
+            return owner_new_booking_email(business_name, b);
         }
         NotificationKind::BookingRescheduled => (
             "is moved",
@@ -94,6 +182,33 @@ pub fn email(kind: NotificationKind, business_name: &str, b: &BookingSummary) ->
         )),
         text,
         html,
+    }
+}
+
+fn owner_new_booking_email(business_name: &str, b: &BookingSummary) -> RenderedEmail {
+    let when = when(&b.start_local, &b.time_zone);
+    RenderedEmail {
+        subject: single_line(&format!(
+            "New booking for {business_name}: {}, {when}",
+            b.service
+        )),
+        text: format!(
+            "{name} booked a {service} for {when}.\n\nPhone: {phone}\nReference: {reference}\n",
+            name = b.customer_name,
+            service = b.service,
+            phone = phone_of(b),
+            reference = b.reference,
+        ),
+        html: format!(
+            "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
+             <p><strong>{name}</strong> booked a <strong>{service}</strong> for <strong>{when}</strong>.</p>\
+             <p>Phone: {phone}<br>Reference: {reference}</p></body></html>",
+            name = escape_html(&b.customer_name),
+            service = escape_html(&b.service),
+            when = escape_html(&when),
+            phone = escape_html(phone_of(b)),
+            reference = escape_html(b.reference.as_str()),
+        ),
     }
 }
 
@@ -170,6 +285,7 @@ mod tests {
         BookingSummary {
             reference: BookingReference::parse("K7P2X9").unwrap(),
             customer_name: name.into(),
+            customer_phone: None,
             service: "Consultation".into(),
             start_local: DateTime::parse_from_rfc3339("2026-11-25T14:00:00-05:00").unwrap(),
             time_zone: "America/New_York".into(),

@@ -1,0 +1,65 @@
+//! Operator commands.
+//!
+//!     callbook-admin load-business <file.json>
+//!
+//! Loads (or updates) a business from its file into the Businesses table named by
+//! `BUSINESSES_TABLE`, with the AWS credentials, region and endpoint of the environment.
+//! `make load-business FILE=...` runs it against the local stack of `make dev`.
+
+use std::process::ExitCode;
+
+use callbook_aws::business::load_business;
+use callbook_core::business::BusinessProfile;
+
+const USAGE: &str = "usage: callbook-admin load-business <file.json>   (needs BUSINESSES_TABLE)";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let file = match args.as_slice() {
+        [command, file] if command == "load-business" => file,
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(table) = std::env::var("BUSINESSES_TABLE")
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        eprintln!("callbook-admin: BUSINESSES_TABLE is not set\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("callbook-admin: cannot read {file}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let profile: BusinessProfile = match serde_json::from_str(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("callbook-admin: {file} is not a business file: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sdk = callbook_aws::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    match load_business(&client, &table, &profile).await {
+        Ok(loaded) => {
+            println!(
+                "business {} {} in {table}: {} route(s), {} removed",
+                profile.id,
+                if loaded.created { "created" } else { "updated" },
+                loaded.routes,
+                loaded.removed_routes
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("callbook-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
