@@ -7,8 +7,8 @@ first = that event handed over → its response posted
 The events need no AWS: a status-update for the webhook, an empty batch for the workers, so
 this measures the runtime and our init, not the network.
 
-    cargo build --release --bin webhook --bin booking-worker --bin notification-worker \
-        -p webhook --example floor
+    cargo build --release -p webhook -p booking-worker -p notification-worker \
+        -p analytics-worker --bins && cargo build --release -p webhook --example floor
     python3 infra/measure-cold-start.py [--runs 20] [target/release/webhook ...]
 
 Without arguments it also measures target/release/examples/floor (lambda_http + aws-config +
@@ -26,7 +26,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-WEBHOOK_EVENT = json.load(open(os.path.join(ROOT, "events", "webhook-status-update.json")))
+# A notice: answered without any I/O (a status update would now be queued for analytics).
+WEBHOOK_EVENT = json.load(open(os.path.join(ROOT, "events", "webhook-speech-update.json")))
 EMPTY_BATCH = {"Records": []}
 
 ENV = {
@@ -36,7 +37,9 @@ ENV = {
     "AWS_LAMBDA_LOG_STREAM_NAME": "local", "RUST_LOG": "warn",
     "VAPI_WEBHOOK_SECRET": "local-dev-secret",
     "BOOKING_QUEUE_URL": "http://127.0.0.1:9/123456789012/q", "NOTIFICATION_QUEUE_URL": "http://127.0.0.1:9/123456789012/n",
+    "ANALYTICS_QUEUE_URL": "http://127.0.0.1:9/123456789012/a",
     "CUSTOMERS_TABLE": "c", "BOOKINGS_TABLE": "b", "IDEMPOTENCY_TABLE": "i", "SENDER_EMAIL": "bookings@example.com",
+    "CALLS_TABLE": "calls", "BUSINESSES_TABLE": "businesses",
 }
 
 
@@ -104,7 +107,7 @@ def main():
     ap.add_argument("binaries", nargs="*")
     args = ap.parse_args()
     binaries = args.binaries or [os.path.join(ROOT, "target", "release", "examples", "floor")] + [
-        os.path.join(ROOT, "target", "release", b) for b in ("webhook", "booking-worker", "notification-worker")]
+        os.path.join(ROOT, "target", "release", b) for b in ("webhook", "booking-worker", "notification-worker", "analytics-worker")]
     for binary in binaries:
         event = WEBHOOK_EVENT if os.path.basename(binary) in ("webhook", "floor") else EMPTY_BATCH
         results = [run_once(binary, event) for _ in range(args.runs)]

@@ -52,6 +52,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         tool_call_id: Some("tc-1".into()),
         requested_at: now(),
         owner: Vec::new(),
+        holder: None,
     }
 }
 
@@ -705,4 +706,126 @@ async fn businesses_load_from_their_file_and_resolve_by_assistant_or_number() {
         load_business(&client, &table, &profile).await,
         Err(LoadError::Invalid(_))
     ));
+}
+
+/// A move and a cancel write the booking and its calendar cells in one transaction, claims
+/// included, against DynamoDB's wire protocol; moves planned from a stale view still leave
+/// the booking holding exactly its record's cells.
+#[tokio::test]
+async fn booking_changes_move_the_calendar_with_the_record() {
+    use callbook_aws::slots::DynamoSlotStore;
+    use callbook_core::ports::{Reservation, SlotStore};
+    use callbook_core::slots::SlotCell;
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let bookings_table = moto.env("booking-worker", "BOOKINGS_TABLE");
+    let store = DynamoBookingStore::new(
+        client.clone(),
+        moto.env("booking-worker", "CUSTOMERS_TABLE"),
+        bookings_table.clone(),
+    );
+    let slots = DynamoSlotStore::new(client, bookings_table);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let cell = |h: u32, m: u32| SlotCell {
+        day,
+        start_utc: Utc.with_ymd_and_hms(2026, 11, 25, h + 5, m, 0).unwrap(),
+    };
+    let reference = BookingReference::parse("K7P2X9").unwrap();
+    let mut booked = job("K7P2X9", "job-1", "+17025551234");
+    booked.slot_cells = vec![cell(14, 0), cell(14, 30)];
+    booked.holder = Some("tag-1400".into());
+    assert_eq!(
+        slots
+            .reserve("default", &booked.slot_cells, 1, &reference, "tag-1400")
+            .await,
+        Ok(Reservation::Reserved)
+    );
+    store.record_booking(&booked, now()).await.unwrap();
+
+    let move_job = |id: &str, h: u32, m: u32, reserved: Vec<SlotCell>, secs: i64| {
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, h + 5, m, 0).unwrap();
+        BookingChangeJob {
+            job_id: id.into(),
+            business_id: "default".into(),
+            business_name: "Clinic".into(),
+            reference: reference.clone(),
+            change: BookingChange::Reschedule {
+                start_utc: start,
+                start_local: start.fixed_offset(),
+                slot_cells: vec![cell(h, m), cell(h + (m + 30) / 60, (m + 30) % 60)],
+                reserved,
+                holder: Some(format!("tag-{id}")),
+                capacity: 1,
+            },
+            call_id: None,
+            tool_call_id: None,
+            requested_at: now() + Duration::seconds(secs),
+        }
+    };
+    let r1 = move_job("r1", 16, 0, vec![cell(16, 0), cell(16, 30)], 1);
+    let r2 = move_job("r2", 14, 30, vec![cell(15, 0)], 2);
+    for (j, tag) in [(&r1, "w1"), (&r2, "w2")] {
+        let BookingChange::Reschedule { reserved, .. } = &j.change else {
+            unreachable!()
+        };
+        slots
+            .reserve("default", reserved, 1, &reference, tag)
+            .await
+            .unwrap();
+    }
+    for j in [&r1, &r2, &r1] {
+        let applied = store.apply_change(j, now()).await.unwrap();
+        assert!(applied.notify && applied.release.is_empty(), "{applied:?}");
+    }
+    let taken = slots.taken("default", day).await.unwrap();
+    assert_eq!(taken, vec![(cell(14, 30), 1), (cell(15, 0), 1)]);
+    // The claims moved: the old start's is gone, the new one's names the booking.
+    assert_eq!(
+        slots.held_by("default", &cell(14, 0), "tag-1400").await,
+        Ok(None)
+    );
+    assert_eq!(
+        slots.held_by("default", &cell(14, 30), "tag-r2").await,
+        Ok(Some(reference.clone()))
+    );
+
+    // Another caller takes 16:00 (freed by r2); a late move there cannot apply and the
+    // cells reserved for it are handed back.
+    let other = BookingReference::parse("M4N5P6").unwrap();
+    slots
+        .reserve("default", &[cell(16, 0)], 1, &other, "other")
+        .await
+        .unwrap();
+    let r3 = move_job("r3", 16, 0, vec![cell(16, 30)], 3);
+    slots
+        .reserve("default", &[cell(16, 30)], 1, &reference, "w3")
+        .await
+        .unwrap();
+    let refused = store.apply_change(&r3, now()).await.unwrap();
+    assert!(!refused.notify);
+    assert_eq!(refused.release, vec![cell(16, 30)]);
+    assert_eq!(refused.booking.start_utc, cell(14, 30).start_utc);
+
+    // Cancelled: every cell and the claim go with the record.
+    let cancel = BookingChangeJob {
+        job_id: "default#K7P2X9#cancel".into(),
+        change: BookingChange::Cancel { reason: None },
+        ..r1.clone()
+    };
+    assert!(store.apply_change(&cancel, now()).await.unwrap().notify);
+    slots
+        .release("default", &refused.release, &reference)
+        .await
+        .unwrap();
+    assert_eq!(
+        slots.taken("default", day).await.unwrap(),
+        vec![(cell(16, 0), 1)],
+        "only the other caller's booking is left"
+    );
+    assert_eq!(
+        slots.held_by("default", &cell(14, 30), "tag-r2").await,
+        Ok(None)
+    );
 }

@@ -734,7 +734,7 @@ async fn a_caller_books_lists_moves_and_cancels_and_each_change_frees_its_time()
     let none = tool_call(&stack, call, PHONE, "getAppointments", json!({}));
     assert_eq!(
         none["result"],
-        "I can't find any upcoming appointments for the number ending in 34."
+        "I can't find any upcoming appointments for the number ending in 1234."
     );
 
     // The caller heard about each change by SMS and email.

@@ -21,7 +21,7 @@ use callbook_core::ports::{
     BusinessDirectory, CallStore, Clock, CustomerContact, JobQueue, PortError, Saved, SystemClock,
     business_by_id,
 };
-use callbook_core::reference::BookingReference;
+use callbook_core::reference::{BookingReference, stable_id};
 use thiserror::Error;
 use tracing::info;
 
@@ -221,7 +221,12 @@ where
 
     async fn tell_owner(&self, business: &Business, lead: &LeadRecord) -> Result<(), PortError> {
         let notices = NotificationJob::owner_new_lead(
-            &format!("{}#lead#{}", lead.business_id, lead.phone),
+            // Keyed by a hash of the phone: ids are logged and stored as claim keys.
+            &format!(
+                "{}#lead#{}",
+                lead.business_id,
+                &stable_id(lead.phone.as_str().as_bytes())[..16]
+            ),
             &business.id,
             &business.name,
             &business.owner_recipients(),

@@ -180,14 +180,49 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
 mod tests {
     use super::*;
     use callbook_core::memory::{FixedClock, MemoryBookingStore, MemoryQueue, MemorySlotStore};
+    use callbook_core::ports::SlotStore;
+    use std::sync::Arc;
+
+    /// What the webhook did before these jobs existed: a booking's cells, and the cells of a
+    /// new time it reserved for a reschedule.
+    async fn reserve_as_the_webhook_did(w: &TestWorker, event: &SqsEvent) {
+        for record in &event.records {
+            let job: BookingQueueMessage =
+                serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+            let (reference, cells, tag) = match &job {
+                BookingQueueMessage::Booking(b) => (
+                    b.reference.clone(),
+                    b.slot_cells.clone(),
+                    b.holder.clone().unwrap_or_else(|| "booked".into()),
+                ),
+                BookingQueueMessage::Change(c) => match &c.change {
+                    BookingChange::Reschedule { reserved, .. } => (
+                        c.reference.clone(),
+                        reserved.clone(),
+                        format!("r-{}", c.job_id),
+                    ),
+                    BookingChange::Cancel { .. } => continue,
+                },
+            };
+            if !cells.is_empty() {
+                w.slots
+                    .reserve("default", &cells, 1, &reference, &tag)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
     use chrono::{TimeZone, Utc};
 
-    type TestWorker = BookingWorker<MemoryBookingStore, MemorySlotStore, MemoryQueue, FixedClock>;
+    type TestWorker =
+        BookingWorker<MemoryBookingStore, Arc<MemorySlotStore>, MemoryQueue, FixedClock>;
 
+    /// The store writes a change's cells with its record, to the calendar the worker frees.
     fn worker() -> TestWorker {
+        let store = MemoryBookingStore::default();
         BookingWorker {
-            store: MemoryBookingStore::default(),
-            slots: MemorySlotStore::default(),
+            slots: store.calendar.clone(),
+            store,
             queue: MemoryQueue::default(),
             clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 5).unwrap()),
         }
@@ -282,41 +317,9 @@ mod tests {
     #[tokio::test]
     async fn a_reschedule_then_a_cancel_apply_once_free_the_calendar_and_notify() {
         use callbook_core::booking::BookingStatus;
-        use callbook_core::ports::{Reservation, SlotStore};
         let w = worker();
         let event = changes_event();
-        // The webhook reserved the booking's cells and, for the reschedule, the new ones.
-        let jobs: Vec<BookingQueueMessage> = event
-            .records
-            .iter()
-            .map(|r| serde_json::from_str(r.body.as_deref().unwrap()).unwrap())
-            .collect();
-        let (BookingQueueMessage::Booking(booking), BookingQueueMessage::Change(moved)) =
-            (&jobs[0], &jobs[1])
-        else {
-            panic!("samples: a booking then a change");
-        };
-        let BookingChange::Reschedule { slot_cells, .. } = &moved.change else {
-            panic!("second sample is a reschedule");
-        };
-        let reserve = |cells: Vec<callbook_core::slots::SlotCell>, holder: &'static str| {
-            let slots = &w.slots;
-            let reference = booking.reference.clone();
-            async move {
-                slots
-                    .reserve("default", &cells, 1, &reference, holder)
-                    .await
-            }
-        };
-        assert_eq!(
-            reserve(booking.slot_cells.clone(), "a").await,
-            Ok(Reservation::Reserved)
-        );
-        assert_eq!(
-            reserve(slot_cells.clone(), "b").await,
-            Ok(Reservation::Reserved)
-        );
-
+        reserve_as_the_webhook_did(&w, &event).await;
         let mut first_two = event.clone();
         first_two.records.truncate(2);
         assert!(failures(&w.handle(first_two.clone()).await).is_empty());
@@ -348,6 +351,89 @@ mod tests {
         ] {
             assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
         }
+    }
+
+    /// Two moves in quick succession, the second planned by the webhook before the first
+    /// applied: whatever order and however often they arrive, the booking holds exactly the
+    /// cells its record names.
+    #[tokio::test]
+    async fn moves_planned_from_a_stale_view_never_leave_the_booking_without_its_cells() {
+        use callbook_core::slots::SlotCell;
+        let w = worker();
+        let mut event = changes_event();
+        event.records.truncate(1);
+        reserve_as_the_webhook_did(&w, &event).await;
+        assert!(failures(&w.handle(event.clone()).await).is_empty());
+        let booking = w.store.bookings()[0].clone();
+        let cell = |h: u32, m: u32| SlotCell {
+            day: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+            start_utc: Utc.with_ymd_and_hms(2026, 11, 25, h + 5, m, 0).unwrap(),
+        };
+        let move_job = |id: &str, h: u32, m: u32, reserved: Vec<SlotCell>, secs: i64| {
+            let start = Utc.with_ymd_and_hms(2026, 11, 25, h + 5, m, 0).unwrap();
+            let next = start + chrono::Duration::minutes(30);
+            BookingChangeJob {
+                job_id: id.into(),
+                business_id: "default".into(),
+                business_name: "Clinic".into(),
+                reference: booking.reference.clone(),
+                change: BookingChange::Reschedule {
+                    start_utc: start,
+                    start_local: start.fixed_offset(),
+                    slot_cells: vec![
+                        SlotCell {
+                            day: cell(0, 0).day,
+                            start_utc: start,
+                        },
+                        SlotCell {
+                            day: cell(0, 0).day,
+                            start_utc: next,
+                        },
+                    ],
+                    reserved,
+                    holder: Some(format!("tag-{id}")),
+                    capacity: 1,
+                },
+                call_id: None,
+                tool_call_id: None,
+                requested_at: Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
+                    + chrono::Duration::seconds(secs),
+            }
+        };
+        // Booked 14:00-15:00. r1: to 16:00. r2, planned while it still stood at 14:00: to
+        // 14:30, so the webhook reserved only 15:00 (it thought 14:30 was the booking's).
+        let r1 = move_job("r1", 16, 0, vec![cell(16, 0), cell(16, 30)], 1);
+        let r2 = move_job("r2", 14, 30, vec![cell(15, 0)], 2);
+        for (job, tag) in [(&r1, "w1"), (&r2, "w2")] {
+            let BookingChange::Reschedule { reserved, .. } = &job.change else {
+                unreachable!()
+            };
+            w.slots
+                .reserve("default", reserved, 1, &booking.reference, tag)
+                .await
+                .unwrap();
+        }
+        let as_event = |jobs: &[&BookingChangeJob]| {
+            let mut e = event.clone();
+            let template = e.records[0].clone();
+            e.records = jobs
+                .iter()
+                .map(|j| {
+                    let mut r = template.clone();
+                    r.message_id = Some(j.job_id.clone());
+                    r.body = Some(serde_json::to_string(j).unwrap());
+                    r
+                })
+                .collect();
+            e
+        };
+        // r1, r2, then r1 again (a redelivery).
+        assert!(failures(&w.handle(as_event(&[&r1, &r2, &r1])).await).is_empty());
+        let b = &w.store.bookings()[0];
+        assert_eq!(b.slot_cells, vec![cell(14, 30), cell(15, 0)]);
+        let day = cell(0, 0).day;
+        let taken: Vec<(SlotCell, u32)> = w.slots.taken("default", day).await.unwrap();
+        assert_eq!(taken, vec![(cell(14, 30), 1), (cell(15, 0), 1)]);
     }
 
     #[tokio::test]
@@ -384,8 +470,10 @@ mod tests {
             }
             let event: SqsEvent =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let w = worker();
+            reserve_as_the_webhook_did(&w, &event).await;
             assert!(
-                failures(&worker().handle(event).await).is_empty(),
+                failures(&w.handle(event).await).is_empty(),
                 "{}",
                 path.display()
             );

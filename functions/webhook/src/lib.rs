@@ -51,6 +51,26 @@ use tracing::{error, info, warn};
 pub const WEBHOOK_PATH: &str = "/vapi-webhook";
 pub const HEALTH_PATH: &str = "/monitoring/health";
 
+/// Who is booking what: a hash of business, phone, start and service (no phone in clear).
+/// The same caller asking again for the same time and service finds the booking they have.
+fn holder_tag(
+    business: &Business,
+    phone: &callbook_core::phone::PhoneNumber,
+    start: &chrono::DateTime<impl chrono::TimeZone>,
+    service: &str,
+) -> String {
+    stable_id(
+        format!(
+            "{}|{}|{}|{}",
+            business.id,
+            phone,
+            start.with_timezone(&Utc).to_rfc3339(),
+            service.to_lowercase()
+        )
+        .as_bytes(),
+    )
+}
+
 /// What the caller hears when the business a call is for cannot be looked up.
 const DIRECTORY_PROBLEM: &str =
     "I'm sorry, I can't reach our booking system just now. Please try again in a moment.";
@@ -365,15 +385,11 @@ where
         // Who is booking what: the same caller asking again for the same time and service (a
         // re-issued call under a new id, or the flat form without ids) gets the booking they
         // have. The reservation checks it atomically, so concurrent repeats book once.
-        let holder = stable_id(
-            format!(
-                "{}|{}|{}|{}",
-                business.id,
-                request.customer.phone,
-                request.start.with_timezone(&Utc).to_rfc3339(),
-                request.service.name.to_lowercase()
-            )
-            .as_bytes(),
+        let holder = holder_tag(
+            business,
+            &request.customer.phone,
+            &request.start,
+            &request.service.name,
         );
         let reference = self.booking_reference(business, call, tool_call);
         let reference = match self
@@ -418,6 +434,7 @@ where
             tool_call_id: tool_call.id.clone(),
             requested_at: now,
             owner: business.owner_recipients(),
+            holder: Some(holder),
         };
         if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
             // The slot stays held: SQS may have stored the job despite the error, or a
@@ -522,16 +539,36 @@ where
             .filter(|c| !booking.slot_cells.contains(c))
             .copied()
             .collect();
-        let holder = stable_id(
+        // The new time's holder claim moves onto the booking when the change applies; the
+        // reservation itself is tagged by this reschedule, so a repeat of it finds its hold.
+        let holder = holder_tag(business, &booking.customer_phone, &start, &booking.service);
+        let reschedule_tag = stable_id(
             format!(
-                "{}|{}|{}|{}",
+                "reschedule|{}|{}|{}",
                 business.id,
-                booking.customer_phone,
-                start.with_timezone(&Utc).to_rfc3339(),
-                booking.service.to_lowercase()
+                booking.reference,
+                start.with_timezone(&Utc).to_rfc3339()
             )
             .as_bytes(),
         );
+        // The caller may already have another booking at that time for that service.
+        if let Some(first) = cells.first() {
+            match self.slots.held_by(&business.id, first, &holder).await {
+                Ok(Some(other)) if other != booking.reference => {
+                    return ToolOutcome::Error(format!(
+                        "You already have a {} booked for {}, reference {}.",
+                        booking.service,
+                        spoken_datetime(&start),
+                        other.spoken()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    error!(error = %e, "the calendar could not be read");
+                    return ToolOutcome::Error(CHANGE_PROBLEM.into());
+                }
+            }
+        }
         if !needed.is_empty() {
             match self
                 .slots
@@ -540,7 +577,7 @@ where
                     &needed,
                     business.capacity,
                     &booking.reference,
-                    &holder,
+                    &reschedule_tag,
                 )
                 .await
             {
@@ -583,6 +620,9 @@ where
                 start_utc: start.with_timezone(&Utc),
                 start_local: start.fixed_offset(),
                 slot_cells: cells,
+                reserved: needed,
+                holder: Some(holder),
+                capacity: business.capacity,
             },
             call_id: call.call_id.clone(),
             tool_call_id: tool_call.id.clone(),

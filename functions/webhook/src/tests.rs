@@ -1072,7 +1072,7 @@ async fn get_appointments_lists_the_callers_upcoming_bookings() {
     let answer = tool(&w, "getAppointments", json!({})).await;
     assert_eq!(
         answer["result"],
-        "I can't find any upcoming appointments for the number ending in 34."
+        "I can't find any upcoming appointments for the number ending in 1234."
     );
     let job = booked(&w, "2pm", "+17025551234").await;
     booked(&w, "3pm", "+17025559999").await;

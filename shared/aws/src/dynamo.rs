@@ -16,10 +16,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use callbook_core::booking::{BookingRecord, CustomerRecord};
 use callbook_core::changes::ChangeDecision;
-use callbook_core::jobs::{BookingChangeJob, BookingJob};
+use callbook_core::jobs::{BookingChange, BookingChangeJob, BookingJob};
 use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{BookingStore, ChangeApplied, PortError, RecordOutcome};
 use callbook_core::reference::BookingReference;
@@ -295,16 +296,16 @@ impl BookingStore for DynamoBookingStore {
                     format!("booking {} is not recorded (yet)", job.reference),
                 ));
             };
-            let (record, release, value_delta) = match current.decide(job, now) {
+            let (record, calendar, value_delta) = match current.decide(job, now) {
                 ChangeDecision::Apply {
                     record,
-                    release,
+                    calendar,
                     value_delta,
-                } => (record, release, value_delta),
-                ChangeDecision::AlreadyApplied { release } => {
+                } => (record, calendar, value_delta),
+                ChangeDecision::AlreadyApplied => {
                     return Ok(ChangeApplied {
                         booking: current,
-                        release,
+                        release: Vec::new(),
                         notify: true,
                     });
                 }
@@ -332,10 +333,16 @@ impl BookingStore for DynamoBookingStore {
             let put = put
                 .build()
                 .map_err(|e| PortError::unavailable("change booking", e))?;
-            let mut write = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put).build());
+            // The record and its calendar cells in one transaction: the cells a booking holds
+            // are always those its record names, whatever order changes arrive in.
+            let cells = calendar.cells();
+            let mut items = vec![TransactWriteItem::builder().put(put).build()];
+            items.extend(crate::slots::calendar_items(
+                &self.bookings_table,
+                &job.business_id,
+                &job.reference,
+                &calendar,
+            )?);
             if value_delta != 0 {
                 let update = Update::builder()
                     .table_name(&self.customers_table)
@@ -350,26 +357,67 @@ impl BookingStore for DynamoBookingStore {
                     )
                     .build()
                     .map_err(|e| PortError::unavailable("change booking", e))?;
-                write = write.transact_items(TransactWriteItem::builder().update(update).build());
+                items.push(TransactWriteItem::builder().update(update).build());
             }
-            match write.send().await {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let error = match result {
                 Ok(_) => {
                     return Ok(ChangeApplied {
                         booking: *record,
-                        release,
+                        release: Vec::new(),
                         notify: true,
                     });
                 }
-                // Changed under us (or a concurrent transaction): read again and decide again.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_transaction_canceled_exception()) =>
-                {
-                    let wait = rand::Rng::random_range(&mut rand::rng(), 20..100);
-                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                }
-                Err(e) => return Err(PortError::unavailable("change booking", sdk_message(&e))),
+                Err(e) => e,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            else {
+                return Err(PortError::unavailable(
+                    "change booking",
+                    sdk_message(&error),
+                ));
+            };
+            // Item 0 is the record, then the cells in `cells` order.
+            let cell_refused = cancelled
+                .cancellation_reasons()
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .filter_map(|(i, _)| cells.get(i - 1))
+                .any(|cell| calendar.reserve.contains(cell));
+            let record_moved = cancelled
+                .cancellation_reasons()
+                .first()
+                .and_then(|r| r.code())
+                == Some("ConditionalCheckFailed");
+            if cell_refused && !record_moved {
+                // The new time filled up after the webhook looked (an earlier change freed
+                // cells it counted on): the booking stays as it is.
+                tracing::error!(reference = %job.reference, change = %job.job_id, "reschedule refused: the new time is no longer free");
+                let release = match &job.change {
+                    BookingChange::Reschedule { reserved, .. } => reserved
+                        .iter()
+                        .filter(|c| !current.slot_cells.contains(c))
+                        .copied()
+                        .collect(),
+                    BookingChange::Cancel { .. } => Vec::new(),
+                };
+                return Ok(ChangeApplied {
+                    booking: current,
+                    release,
+                    notify: false,
+                });
             }
+            // Changed under us (or a concurrent transaction): read again and decide again.
+            let wait = rand::Rng::random_range(&mut rand::rng(), 20..100);
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
         }
         Err(PortError::unavailable(
             "change booking",

@@ -361,6 +361,9 @@ pub struct BookingRecord {
     /// Bumped on every change; changes are written conditionally on it (optimistic locking).
     #[serde(default)]
     pub version: u64,
+    /// The holder claim on its first cell (see `SlotStore::reserve`), dropped when it moves.
+    #[serde(default)]
+    pub holder: Option<String>,
 }
 
 impl BookingRecord {
@@ -405,6 +408,7 @@ impl BookingRecord {
                 released: Vec::new(),
             }],
             version: 1,
+            holder: job.holder.clone(),
         }
     }
 }
@@ -649,6 +653,7 @@ mod tests {
             tool_call_id: None,
             requested_at: now(),
             owner: Vec::new(),
+            holder: None,
         };
         let first = CustomerRecord::after_booking(None, &job, now());
         let later = now() + chrono::Duration::days(1);

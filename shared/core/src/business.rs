@@ -309,10 +309,25 @@ impl Business {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         };
+        if !valid_id(&profile.id) {
+            return Err(ConfigError::Invalid {
+                name: "id",
+                reason: "use 1 to 200 letters, digits, - and _".into(),
+            });
+        }
         for (name, ids) in [
             ("assistantIds", &profile.assistant_ids),
             ("phoneNumberIds", &profile.phone_number_ids),
         ] {
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != ids.len() {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "an id is listed twice".into(),
+                });
+            }
             if ids.len() > MAX_ROUTES || !ids.iter().all(valid_id) {
                 return Err(ConfigError::Invalid {
                     name,
@@ -593,6 +608,15 @@ mod tests {
         let mut bad = profile();
         bad.assistant_ids.push("has space".into());
         assert!(Business::from_profile(&bad).is_err());
+        let mut bad = profile();
+        bad.phone_number_ids.push(bad.phone_number_ids[0].clone());
+        assert!(Business::from_profile(&bad).is_err(), "duplicate ids");
+        let mut bad = profile();
+        bad.id = " ".into();
+        assert!(matches!(
+            Business::from_profile(&bad),
+            Err(ConfigError::Invalid { name: "id", .. })
+        ));
         let mut bad = profile();
         bad.services[0].name = "A=B".into();
         assert!(Business::from_profile(&bad).is_err());

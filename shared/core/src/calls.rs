@@ -12,10 +12,10 @@ use crate::phone::PhoneNumber;
 use crate::reference::BookingReference;
 use crate::vapi::{EndOfCallReport, StatusUpdate};
 
-/// Longest transcript kept (characters): the job must fit SQS's 256 KiB and the record
+/// Longest transcript kept (bytes): the job must fit SQS's 256 KiB and the record
 /// DynamoDB's 400 KB. A ten-minute call is about 10,000 characters.
-pub const MAX_TRANSCRIPT_CHARS: usize = 100_000;
-/// Longest summary, ended reason or success evaluation kept.
+pub const MAX_TRANSCRIPT_BYTES: usize = 100_000;
+/// Longest summary, ended reason or success evaluation kept (bytes).
 const MAX_TEXT_CHARS: usize = 10_000;
 /// Structured data larger than this (as JSON) is dropped, with a note in the log.
 const MAX_STRUCTURED_BYTES: usize = 20_000;
@@ -31,15 +31,22 @@ const ABANDONED_REASONS: &[&str] = &[
     "voicemail",
 ];
 
+/// At most `max` bytes of UTF-8 (cut on a character boundary, marked with "…"): SQS and
+/// DynamoDB limits are in bytes, and a transcript in Greek or Japanese takes 2 to 3 per
+/// character.
 fn bounded(text: Option<&str>, max: usize) -> Option<String> {
     let text = text?.trim();
     if text.is_empty() {
         return None;
     }
-    Some(match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    })
+    if text.len() <= max {
+        return Some(text.to_string());
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(format!("{}…", &text[..cut]))
 }
 
 /// The end-of-call report as the analytics job carries it.
@@ -89,7 +96,7 @@ impl CallReport {
             ended_at: report.ended_at,
             duration_seconds: report.duration_seconds(),
             ended_reason: bounded(report.ended_reason.as_deref(), MAX_TEXT_CHARS),
-            transcript: bounded(report.transcript.as_deref(), MAX_TRANSCRIPT_CHARS),
+            transcript: bounded(report.transcript.as_deref(), MAX_TRANSCRIPT_BYTES),
             summary: bounded(report.summary.as_deref(), MAX_TEXT_CHARS),
             structured_data,
             success_evaluation: bounded(report.success_evaluation.as_deref(), MAX_TEXT_CHARS),
@@ -584,16 +591,23 @@ mod tests {
     }
 
     #[test]
-    fn long_transcripts_are_cut_and_words_match_whole() {
+    fn long_transcripts_are_cut_by_bytes_and_words_match_whole() {
+        let greek = "αβγ".repeat(MAX_TRANSCRIPT_BYTES);
+        let cut = bounded(Some(&greek), MAX_TRANSCRIPT_BYTES).unwrap();
+        assert!(
+            cut.len() <= MAX_TRANSCRIPT_BYTES + "…".len(),
+            "{}",
+            cut.len()
+        );
         assert_eq!(
             bounded(
-                Some(&"a".repeat(MAX_TRANSCRIPT_CHARS + 5)),
-                MAX_TRANSCRIPT_CHARS
+                Some(&"a".repeat(MAX_TRANSCRIPT_BYTES + 5)),
+                MAX_TRANSCRIPT_BYTES
             )
             .unwrap()
             .chars()
             .count(),
-            MAX_TRANSCRIPT_CHARS + 1
+            MAX_TRANSCRIPT_BYTES + 1
         );
         assert!(contains_word("a cleaning, please", "cleaning"));
         assert!(!contains_word("housecleaning", "cleaning"));

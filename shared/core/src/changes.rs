@@ -183,8 +183,13 @@ pub fn choose_booking<'a>(
                 .take(LISTED)
                 .map(|b| describe(b, business.zone))
                 .collect();
+            let which = if many.len() > LISTED {
+                format!("; the next {LISTED} are")
+            } else {
+                ":".to_string()
+            };
             Err(format!(
-                "You have {} upcoming appointments: {}. Which one do you mean? Please tell me its booking reference.",
+                "You have {} upcoming appointments{which} {}. Which one do you mean? Please tell me its booking reference.",
                 many.len(),
                 spoken_list(&listed)
             ))
@@ -192,9 +197,10 @@ pub fn choose_booking<'a>(
     }
 }
 
+/// The last four digits, as a receptionist would say them back.
 fn last_digits(phone: &PhoneNumber) -> &str {
     let s = phone.as_str();
-    &s[s.len().saturating_sub(2)..]
+    &s[s.len().saturating_sub(4)..]
 }
 
 /// getAppointments' answer from the caller's bookings.
@@ -250,36 +256,68 @@ pub fn cancel_confirmation(booking: &BookingRecord, business: &Business) -> Stri
     )
 }
 
+/// The calendar side of a booking change, written in the same transaction as the record, so
+/// the cells a booking holds are always the cells its record names (plus the new time's cells
+/// the webhook reserved for a change still on its way).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CalendarChange {
+    /// Cells the booking gives up (each held by it).
+    pub release: Vec<SlotCell>,
+    /// Cells of the new time it does not hold yet (an earlier change freed them after the
+    /// webhook looked): taken now, within `capacity`, or the change cannot apply.
+    pub reserve: Vec<SlotCell>,
+    pub capacity: u32,
+    /// The old start's holder claim to drop: (its first cell, holder tag).
+    pub unclaim: Option<(SlotCell, String)>,
+    /// The new start's holder claim: (its first cell, holder tag).
+    pub claim: Option<(SlotCell, String)>,
+}
+
+impl CalendarChange {
+    /// Every cell this change touches, once each (a transaction may touch an item once).
+    pub fn cells(&self) -> Vec<SlotCell> {
+        let mut cells: Vec<SlotCell> = self
+            .release
+            .iter()
+            .chain(&self.reserve)
+            .copied()
+            .chain(self.unclaim.iter().map(|(c, _)| *c))
+            .chain(self.claim.iter().map(|(c, _)| *c))
+            .collect();
+        cells.sort();
+        cells.dedup();
+        cells
+    }
+}
+
 /// What applying a change job to a stored booking comes to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChangeDecision {
-    /// Write `record` (conditionally on the version that was read), then free `release`;
+    /// Write `record` and `calendar` together, conditionally on the record's version;
     /// `value_delta` adjusts the customer's lifetime value.
     Apply {
         record: Box<BookingRecord>,
-        release: Vec<SlotCell>,
+        calendar: CalendarChange,
         value_delta: i64,
     },
-    /// This job was applied before (a redelivery): free its cells again (harmless) and ask for
-    /// its notifications again (deduplicated downstream).
-    AlreadyApplied { release: Vec<SlotCell> },
+    /// This job was applied before (a redelivery): nothing to write; its notifications are
+    /// asked for again (deduplicated downstream).
+    AlreadyApplied,
     /// Nothing to apply: the booking was cancelled meanwhile, a newer change won, or it is
-    /// already at that time. Only the cells this job reserved and the booking does not use
-    /// are freed; nobody is notified.
+    /// already at that time. The cells the webhook reserved for this job and the booking
+    /// does not use are freed (`release`); nobody is notified.
     Superseded { release: Vec<SlotCell> },
 }
 
 impl BookingRecord {
     /// Decides what `job` does to this booking (pure: the store writes the result).
     pub fn decide(&self, job: &BookingChangeJob, now: DateTime<Utc>) -> ChangeDecision {
-        if let Some(entry) = self
+        if self
             .audit
             .iter()
-            .find(|e| e.job_id.as_deref() == Some(job.job_id.as_str()))
+            .any(|e| e.job_id.as_deref() == Some(job.job_id.as_str()))
         {
-            return ChangeDecision::AlreadyApplied {
-                release: entry.released.clone(),
-            };
+            return ChangeDecision::AlreadyApplied;
         }
         let not_used = |cells: &[SlotCell]| -> Vec<SlotCell> {
             cells
@@ -292,6 +330,10 @@ impl BookingRecord {
             .audit
             .iter()
             .any(|e| e.requested_at.is_some_and(|at| at > job.requested_at));
+        let old_claim = match (self.slot_cells.first(), &self.holder) {
+            (Some(cell), Some(tag)) => Some((*cell, tag.clone())),
+            _ => None,
+        };
         let mut record = self.clone();
         record.version = self.version + 1;
         record.updated_at = now;
@@ -303,6 +345,7 @@ impl BookingRecord {
             }
             BookingChange::Cancel { reason } => {
                 record.status = BookingStatus::Cancelled;
+                record.holder = None;
                 record.audit.push(AuditEntry {
                     at: now,
                     status: BookingStatus::Cancelled,
@@ -316,26 +359,37 @@ impl BookingRecord {
                 });
                 ChangeDecision::Apply {
                     record: Box::new(record),
-                    release: self.slot_cells.clone(),
+                    calendar: CalendarChange {
+                        release: self.slot_cells.clone(),
+                        reserve: Vec::new(),
+                        capacity: 0,
+                        unclaim: old_claim,
+                        claim: None,
+                    },
                     value_delta: -(self.price_cents.unwrap_or(0) as i64),
                 }
             }
-            BookingChange::Reschedule { slot_cells, .. }
+            BookingChange::Reschedule { reserved, .. }
                 if self.status == BookingStatus::Cancelled || newer_change_applied =>
             {
                 ChangeDecision::Superseded {
-                    release: not_used(slot_cells),
-                }
-            }
-            BookingChange::Reschedule { start_utc, .. } if *start_utc == self.start_utc => {
-                ChangeDecision::Superseded {
-                    release: Vec::new(),
+                    release: not_used(reserved),
                 }
             }
             BookingChange::Reschedule {
                 start_utc,
+                reserved,
+                ..
+            } if *start_utc == self.start_utc => ChangeDecision::Superseded {
+                release: not_used(reserved),
+            },
+            BookingChange::Reschedule {
+                start_utc,
                 start_local,
                 slot_cells,
+                reserved,
+                holder,
+                capacity,
             } => {
                 let release: Vec<SlotCell> = self
                     .slot_cells
@@ -343,10 +397,16 @@ impl BookingRecord {
                     .filter(|c| !slot_cells.contains(c))
                     .copied()
                     .collect();
+                let reserve: Vec<SlotCell> = slot_cells
+                    .iter()
+                    .filter(|c| !self.slot_cells.contains(c) && !reserved.contains(c))
+                    .copied()
+                    .collect();
                 record.status = BookingStatus::Rescheduled;
                 record.start_utc = *start_utc;
                 record.start_local = *start_local;
                 record.slot_cells = slot_cells.clone();
+                record.holder = holder.clone();
                 record.audit.push(AuditEntry {
                     at: now,
                     status: BookingStatus::Rescheduled,
@@ -359,9 +419,19 @@ impl BookingRecord {
                     requested_at: Some(job.requested_at),
                     released: release.clone(),
                 });
+                let claim = match (slot_cells.first(), holder) {
+                    (Some(cell), Some(tag)) => Some((*cell, tag.clone())),
+                    _ => None,
+                };
                 ChangeDecision::Apply {
                     record: Box::new(record),
-                    release,
+                    calendar: CalendarChange {
+                        release,
+                        reserve,
+                        capacity: *capacity,
+                        unclaim: old_claim.filter(|old| Some(old) != claim.as_ref()),
+                        claim,
+                    },
                     value_delta: 0,
                 }
             }
@@ -414,6 +484,7 @@ mod tests {
             tool_call_id: None,
             requested_at: now(),
             owner: Vec::new(),
+            holder: None,
         };
         BookingRecord::from_job(&job, now())
     }
@@ -431,11 +502,22 @@ mod tests {
         }
     }
 
-    fn move_to(start: DateTime<Tz>) -> BookingChange {
+    /// A move as the webhook makes it when the booking stands at `from`: it reserved the
+    /// new cells the booking did not hold.
+    fn move_to(from: DateTime<Tz>, start: DateTime<Tz>) -> BookingChange {
+        let held = cells_for(from, 60, 30);
+        let cells = cells_for(start, 60, 30);
         BookingChange::Reschedule {
             start_utc: start.with_timezone(&Utc),
             start_local: start.fixed_offset(),
-            slot_cells: cells_for(start, 60, 30),
+            reserved: cells
+                .iter()
+                .filter(|c| !held.contains(c))
+                .copied()
+                .collect(),
+            slot_cells: cells,
+            holder: Some(format!("tag-{}", start.format("%d%H%M"))),
+            capacity: 1,
         }
     }
 
@@ -494,7 +576,7 @@ mod tests {
         assert!(
             choose_booking(&by_phone, &[], &b, now())
                 .unwrap_err()
-                .contains("ending in 34")
+                .contains("ending in 1234")
         );
         let by_ref = BookingLookup::Reference(one.reference.clone());
         let mut cancelled = one.clone();
@@ -514,13 +596,14 @@ mod tests {
         );
         assert_eq!(
             appointments_answer(&phone, &[], &b, now()),
-            "I can't find any upcoming appointments for the number ending in 34."
+            "I can't find any upcoming appointments for the number ending in 1234."
         );
     }
 
     #[test]
-    fn cancelling_frees_every_cell_once_and_lowers_the_value() {
-        let record = booking("K7P2X9", at(25, 14));
+    fn cancelling_frees_every_cell_and_its_claim_once_and_lowers_the_value() {
+        let mut record = booking("K7P2X9", at(25, 14));
+        record.holder = Some("tag-251400".into());
         let job = change(
             "K7P2X9",
             "default#K7P2X9#cancel",
@@ -531,24 +614,31 @@ mod tests {
         );
         let ChangeDecision::Apply {
             record: after,
-            release,
+            calendar,
             value_delta,
         } = record.decide(&job, now())
         else {
             panic!("a cancel applies");
         };
         assert_eq!(
-            (after.status, release.len(), value_delta, after.version),
+            (
+                after.status,
+                calendar.release.len(),
+                value_delta,
+                after.version
+            ),
             (BookingStatus::Cancelled, 2, -15_000, 2)
+        );
+        assert_eq!(
+            calendar.unclaim,
+            Some((record.slot_cells[0], "tag-251400".to_string()))
         );
         assert_eq!(
             after.audit.last().unwrap().note,
             "cancelled by phone assistant: sick"
         );
-        assert_eq!(
-            after.decide(&job, now()),
-            ChangeDecision::AlreadyApplied { release }
-        );
+        // A redelivery writes nothing (the cells were freed with the record).
+        assert_eq!(after.decide(&job, now()), ChangeDecision::AlreadyApplied);
         let mut again = job.clone();
         again.job_id = "other".into();
         assert_eq!(
@@ -560,38 +650,63 @@ mod tests {
     }
 
     #[test]
-    fn rescheduling_frees_only_the_cells_no_longer_needed_and_old_changes_lose() {
-        let record = booking("K7P2X9", at(25, 14));
-        // 14:00-15:00 → 14:30-15:30: 14:00 is freed, 14:30 kept, 15:00 new.
+    fn rescheduling_moves_cells_and_claim_with_the_record_and_old_changes_lose() {
+        let mut record = booking("K7P2X9", at(25, 14));
+        record.holder = Some("tag-251400".into());
+        // 14:00-15:00 → 14:30-15:30: 14:00 is freed, 14:30 kept, 15:00 was reserved.
         let later = at(25, 14) + chrono::Duration::minutes(30);
-        let first = change("K7P2X9", "r1", move_to(later), 10);
+        let first = change("K7P2X9", "r1", move_to(at(25, 14), later), 10);
         let ChangeDecision::Apply {
             record: moved,
-            release,
+            calendar,
             ..
         } = record.decide(&first, now())
         else {
             panic!("a reschedule applies");
         };
-        assert_eq!(release, cells_for(at(25, 14), 30, 30));
+        assert_eq!(calendar.release, cells_for(at(25, 14), 30, 30));
+        assert!(calendar.reserve.is_empty(), "the webhook reserved 15:00");
+        assert_eq!(
+            calendar.unclaim,
+            Some((record.slot_cells[0], "tag-251400".to_string()))
+        );
+        assert_eq!(
+            calendar.claim,
+            Some((moved.slot_cells[0], "tag-251430".to_string()))
+        );
+        assert_eq!(
+            calendar.cells().len(),
+            2,
+            "14:00 freed and unclaimed; 14:30 claimed"
+        );
         assert_eq!(
             (moved.status, moved.start_utc),
             (BookingStatus::Rescheduled, later.with_timezone(&Utc))
         );
-        // A change asked for before the one applied arrives late: only its own cells go.
-        let stale = change("K7P2X9", "r0", move_to(at(26, 9)), 5);
+        assert_eq!(moved.decide(&first, now()), ChangeDecision::AlreadyApplied);
+        // A change asked for before the one applied arrives late: only what the webhook
+        // reserved for it, and the booking does not use, is freed.
+        let stale = change("K7P2X9", "r0", move_to(at(25, 14), at(26, 9)), 5);
         assert_eq!(
             moved.decide(&stale, now()),
             ChangeDecision::Superseded {
                 release: cells_for(at(26, 9), 60, 30)
             }
         );
-        let same = change("K7P2X9", "r2", move_to(later), 20);
+        let same = change("K7P2X9", "r2", move_to(later, later), 20);
         assert_eq!(
             moved.decide(&same, now()),
             ChangeDecision::Superseded {
                 release: Vec::new()
             }
         );
+        // A move the webhook planned from a stale view (it thought 14:00 was still held):
+        // the cell it did not reserve is taken when the change applies.
+        let back = change("K7P2X9", "r3", move_to(at(25, 14), at(25, 14)), 30);
+        let ChangeDecision::Apply { calendar, .. } = moved.decide(&back, now()) else {
+            panic!("applies");
+        };
+        assert_eq!(calendar.reserve, cells_for(at(25, 14), 30, 30));
+        assert_eq!(calendar.release, vec![cells_for(later, 60, 30)[1]]);
     }
 }

@@ -44,6 +44,9 @@ pub struct BookingJob {
     /// The business's own recipients for new bookings (owner email and phone).
     #[serde(default)]
     pub owner: Vec<Recipient>,
+    /// The holder claim the webhook set on its first cell (a hash: no phone in clear).
+    #[serde(default)]
+    pub holder: Option<String>,
 }
 
 /// What a notification is about; the worker renders it with the templates.
@@ -265,13 +268,26 @@ pub struct BookingChangeJob {
 pub enum BookingChange {
     #[serde(rename_all = "camelCase")]
     Cancel { reason: Option<String> },
-    /// The new time; its cells are already reserved for the booking by the webhook.
+    /// The new time and its cells.
     #[serde(rename_all = "camelCase")]
     Reschedule {
         start_utc: DateTime<Utc>,
         start_local: DateTime<FixedOffset>,
         slot_cells: Vec<SlotCell>,
+        /// The cells the webhook reserved for it (those the booking did not hold then).
+        #[serde(default)]
+        reserved: Vec<SlotCell>,
+        /// The holder claim of the new time (who booked it: see `SlotStore::reserve`).
+        #[serde(default)]
+        holder: Option<String>,
+        /// The business's capacity, for cells that must be taken when the change applies.
+        #[serde(default = "one")]
+        capacity: u32,
     },
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// What travels on the booking queue: a new booking or a change to one.

@@ -10,9 +10,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::booking::{BookingRecord, CustomerRecord};
 use crate::business::Business;
 use crate::calls::CallRecord;
-use crate::changes::ChangeDecision;
+use crate::changes::{CalendarChange, ChangeDecision};
 use crate::email::EmailAddress;
-use crate::jobs::{BookingChangeJob, BookingJob, Job};
+use crate::jobs::{BookingChange, BookingChangeJob, BookingJob, Job};
 use crate::leads::LeadRecord;
 use crate::phone::PhoneNumber;
 use crate::ports::{
@@ -90,6 +90,9 @@ type BookingState = (
 pub struct MemoryBookingStore {
     state: Mutex<BookingState>,
     pub failures: Failures,
+    /// The calendar a change's cells are written to with its record (share it with the
+    /// worker's `SlotStore`: `Arc<MemorySlotStore>`).
+    pub calendar: Arc<MemorySlotStore>,
 }
 
 impl MemoryBookingStore {
@@ -187,9 +190,32 @@ impl BookingStore for MemoryBookingStore {
         Ok(match current.decide(job, now) {
             ChangeDecision::Apply {
                 record,
-                release,
+                calendar,
                 value_delta,
             } => {
+                // The record and its calendar cells change together, as in DynamoDB.
+                if let Err(refusal) =
+                    self.calendar
+                        .apply_calendar(&job.business_id, &job.reference, &calendar)
+                {
+                    return match refusal {
+                        CalendarRefusal::Unavailable => Ok(ChangeApplied {
+                            release: match &job.change {
+                                BookingChange::Reschedule { reserved, .. } => reserved
+                                    .iter()
+                                    .filter(|c| !current.slot_cells.contains(c))
+                                    .copied()
+                                    .collect(),
+                                BookingChange::Cancel { .. } => Vec::new(),
+                            },
+                            booking: current,
+                            notify: false,
+                        }),
+                        CalendarRefusal::Inconsistent(what) => {
+                            Err(PortError::unavailable("change booking", what))
+                        }
+                    };
+                }
                 if let Some(c) =
                     customers.get_mut(&(job.business_id.clone(), record.customer_phone.to_string()))
                 {
@@ -198,13 +224,13 @@ impl BookingStore for MemoryBookingStore {
                 bookings.insert(key, (*record).clone());
                 ChangeApplied {
                     booking: *record,
-                    release,
+                    release: Vec::new(),
                     notify: true,
                 }
             }
-            ChangeDecision::AlreadyApplied { release } => ChangeApplied {
+            ChangeDecision::AlreadyApplied => ChangeApplied {
                 booking: current,
-                release,
+                release: Vec::new(),
                 notify: true,
             },
             ChangeDecision::Superseded { release } => ChangeApplied {
@@ -456,6 +482,74 @@ impl MemorySlotStore {
         let mut cells = lock(&self.cells);
         lock(&self.holders).clear();
         cells.clear();
+    }
+}
+
+/// Why a change's calendar part could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalendarRefusal {
+    /// A cell of the new time is full.
+    Unavailable,
+    /// The calendar does not match the record (a cell to free is not held, a claim is taken).
+    Inconsistent(String),
+}
+
+impl MemorySlotStore {
+    /// Writes a change's calendar part: every condition checked first, then all of it, under
+    /// the lock (DynamoDB does it in the change's transaction).
+    pub fn apply_calendar(
+        &self,
+        business_id: &str,
+        reference: &BookingReference,
+        change: &CalendarChange,
+    ) -> Result<(), CalendarRefusal> {
+        let mut held = lock(&self.cells);
+        let mut holders = lock(&self.holders);
+        let key = |c: &SlotCell| (business_id.to_string(), *c);
+        let holds = |refs: Option<&Vec<String>>| {
+            refs.is_some_and(|r| r.iter().any(|x| x == reference.as_str()))
+        };
+        if let Some(cell) = change.release.iter().find(|c| !holds(held.get(&key(c)))) {
+            return Err(CalendarRefusal::Inconsistent(format!(
+                "{reference} does not hold {}",
+                cell.key()
+            )));
+        }
+        let full = change.reserve.iter().any(|c| {
+            let refs = held.get(&key(c));
+            holds(refs) || refs.map_or(0, Vec::len) >= change.capacity as usize
+        });
+        if full {
+            return Err(CalendarRefusal::Unavailable);
+        }
+        if let Some((cell, tag)) = &change.claim
+            && holders
+                .get(&(business_id.to_string(), *cell, tag.clone()))
+                .is_some_and(|r| r != reference.as_str())
+        {
+            return Err(CalendarRefusal::Inconsistent(format!(
+                "the claim on {} is another booking's",
+                cell.key()
+            )));
+        }
+        for c in &change.release {
+            if let Some(refs) = held.get_mut(&key(c)) {
+                refs.retain(|x| x != reference.as_str());
+            }
+        }
+        for c in &change.reserve {
+            held.entry(key(c)).or_default().push(reference.to_string());
+        }
+        if let Some((cell, tag)) = &change.unclaim {
+            holders.remove(&(business_id.to_string(), *cell, tag.clone()));
+        }
+        if let Some((cell, tag)) = &change.claim {
+            holders.insert(
+                (business_id.to_string(), *cell, tag.clone()),
+                reference.to_string(),
+            );
+        }
+        Ok(())
     }
 }
 

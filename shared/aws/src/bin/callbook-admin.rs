@@ -44,6 +44,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The install's default business is configured, not stored: a stored one with its id
+    // would be shadowed by it.
+    let default_id = std::env::var("BUSINESS_ID").unwrap_or_else(|_| "default".into());
+    if profile.id.trim() == default_id.trim() {
+        eprintln!(
+            "callbook-admin: {:?} is the default business's id (BUSINESS_ID); give this business its own",
+            profile.id
+        );
+        return ExitCode::FAILURE;
+    }
     let sdk = callbook_aws::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     match load_business(&client, &table, &profile).await {
