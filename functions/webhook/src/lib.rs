@@ -20,8 +20,8 @@ use callbook_core::booking::{
 use callbook_core::business::{Business, ConfigError, required, setting};
 use callbook_core::calls::{CallReport, CallStatus};
 use callbook_core::changes::{
-    BookingLookup, appointments_answer, appointments_phone, cancel_confirmation, cancel_request,
-    choose_booking, reschedule_confirmation, reschedule_request,
+    BookingLookup, Requester, appointments_answer, appointments_phone, cancel_confirmation,
+    cancel_request, choose_booking, reschedule_confirmation, reschedule_request,
 };
 use callbook_core::dates::spoken_datetime;
 use callbook_core::jobs::{
@@ -482,6 +482,7 @@ where
         &self,
         business: &Business,
         lookup: &BookingLookup,
+        requester: &Requester,
         now: chrono::DateTime<Utc>,
     ) -> Result<BookingRecord, String> {
         let found = match lookup {
@@ -498,7 +499,7 @@ where
             error!(error = %e, "bookings could not be read");
             LOOKUP_PROBLEM.to_string()
         })?;
-        choose_booking(lookup, &found, business, now).cloned()
+        choose_booking(lookup, &found, requester, business, now).cloned()
     }
 
     /// rescheduleAppointment: reserve the new time first (atomically, like a booking), then
@@ -515,7 +516,10 @@ where
             Ok(r) => r,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        let booking = match self.find_booking(business, &request.lookup, now).await {
+        let booking = match self
+            .find_booking(business, &request.lookup, &request.requester, now)
+            .await
+        {
             Ok(b) => b,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
@@ -650,7 +654,10 @@ where
             Ok(r) => r,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
-        let booking = match self.find_booking(business, &request.lookup, now).await {
+        let booking = match self
+            .find_booking(business, &request.lookup, &request.requester, now)
+            .await
+        {
             Ok(b) => b,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
@@ -683,12 +690,14 @@ where
         args: &serde_json::Map<String, Value>,
     ) -> ToolOutcome {
         let now = self.clock.now();
-        let phone = match appointments_phone(args, call, business) {
+        let (phone, requester) = match appointments_phone(args, call, business) {
             Ok(p) => p,
             Err(spoken) => return ToolOutcome::Error(spoken),
         };
         match self.bookings.bookings_of(&business.id, &phone, now).await {
-            Ok(found) => ToolOutcome::Result(appointments_answer(&phone, &found, business, now)),
+            Ok(found) => ToolOutcome::Result(appointments_answer(
+                &phone, &found, &requester, business, now,
+            )),
             Err(e) => {
                 error!(error = %e, "bookings could not be read");
                 ToolOutcome::Error(LOOKUP_PROBLEM.into())

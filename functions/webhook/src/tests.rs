@@ -1249,3 +1249,44 @@ async fn assistant_requests_are_answered_per_number_and_a_failed_lookup_is_spoke
     );
     assert!(w.queue.sent().is_empty());
 }
+
+#[tokio::test]
+async fn a_stranger_must_name_who_a_booking_is_for_before_hearing_or_changing_it() {
+    let w = webhook();
+    let job = booked(&w, "2pm", "+17025551234").await;
+    let from_elsewhere = |name: &str, args: Value| {
+        json!({"message": {"type": "tool-calls",
+            "call": {"id": "call-other", "customer": {"number": "+17025559999"}},
+            "toolCallList": [{"id": "t1", "type": "function", "function": {"name": name, "arguments": args}}]}})
+    };
+    let cancel = from_elsewhere(
+        "cancelAppointment",
+        json!({"bookingReference": job.reference.as_str()}),
+    );
+    let (_, answer) = send(&w, authed(&cancel)).await;
+    assert_eq!(
+        answer["results"][0]["error"],
+        "For your privacy, could you tell me the full name the booking was made under?"
+    );
+    let listing = from_elsewhere("getAppointments", json!({"customerPhone": "+17025551234"}));
+    let (_, answer) = send(&w, authed(&listing)).await;
+    assert!(
+        answer["results"][0]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("For your privacy")
+    );
+    assert!(change_jobs(&w).is_empty());
+    let cancel = from_elsewhere(
+        "cancelAppointment",
+        json!({"bookingReference": job.reference.as_str(), "customerName": "Test User"}),
+    );
+    let (_, answer) = send(&w, authed(&cancel)).await;
+    assert!(
+        answer["results"][0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("is cancelled")
+    );
+    assert_eq!(change_jobs(&w).len(), 1);
+}

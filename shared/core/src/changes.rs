@@ -70,9 +70,60 @@ fn lookup(
         })
 }
 
+/// Who is asking: the number they call from and the name they gave. A booking is shown to,
+/// and changed for, a caller calling from its phone, or one who names who it was made for
+/// (knowing a reference or a phone number alone is not enough).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requester {
+    pub calling_from: Option<PhoneNumber>,
+    pub name: Option<String>,
+}
+
+impl Requester {
+    fn of(args: &Arguments<'_>, call: &CallContext, business: &Business) -> Result<Self, String> {
+        Ok(Self {
+            calling_from: call
+                .customer_number
+                .as_deref()
+                .and_then(|n| PhoneNumber::parse(n, business.phone_region).ok()),
+            name: args.text("customerName")?,
+        })
+    }
+
+    pub fn may_see(&self, booking: &BookingRecord) -> bool {
+        self.calling_from.as_ref() == Some(&booking.customer_phone)
+            || self
+                .name
+                .as_deref()
+                .is_some_and(|name| same_person(name, &booking.customer_name))
+    }
+
+    /// What the caller hears when bookings exist that they may not see.
+    fn privacy(&self) -> String {
+        match self.name {
+            None => "For your privacy, could you tell me the full name the booking was made under?".into(),
+            Some(_) => "That name doesn't match the booking I found. Could you tell me the full name it was made under?".into(),
+        }
+    }
+}
+
+/// The same person, as far as a phone call can tell: the same full name, or the same family
+/// name (the last word), ignoring case and punctuation.
+fn same_person(given: &str, booked: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (given, booked) = (words(given), words(booked));
+    !given.is_empty() && (given == booked || given.last() == booked.last())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RescheduleRequest {
     pub lookup: BookingLookup,
+    pub requester: Requester,
     pub date: String,
     pub time: String,
 }
@@ -104,6 +155,7 @@ pub fn reschedule_request(
     }
     Ok(RescheduleRequest {
         lookup: lookup(&args, call, business)?,
+        requester: Requester::of(&args, call, business)?,
         date: date.unwrap_or_default(),
         time: time.unwrap_or_default(),
     })
@@ -112,6 +164,7 @@ pub fn reschedule_request(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelRequest {
     pub lookup: BookingLookup,
+    pub requester: Requester,
     pub reason: Option<String>,
 }
 
@@ -124,18 +177,20 @@ pub fn cancel_request(
     Ok(CancelRequest {
         reason: args.text("reason")?,
         lookup: lookup(&args, call, business)?,
+        requester: Requester::of(&args, call, business)?,
     })
 }
 
-/// getAppointments: the number to look up (the caller's own by default).
+/// getAppointments: the number to look up (the caller's own by default), and who asks.
 pub fn appointments_phone(
     args: &Map<String, Value>,
     call: &CallContext,
     business: &Business,
-) -> Result<PhoneNumber, String> {
+) -> Result<(PhoneNumber, Requester), String> {
     let args = GET_APPOINTMENTS.arguments(args);
-    phone_of(&args, call, business)?
-        .ok_or_else(|| "Which phone number was the booking made with?".to_string())
+    let phone = phone_of(&args, call, business)?
+        .ok_or_else(|| "Which phone number was the booking made with?".to_string())?;
+    Ok((phone, Requester::of(&args, call, business)?))
 }
 
 fn describe(booking: &BookingRecord, zone: Tz) -> String {
@@ -152,13 +207,26 @@ fn describe(booking: &BookingRecord, zone: Tz) -> String {
 pub fn choose_booking<'a>(
     lookup: &BookingLookup,
     found: &'a [BookingRecord],
+    requester: &Requester,
     business: &Business,
     now: DateTime<Utc>,
 ) -> Result<&'a BookingRecord, String> {
     let upcoming: Vec<&BookingRecord> = found.iter().filter(|b| b.is_upcoming(now)).collect();
-    match (lookup, upcoming.as_slice()) {
+    let visible: Vec<&BookingRecord> = upcoming
+        .iter()
+        .copied()
+        .filter(|b| requester.may_see(b))
+        .collect();
+    if visible.is_empty() && !upcoming.is_empty() {
+        return Err(requester.privacy());
+    }
+    match (lookup, visible.as_slice()) {
         (_, [one]) => Ok(one),
         (BookingLookup::Reference(reference), []) => Err(match found.first() {
+            Some(b) if !requester.may_see(b) => format!(
+                "I couldn't find an upcoming booking with reference {}.",
+                reference.spoken()
+            ),
             Some(b) if b.status == BookingStatus::Cancelled => format!(
                 "The booking with reference {} was already cancelled.",
                 reference.spoken()
@@ -207,10 +275,20 @@ fn last_digits(phone: &PhoneNumber) -> &str {
 pub fn appointments_answer(
     phone: &PhoneNumber,
     found: &[BookingRecord],
+    requester: &Requester,
     business: &Business,
     now: DateTime<Utc>,
 ) -> String {
-    let mut upcoming: Vec<&BookingRecord> = found.iter().filter(|b| b.is_upcoming(now)).collect();
+    let upcoming: Vec<&BookingRecord> = found.iter().filter(|b| b.is_upcoming(now)).collect();
+    let mut visible: Vec<&BookingRecord> = upcoming
+        .iter()
+        .copied()
+        .filter(|b| requester.may_see(b))
+        .collect();
+    if visible.is_empty() && !upcoming.is_empty() {
+        return requester.privacy();
+    }
+    let mut upcoming = std::mem::take(&mut visible);
     upcoming.sort_by_key(|b| b.start_utc);
     let listed: Vec<String> = upcoming
         .iter()
@@ -562,19 +640,24 @@ mod tests {
         let one = booking("K7P2X9", at(25, 14));
         let two = booking("M4N5P6", at(27, 10));
         let by_phone = BookingLookup::Phone(phone.clone());
+        let me = Requester {
+            calling_from: Some(phone.clone()),
+            name: None,
+        };
         assert_eq!(
-            choose_booking(&by_phone, std::slice::from_ref(&one), &b, now())
+            choose_booking(&by_phone, std::slice::from_ref(&one), &me, &b, now())
                 .unwrap()
                 .reference,
             one.reference
         );
-        let err = choose_booking(&by_phone, &[one.clone(), two.clone()], &b, now()).unwrap_err();
+        let err =
+            choose_booking(&by_phone, &[one.clone(), two.clone()], &me, &b, now()).unwrap_err();
         assert_eq!(
             err,
             "You have 2 upcoming appointments: Consultation on Wednesday, November 25 at 2:00 PM, reference K-7-P-2-X-9 and Consultation on Friday, November 27 at 10:00 AM, reference M-4-N-5-P-6. Which one do you mean? Please tell me its booking reference."
         );
         assert!(
-            choose_booking(&by_phone, &[], &b, now())
+            choose_booking(&by_phone, &[], &me, &b, now())
                 .unwrap_err()
                 .contains("ending in 1234")
         );
@@ -582,20 +665,20 @@ mod tests {
         let mut cancelled = one.clone();
         cancelled.status = BookingStatus::Cancelled;
         assert_eq!(
-            choose_booking(&by_ref, &[cancelled], &b, now()).unwrap_err(),
+            choose_booking(&by_ref, &[cancelled], &me, &b, now()).unwrap_err(),
             "The booking with reference K-7-P-2-X-9 was already cancelled."
         );
         assert!(
-            choose_booking(&by_ref, &[], &b, now())
+            choose_booking(&by_ref, &[], &me, &b, now())
                 .unwrap_err()
                 .starts_with("I couldn't find a booking with reference K-7-P-2-X-9")
         );
         assert_eq!(
-            appointments_answer(&phone, &[two.clone(), one.clone()], &b, now()),
+            appointments_answer(&phone, &[two.clone(), one.clone()], &me, &b, now()),
             "You have 2 upcoming appointments: Consultation on Wednesday, November 25 at 2:00 PM, reference K-7-P-2-X-9 and Consultation on Friday, November 27 at 10:00 AM, reference M-4-N-5-P-6."
         );
         assert_eq!(
-            appointments_answer(&phone, &[], &b, now()),
+            appointments_answer(&phone, &[], &me, &b, now()),
             "I can't find any upcoming appointments for the number ending in 1234."
         );
     }
@@ -708,5 +791,44 @@ mod tests {
         };
         assert_eq!(calendar.reserve, cells_for(at(25, 14), 30, 30));
         assert_eq!(calendar.release, vec![cells_for(later, 60, 30)[1]]);
+    }
+
+    #[test]
+    fn another_number_must_name_who_the_booking_is_for() {
+        let b = business();
+        let one = booking("K7P2X9", at(25, 14));
+        let by_ref = BookingLookup::Reference(one.reference.clone());
+        let stranger = |name: Option<&str>| Requester {
+            calling_from: Some(PhoneNumber::parse("+17025559999", b.phone_region).unwrap()),
+            name: name.map(str::to_string),
+        };
+        let found = std::slice::from_ref(&one);
+        assert_eq!(
+            choose_booking(&by_ref, found, &stranger(None), &b, now()).unwrap_err(),
+            "For your privacy, could you tell me the full name the booking was made under?"
+        );
+        assert!(
+            choose_booking(&by_ref, found, &stranger(Some("Someone Else")), &b, now())
+                .unwrap_err()
+                .starts_with("That name doesn't match")
+        );
+        for name in ["Test User", "test user", "User"] {
+            assert!(
+                choose_booking(&by_ref, found, &stranger(Some(name)), &b, now()).is_ok(),
+                "{name}"
+            );
+        }
+        let phone = one.customer_phone.clone();
+        assert_eq!(
+            appointments_answer(&phone, found, &stranger(None), &b, now()),
+            "For your privacy, could you tell me the full name the booking was made under?"
+        );
+        // A cancelled booking's details are not told to a stranger either.
+        let mut cancelled = one.clone();
+        cancelled.status = BookingStatus::Cancelled;
+        assert_eq!(
+            choose_booking(&by_ref, &[cancelled], &stranger(None), &b, now()).unwrap_err(),
+            "I couldn't find an upcoming booking with reference K-7-P-2-X-9."
+        );
     }
 }

@@ -121,12 +121,21 @@ const CUSTOMER_PHONE: ToolParam = ToolParam {
     required: false,
 };
 
+const BOOKED_NAME: ToolParam = ToolParam {
+    name: "customerName",
+    aliases: &["name"],
+    label: "name the booking was made under",
+    description: "The name the booking was made under; needed when the caller is not calling from the booking's phone number",
+    required: false,
+};
+
 pub const RESCHEDULE_APPOINTMENT: ToolSpec = ToolSpec {
     name: "rescheduleAppointment",
     description: "Move the caller's existing appointment to a new day and time. Identify it by                   booking reference or by the caller's phone number. Pass the new day and time as                   the caller said them. Read the result to the caller.",
     params: &[
         BOOKING_REFERENCE,
         CUSTOMER_PHONE,
+        BOOKED_NAME,
         ToolParam {
             name: "newDate",
             aliases: &["date"],
@@ -150,6 +159,7 @@ pub const CANCEL_APPOINTMENT: ToolSpec = ToolSpec {
     params: &[
         BOOKING_REFERENCE,
         CUSTOMER_PHONE,
+        BOOKED_NAME,
         ToolParam {
             name: "reason",
             aliases: &[],
@@ -163,7 +173,7 @@ pub const CANCEL_APPOINTMENT: ToolSpec = ToolSpec {
 pub const GET_APPOINTMENTS: ToolSpec = ToolSpec {
     name: "getAppointments",
     description: "List the caller's upcoming appointments (service, day, time and reference). Read                   the result to the caller.",
-    params: &[CUSTOMER_PHONE],
+    params: &[CUSTOMER_PHONE, BOOKED_NAME],
 };
 
 pub const CAPTURE_LEAD: ToolSpec = ToolSpec {
