@@ -17,7 +17,9 @@ use callbook_core::leads::LeadRecord;
 use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{CallStore, CustomerContact, PortError, Saved};
 
-use crate::dynamo::{Item, customer_key, customer_pk, from_item, s, to_item, version_condition};
+use crate::dynamo::{
+    Item, customer_key, customer_pk, from_item, get_consistent, s, to_item, version_condition,
+};
 use crate::sdk_message;
 
 pub fn call_key(business_id: &str, call_id: &str) -> Item {
@@ -54,16 +56,7 @@ impl DynamoCallStore {
     }
 
     async fn get(&self, table: &str, key: Item) -> Result<Option<Item>, PortError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| PortError::unavailable("read item", sdk_message(&e)))?
-            .item)
+        get_consistent(&self.client, table, key).await
     }
 
     /// A put of `item` conditional on the stored version being `version - 1`.

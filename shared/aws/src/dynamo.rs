@@ -108,17 +108,25 @@ impl DynamoBookingStore {
     }
 
     async fn get(&self, table: &str, key: Item) -> Result<Option<Item>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| PortError::unavailable("read item", sdk_message(&e)))?;
-        Ok(out.item)
+        get_consistent(&self.client, table, key).await
     }
+}
+
+/// One item, read consistently (absent: `None`).
+pub async fn get_consistent(
+    client: &Client,
+    table: &str,
+    key: Item,
+) -> Result<Option<Item>, PortError> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| PortError::unavailable("read item", sdk_message(&e)))?
+        .item)
 }
 
 pub fn to_item<T: serde::Serialize>(value: &T, key: Item) -> Result<Item, PortError> {

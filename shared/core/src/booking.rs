@@ -11,7 +11,7 @@ use crate::dates::{StartError, resolve_start, spoken_date, spoken_datetime, spok
 use crate::email::{EmailAddress, EmailError};
 use crate::hours::round_up;
 use crate::jobs::{BookingJob, CustomerDetails};
-use crate::phone::{PhoneError, PhoneNumber};
+use crate::phone::PhoneNumber;
 use crate::reference::BookingReference;
 use crate::slots::{SlotCell, cells_for};
 use crate::tools::BOOK_APPOINTMENT;
@@ -80,18 +80,14 @@ pub fn book_appointment_request(
     let date_has_time = date
         .as_deref()
         .is_some_and(|d| d.len() > 10 && d.contains(':'));
-    let missing: Vec<String> = [
+    let missing = args.missing(&[
         ("customerName", name.is_none()),
         ("customerPhone", phone.is_none()),
         ("customerEmail", email.is_none()),
         ("serviceType", service.is_none()),
         ("date", date.is_none()),
         ("time", time.is_none() && !date_has_time),
-    ]
-    .iter()
-    .filter(|(_, m)| *m)
-    .map(|(n, _)| args.label(n).to_string())
-    .collect();
+    ]);
     if !missing.is_empty() {
         return Err(format!(
             "To book the appointment I still need the {}.",
@@ -109,13 +105,7 @@ pub fn book_appointment_request(
     let time = time.unwrap_or_default();
     let service = business.service(&service)?;
 
-    let phone = PhoneNumber::parse(&phone, business.phone_region).map_err(|e| match e {
-        PhoneError::UnsupportedRegion(_) => {
-            "I can't use that phone number; could you give it with the country code?".to_string()
-        }
-        _ => "That phone number doesn't look complete; could you say it again with the area code?"
-            .to_string(),
-    })?;
+    let phone = PhoneNumber::parse_spoken(&phone, business.phone_region)?;
     let email = EmailAddress::parse(&email).map_err(|e| match e {
         EmailError::Empty | EmailError::Invalid => {
             "That email address doesn't look right; could you spell it again?".to_string()

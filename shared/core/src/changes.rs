@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::booking::{AuditEntry, BookingRecord, BookingStatus, spoken_list};
 use crate::business::Business;
 use crate::jobs::{BookingChange, BookingChangeJob};
-use crate::phone::{PhoneError, PhoneNumber};
+use crate::phone::PhoneNumber;
 use crate::reference::BookingReference;
 use crate::slots::SlotCell;
 use crate::tools::{Arguments, CANCEL_APPOINTMENT, GET_APPOINTMENTS, RESCHEDULE_APPOINTMENT};
@@ -37,16 +37,7 @@ fn phone_of(
     else {
         return Ok(None);
     };
-    PhoneNumber::parse(&raw, business.phone_region)
-        .map(Some)
-        .map_err(|e| match e {
-            PhoneError::UnsupportedRegion(_) => {
-                "I can't use that phone number; could you give it with the country code?"
-                    .to_string()
-            }
-            _ => "That phone number doesn't look complete; could you say it again with the area code?"
-                .to_string(),
-        })
+    PhoneNumber::parse_spoken(&raw, business.phone_region).map(Some)
 }
 
 /// A reference when one is given (and must then be valid), else the phone number.
@@ -139,14 +130,10 @@ pub fn reschedule_request(
     let date_has_time = date
         .as_deref()
         .is_some_and(|d| d.len() > 10 && d.contains(':'));
-    let missing: Vec<String> = [
+    let missing = args.missing(&[
         ("newDate", date.is_none()),
         ("newTime", time.is_none() && !date_has_time),
-    ]
-    .iter()
-    .filter(|(_, m)| *m)
-    .map(|(n, _)| args.label(n).to_string())
-    .collect();
+    ]);
     if !missing.is_empty() {
         return Err(format!(
             "To move the appointment I need the {}.",

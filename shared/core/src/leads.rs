@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use crate::business::Business;
 use crate::calls::{CallReport, contains_word, truthy};
 use crate::email::{EmailAddress, EmailError};
-use crate::phone::{PhoneError, PhoneNumber};
+use crate::phone::PhoneNumber;
 use crate::reference::{BookingReference, stable_id};
 use crate::tools::CAPTURE_LEAD;
 use crate::vapi::CallContext;
@@ -148,31 +148,18 @@ pub fn capture_lead_request(
     let email = args.text("email")?;
     let interest = args.text("interest")?;
     let notes = args.text("notes")?;
-    let missing: Vec<String> = [
+    let missing = args.missing(&[
         ("name", name.is_none()),
         ("phone", phone.is_none()),
         ("interest", interest.is_none()),
-    ]
-    .iter()
-    .filter(|(_, m)| *m)
-    .map(|(n, _)| args.label(n).to_string())
-    .collect();
+    ]);
     if !missing.is_empty() {
         return Err(format!(
             "To pass this on I still need the {}.",
             crate::booking::spoken_list(&missing)
         ));
     }
-    let phone = PhoneNumber::parse(&phone.unwrap_or_default(), business.phone_region).map_err(
-        |e| match e {
-            PhoneError::UnsupportedRegion(_) => {
-                "I can't use that phone number; could you give it with the country code?"
-                    .to_string()
-            }
-            _ => "That phone number doesn't look complete; could you say it again with the area code?"
-                .to_string(),
-        },
-    )?;
+    let phone = PhoneNumber::parse_spoken(&phone.unwrap_or_default(), business.phone_region)?;
     let email = match email {
         Some(e) => Some(EmailAddress::parse(&e).map_err(|e| match e {
             EmailError::Empty | EmailError::Invalid => {

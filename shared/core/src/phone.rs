@@ -189,6 +189,18 @@ impl PhoneNumber {
         Ok(Self(format!("+{digits}")))
     }
 
+    /// `parse`, with what the caller hears when the number cannot be used.
+    pub fn parse_spoken(raw: &str, region: PhoneRegion) -> Result<Self, String> {
+        Self::parse(raw, region).map_err(|e| match e {
+            PhoneError::UnsupportedRegion(_) => {
+                "I can't use that phone number; could you give it with the country code?"
+                    .to_string()
+            }
+            _ => "That phone number doesn't look complete; could you say it again with the area code?"
+                .to_string(),
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

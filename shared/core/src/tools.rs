@@ -303,6 +303,15 @@ impl Arguments<'_> {
         Ok(None)
     }
 
+    /// The labels of the arguments flagged missing, in order ("the caller's name", ...).
+    pub fn missing(&self, flags: &[(&str, bool)]) -> Vec<String> {
+        flags
+            .iter()
+            .filter(|(_, missing)| *missing)
+            .map(|(name, _)| self.label(name).to_string())
+            .collect()
+    }
+
     pub fn label(&self, name: &str) -> &'static str {
         self.spec.param(name).map_or("detail", |p| p.label)
     }
