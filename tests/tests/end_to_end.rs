@@ -936,3 +936,48 @@ async fn a_business_loaded_from_its_file_takes_its_own_calls_and_its_owner_hears
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_tool_calls_in_one_message_answer_three_results_in_order() {
+    let stack = DevStack::start(2, 3);
+    let date = next_open_day();
+    let body = json!({"message": {"type": "tool-calls",
+    "call": {"id": "call-e2e-three", "customer": {"number": PHONE}},
+    "toolCallList": [
+        {"id": "call_one", "type": "function", "function": {"name": "checkAvailability",
+            "arguments": {"serviceType": "Consultation", "date": date}}},
+        {"id": "call_two", "type": "function", "function": {"name": "bookAppointment",
+            "arguments": book_args("Test User", &date, "11am")}},
+        {"id": "call_three", "type": "function", "function": {"name": "noSuchTool", "arguments": {}}}
+    ]}});
+    let (status, answer) = post(
+        &stack.webhook_url(),
+        &[("x-vapi-secret", stack.secret.as_str())],
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["toolCallId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["call_one", "call_two", "call_three"]);
+    assert!(
+        results[0]["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("I have")),
+        "{answer}"
+    );
+    assert!(
+        results[1]["result"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("You're booked")),
+        "{answer}"
+    );
+    assert!(
+        results[2]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("noSuchTool")),
+        "{answer}"
+    );
+}
