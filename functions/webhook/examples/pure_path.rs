@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use callbook_core::auth::WebhookSecret;
+use callbook_core::auth::Authenticator;
 use callbook_core::business::Business;
 use callbook_core::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryQueue, MemorySlotStore, StaticHealth,
@@ -23,7 +23,8 @@ fn main() {
         .build()
         .expect("runtime");
     let webhook = Webhook {
-        secret: WebhookSecret::new("local-dev-secret").expect("secret"),
+        auth: Authenticator::shared_secret("local-dev-secret").expect("secret"),
+        max_body_bytes: webhook::DEFAULT_MAX_BODY_BYTES,
         business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),
         queue: MemoryQueue::default(),
         slots: MemorySlotStore::default(),

@@ -9,7 +9,7 @@ use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
-use callbook_core::auth::{AuthError, WebhookSecret, authenticate};
+use callbook_core::auth::{AuthError, Authenticator};
 use callbook_core::availability::{
     AvailabilityRequest, availability_answer, availability_request, free_starts,
     fully_booked_answer,
@@ -49,6 +49,9 @@ use std::sync::Arc;
 use tracing::{error, info, warn};
 
 pub const WEBHOOK_PATH: &str = "/vapi-webhook";
+/// The largest body accepted (256 KiB): Vapi's largest messages, end-of-call reports of long
+/// calls, stay well below it.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 pub const HEALTH_PATH: &str = "/monitoring/health";
 
 /// Who is booking what: a hash of business, phone, start and service (no phone in clear).
@@ -84,7 +87,10 @@ const CHANGE_PROBLEM: &str = "I'm sorry, I couldn't make that change because of 
 const SYSTEM_PROBLEM: &str = "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
 
 pub struct Webhook<Q, S, B, D, H, C> {
-    pub secret: WebhookSecret,
+    /// How Vapi proves a request is its own (shared secret or HMAC; see `auth`).
+    pub auth: Authenticator,
+    /// Larger bodies are refused with 413 before anything else is done with them.
+    pub max_body_bytes: usize,
     /// The install's default business: calls no stored business claims are its.
     pub business: Arc<Business>,
     /// Stored businesses, found by the assistant or phone number a call came through.
@@ -112,8 +118,18 @@ pub fn build(
     sdk: &SdkConfig,
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<AwsWebhook, ConfigError> {
-    let secret = WebhookSecret::new(&required(lookup, "VAPI_WEBHOOK_SECRET")?)
-        .ok_or(ConfigError::Missing("VAPI_WEBHOOK_SECRET"))?;
+    let auth = Authenticator::from_lookup(lookup)?;
+    let max_body_bytes = match setting(lookup, "MAX_BODY_BYTES") {
+        None => DEFAULT_MAX_BODY_BYTES,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1_024..=10_485_760).contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "MAX_BODY_BYTES",
+                reason: format!("{v:?}: 1024 to 10485760"),
+            })?,
+    };
     let business = Business::from_lookup(lookup)?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
@@ -141,7 +157,8 @@ pub fn build(
         ("analytics-dlq", "ANALYTICS_DLQ_URL"),
     ]);
     Ok(Webhook {
-        secret,
+        auth,
+        max_body_bytes,
         business: Arc::new(business),
         directory: DynamoBusinessDirectory::new(
             dynamodb.clone(),
@@ -217,11 +234,24 @@ where
 
     async fn vapi_webhook(&self, request: &Request) -> Response<Body> {
         let headers = request.headers();
-        if let Err(e) = authenticate(&self.secret, |name| headers.get(name).map(|v| v.as_bytes())) {
+        let body = request.body().as_ref();
+        // The size first (it costs nothing), so nothing large is hashed or parsed.
+        if body.len() > self.max_body_bytes {
+            warn!(bytes = body.len(), "webhook rejected: body too large");
+            return client_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {} bytes", self.max_body_bytes),
+            );
+        }
+        if let Err(e) = self.auth.check(
+            |name| headers.get(name).map(|v| v.as_bytes()),
+            body,
+            self.clock.now(),
+        ) {
             warn!(reason = %e, "webhook rejected: authentication");
             let text = match e {
-                AuthError::Missing => e.to_string(),
-                AuthError::Invalid => "invalid webhook secret".to_string(),
+                AuthError::Invalid => "invalid webhook credentials".to_string(),
+                other => other.to_string(),
             };
             return client_error(StatusCode::UNAUTHORIZED, text);
         }
@@ -234,7 +264,7 @@ where
                 format!("the body must be JSON (Content-Type: application/json), not {got}"),
             );
         }
-        let message = match parse_webhook(request.body().as_ref()) {
+        let message = match parse_webhook(body) {
             Ok(m) => m,
             Err(e) => {
                 warn!(reason = %e, "webhook rejected: unreadable body");

@@ -24,7 +24,8 @@ type TestWebhook = Webhook<
 /// Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday, an open day.
 fn webhook() -> TestWebhook {
     Webhook {
-        secret: WebhookSecret::new(SECRET).unwrap(),
+        auth: Authenticator::shared_secret(SECRET).unwrap(),
+        max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         business: Arc::new(
             Business::from_lookup(&|k: &str| match k {
                 "BUSINESS_NAME" => Some("Test Clinic".to_string()),
@@ -1289,4 +1290,97 @@ async fn a_stranger_must_name_who_a_booking_is_for_before_hearing_or_changing_it
             .contains("is cancelled")
     );
     assert_eq!(change_jobs(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn oversized_and_deeply_nested_bodies_are_refused_cleanly() {
+    let w = webhook();
+    let big = format!(
+        "{{\"message\": {{\"type\": \"transcript\", \"transcript\": \"{}\"}}}}",
+        "a".repeat(DEFAULT_MAX_BODY_BYTES)
+    );
+    let (status, body) = send(&w, post(&[("x-vapi-secret", SECRET)], &big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 262144 bytes")
+    );
+    // Size is checked before the secret: no credentials needed to be told it is too big.
+    assert_eq!(
+        send(&w, post(&[], &big)).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // 100,000 levels of nesting: a 400, not a stack overflow.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let (status, _) = send(&w, post(&[("x-vapi-secret", SECRET)], &deep)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn hmac_mode_takes_signed_requests_only() {
+    use callbook_core::auth::{HmacAlgorithm, sign};
+    let mut w = webhook();
+    w.auth = Authenticator::from_lookup(&|name: &str| match name {
+        "VAPI_AUTH_MODE" => Some("hmac".into()),
+        "VAPI_WEBHOOK_SECRET" => Some("hmac-secret-0123456789".into()),
+        "VAPI_WEBHOOK_SECRET_PREVIOUS" => Some("hmac-secret-previous".into()),
+        "VAPI_HMAC_PREFIX" => Some("sha256=".into()),
+        _ => None,
+    })
+    .unwrap();
+    let body = seed_body().to_string();
+    let now = w.clock.now();
+    let signed = |key: &str, at: chrono::DateTime<Utc>| {
+        let ts = at.timestamp().to_string();
+        let mac = sign(
+            HmacAlgorithm::Sha256,
+            key.as_bytes(),
+            format!("{ts}.{body}").as_bytes(),
+        );
+        (format!("sha256={}", hex::encode(mac)), ts)
+    };
+    let (sig, ts) = signed("hmac-secret-0123456789", now);
+    let (status, answer) = send(
+        &w,
+        post(&[("x-signature", &sig), ("x-timestamp", &ts)], &body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(w.queue.sent().len(), 1);
+    // The previous secret still works during a rotation.
+    let (sig, ts) = signed("hmac-secret-previous", now);
+    let (status, _) = send(
+        &w,
+        post(&[("x-signature", &sig), ("x-timestamp", &ts)], &body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // A replay ten minutes later, the shared secret header, a wrong key: 401, nothing queued.
+    let (sig, ts) = signed(
+        "hmac-secret-0123456789",
+        now - chrono::Duration::minutes(10),
+    );
+    let cases = [
+        vec![("x-signature", sig.as_str()), ("x-timestamp", ts.as_str())],
+        vec![("x-vapi-secret", "hmac-secret-0123456789")],
+    ];
+    for headers in cases {
+        let (status, answer) = send(&w, post(&headers, &body)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+        assert!(
+            !answer.to_string().contains("hmac-secret"),
+            "no secret in the answer"
+        );
+    }
+    let (sig, ts) = signed("another-key-entirely", now);
+    let (status, _) = send(
+        &w,
+        post(&[("x-signature", &sig), ("x-timestamp", &ts)], &body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.queue.sent().len(), 2);
 }

@@ -1,33 +1,58 @@
-//! Webhook authentication: `X-Vapi-Secret: <secret>` or `Authorization: Bearer <secret>`,
-//! compared in constant time. Runs before anything else looks at the body.
+//! Webhook authentication, before anything else is done with the body. Two modes, chosen per
+//! deployment (`VAPI_AUTH_MODE`):
+//! - `secret` (default): `X-Vapi-Secret: <secret>` or `Authorization: Bearer <secret>`;
+//! - `hmac`: a signature over `{timestamp}.{body}` (configurable) in a signature header, with
+//!   the timestamp in its own header, as Vapi's HMAC credential sends it. Timestamps outside
+//!   the tolerance window (default ±5 minutes) are refused: a captured request cannot be
+//!   replayed later.
+//!
+//! Two secrets may be active at once (`VAPI_WEBHOOK_SECRET` and
+//! `VAPI_WEBHOOK_SECRET_PREVIOUS`) so a secret can be rotated without dropping calls. Every
+//! comparison is constant-time; secrets never reach a log (their `Debug` is redacted).
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
+
+use crate::business::{ConfigError, setting};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing credentials: send X-Vapi-Secret or Authorization: Bearer")]
     Missing,
+    #[error("missing signature: send the {0} and {1} headers")]
+    MissingSignature(String, String),
     #[error("invalid credentials")]
     Invalid,
+    #[error("the signature timestamp is unreadable")]
+    BadTimestamp,
+    #[error("the signature timestamp is outside the allowed window")]
+    Stale,
 }
 
-/// The configured secret, kept only as its digest so it never reaches a log or a dump.
+/// A configured secret: its digest (for comparing presented secrets) and, for HMAC, the key.
 #[derive(Clone)]
-pub struct WebhookSecret([u8; 32]);
+pub struct WebhookSecret {
+    digest: [u8; 32],
+    key: Vec<u8>,
+}
 
 impl WebhookSecret {
     pub fn new(secret: &str) -> Option<Self> {
-        (!secret.is_empty()).then(|| Self(Sha256::digest(secret.as_bytes()).into()))
+        (!secret.is_empty()).then(|| Self {
+            digest: Sha256::digest(secret.as_bytes()).into(),
+            key: secret.as_bytes().to_vec(),
+        })
     }
 
     /// Comparing digests keeps the comparison constant-time whatever the presented length.
     fn matches(&self, presented: &[u8]) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented).into();
-        bool::from(digest.ct_eq(&self.0))
+        bool::from(digest.ct_eq(&self.digest))
     }
 }
 
@@ -37,47 +62,333 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
-/// Checks the credentials of a request; `header` looks a header up by (lower-case) name.
-pub fn authenticate<'a>(
-    secret: &WebhookSecret,
-    header: impl Fn(&str) -> Option<&'a [u8]>,
-) -> Result<(), AuthError> {
-    let mut presented = false;
-    let mut ok = false;
-    if let Some(value) = header("x-vapi-secret") {
-        presented = true;
-        ok |= secret.matches(trim(value));
-    }
-    if let Some(value) = header("authorization") {
-        let value = trim(value);
-        if value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer ") {
-            presented = true;
-            ok |= secret.matches(trim(&value[7..]));
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    Sha256,
+    Sha512,
+    Sha1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureEncoding {
+    Hex,
+    Base64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HmacConfig {
+    /// Lower-case header names.
+    pub signature_header: String,
+    pub timestamp_header: String,
+    pub algorithm: HmacAlgorithm,
+    pub encoding: SignatureEncoding,
+    /// Before the encoded signature, e.g. `sha256=` (compared case-insensitively).
+    pub prefix: String,
+    /// What is signed: `{timestamp}` and `{body}` are replaced.
+    pub payload: String,
+    pub tolerance: Duration,
+}
+
+impl Default for HmacConfig {
+    fn default() -> Self {
+        Self {
+            signature_header: "x-signature".into(),
+            timestamp_header: "x-timestamp".into(),
+            algorithm: HmacAlgorithm::Sha256,
+            encoding: SignatureEncoding::Hex,
+            prefix: String::new(),
+            payload: "{timestamp}.{body}".into(),
+            tolerance: Duration::minutes(5),
         }
-    }
-    match (presented, ok) {
-        (_, true) => Ok(()),
-        (false, _) => Err(AuthError::Missing),
-        (true, false) => Err(AuthError::Invalid),
     }
 }
 
-fn trim(v: &[u8]) -> &[u8] {
-    v.trim_ascii()
+#[derive(Debug, Clone)]
+pub enum AuthMode {
+    Secret,
+    Hmac(HmacConfig),
+}
+
+/// How this deployment authenticates Vapi, with its active secrets (one or two).
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    pub mode: AuthMode,
+    secrets: Vec<WebhookSecret>,
+}
+
+impl Authenticator {
+    /// `X-Vapi-Secret` / Bearer with one secret.
+    pub fn shared_secret(secret: &str) -> Option<Self> {
+        Some(Self {
+            mode: AuthMode::Secret,
+            secrets: vec![WebhookSecret::new(secret)?],
+        })
+    }
+
+    pub fn new(mode: AuthMode, secrets: Vec<WebhookSecret>) -> Option<Self> {
+        (!secrets.is_empty() && secrets.len() <= 2).then_some(Self { mode, secrets })
+    }
+
+    /// From the environment: `VAPI_AUTH_MODE` (`secret` or `hmac`), `VAPI_WEBHOOK_SECRET`,
+    /// `VAPI_WEBHOOK_SECRET_PREVIOUS`, and for HMAC `VAPI_HMAC_SIGNATURE_HEADER`,
+    /// `VAPI_HMAC_TIMESTAMP_HEADER`, `VAPI_HMAC_ALGORITHM`, `VAPI_HMAC_ENCODING`,
+    /// `VAPI_HMAC_PREFIX`, `VAPI_HMAC_PAYLOAD`, `VAPI_TIMESTAMP_TOLERANCE_SECONDS`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let secret = setting(lookup, "VAPI_WEBHOOK_SECRET")
+            .and_then(|s| WebhookSecret::new(&s))
+            .ok_or(ConfigError::Missing("VAPI_WEBHOOK_SECRET"))?;
+        let mut secrets = vec![secret];
+        if let Some(previous) =
+            setting(lookup, "VAPI_WEBHOOK_SECRET_PREVIOUS").and_then(|s| WebhookSecret::new(&s))
+        {
+            secrets.push(previous);
+        }
+        let invalid = |name: &'static str, reason: String| ConfigError::Invalid { name, reason };
+        let mode = match setting(lookup, "VAPI_AUTH_MODE").as_deref() {
+            None | Some("secret") => AuthMode::Secret,
+            Some("hmac") => {
+                let d = HmacConfig::default();
+                let header = |name: &'static str, default: String| {
+                    setting(lookup, name).map_or(default, |h| h.to_ascii_lowercase())
+                };
+                AuthMode::Hmac(HmacConfig {
+                    signature_header: header("VAPI_HMAC_SIGNATURE_HEADER", d.signature_header),
+                    timestamp_header: header("VAPI_HMAC_TIMESTAMP_HEADER", d.timestamp_header),
+                    algorithm: match setting(lookup, "VAPI_HMAC_ALGORITHM").as_deref() {
+                        None | Some("sha256") => HmacAlgorithm::Sha256,
+                        Some("sha512") => HmacAlgorithm::Sha512,
+                        Some("sha1") => HmacAlgorithm::Sha1,
+                        Some(other) => {
+                            return Err(invalid(
+                                "VAPI_HMAC_ALGORITHM",
+                                format!("{other:?}: use sha256, sha512 or sha1"),
+                            ));
+                        }
+                    },
+                    encoding: match setting(lookup, "VAPI_HMAC_ENCODING").as_deref() {
+                        None | Some("hex") => SignatureEncoding::Hex,
+                        Some("base64") => SignatureEncoding::Base64,
+                        Some(other) => {
+                            return Err(invalid(
+                                "VAPI_HMAC_ENCODING",
+                                format!("{other:?}: use hex or base64"),
+                            ));
+                        }
+                    },
+                    prefix: lookup("VAPI_HMAC_PREFIX").unwrap_or_default(),
+                    payload: setting(lookup, "VAPI_HMAC_PAYLOAD").unwrap_or(d.payload),
+                    tolerance: match setting(lookup, "VAPI_TIMESTAMP_TOLERANCE_SECONDS") {
+                        None => d.tolerance,
+                        Some(v) => v
+                            .parse::<i64>()
+                            .ok()
+                            .filter(|s| (1..=3600).contains(s))
+                            .map(Duration::seconds)
+                            .ok_or_else(|| {
+                                invalid(
+                                    "VAPI_TIMESTAMP_TOLERANCE_SECONDS",
+                                    format!("{v:?}: 1 to 3600"),
+                                )
+                            })?,
+                    },
+                })
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "VAPI_AUTH_MODE",
+                    format!("{other:?}: use secret or hmac"),
+                ));
+            }
+        };
+        Ok(Self { mode, secrets })
+    }
+
+    /// Checks a request; `header` looks a header up by (lower-case) name.
+    pub fn check<'a>(
+        &self,
+        header: impl Fn(&str) -> Option<&'a [u8]>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        match &self.mode {
+            AuthMode::Secret => self.check_secret(header),
+            AuthMode::Hmac(config) => self.check_hmac(config, header, body, now),
+        }
+    }
+
+    fn check_secret<'a>(&self, header: impl Fn(&str) -> Option<&'a [u8]>) -> Result<(), AuthError> {
+        let mut presented = Vec::new();
+        if let Some(value) = header("x-vapi-secret") {
+            presented.push(value.trim_ascii());
+        }
+        if let Some(value) = header("authorization") {
+            let value = value.trim_ascii();
+            if value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer ") {
+                presented.push(value[7..].trim_ascii());
+            }
+        }
+        if presented.is_empty() {
+            return Err(AuthError::Missing);
+        }
+        // Every candidate against every secret: no early exit that timing could reveal.
+        let mut ok = false;
+        for value in &presented {
+            for secret in &self.secrets {
+                ok |= secret.matches(value);
+            }
+        }
+        if ok { Ok(()) } else { Err(AuthError::Invalid) }
+    }
+
+    fn check_hmac<'a>(
+        &self,
+        config: &HmacConfig,
+        header: impl Fn(&str) -> Option<&'a [u8]>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let (Some(signature), Some(timestamp)) = (
+            header(&config.signature_header),
+            header(&config.timestamp_header),
+        ) else {
+            return Err(AuthError::MissingSignature(
+                config.signature_header.clone(),
+                config.timestamp_header.clone(),
+            ));
+        };
+        let timestamp = timestamp.trim_ascii();
+        let at = parse_timestamp(timestamp).ok_or(AuthError::BadTimestamp)?;
+        if (now - at).abs() > config.tolerance {
+            return Err(AuthError::Stale);
+        }
+        let signature = signature.trim_ascii();
+        let prefix = config.prefix.as_bytes();
+        let encoded = if signature.len() >= prefix.len()
+            && signature[..prefix.len()].eq_ignore_ascii_case(prefix)
+        {
+            &signature[prefix.len()..]
+        } else {
+            return Err(AuthError::Invalid);
+        };
+        let presented = match config.encoding {
+            SignatureEncoding::Hex => hex::decode(encoded).ok(),
+            SignatureEncoding::Base64 => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .ok()
+            }
+        }
+        .ok_or(AuthError::Invalid)?;
+        let message = signed_payload(&config.payload, timestamp, body);
+        let mut ok = false;
+        for secret in &self.secrets {
+            ok |= verify(config.algorithm, &secret.key, &message, &presented);
+        }
+        if ok { Ok(()) } else { Err(AuthError::Invalid) }
+    }
+}
+
+/// Seconds or milliseconds since the epoch, or an RFC 3339 time.
+fn parse_timestamp(raw: &[u8]) -> Option<DateTime<Utc>> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if let Ok(n) = text.parse::<i64>() {
+        // Milliseconds from 2001 on are above 1e12; seconds stay below it until 33658.
+        return if n.abs() >= 1_000_000_000_000 {
+            Utc.timestamp_millis_opt(n).single()
+        } else {
+            Utc.timestamp_opt(n, 0).single()
+        };
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The signed bytes: the template with `{timestamp}` and `{body}` put in.
+pub fn signed_payload(template: &str, timestamp: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(template.len() + body.len() + timestamp.len());
+    for (i, part) in template.split("{body}").enumerate() {
+        if i > 0 {
+            out.extend_from_slice(body);
+        }
+        for (j, piece) in part.split("{timestamp}").enumerate() {
+            if j > 0 {
+                out.extend_from_slice(timestamp);
+            }
+            out.extend_from_slice(piece.as_bytes());
+        }
+    }
+    out
+}
+
+/// Constant-time HMAC verification (`Mac::verify_slice`).
+fn verify(algorithm: HmacAlgorithm, key: &[u8], message: &[u8], presented: &[u8]) -> bool {
+    fn with<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8], presented: &[u8]) -> bool {
+        match <M as Mac>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(message);
+                mac.verify_slice(presented).is_ok()
+            }
+            Err(_) => false,
+        }
+    }
+    match algorithm {
+        HmacAlgorithm::Sha256 => with::<Hmac<Sha256>>(key, message, presented),
+        HmacAlgorithm::Sha512 => with::<Hmac<Sha512>>(key, message, presented),
+        HmacAlgorithm::Sha1 => with::<Hmac<sha1::Sha1>>(key, message, presented),
+    }
+}
+
+/// The signature a sender computes (tests and tools sign with it).
+pub fn sign(algorithm: HmacAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
+    fn with<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
+        match <M as Mac>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(message);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+    match algorithm {
+        HmacAlgorithm::Sha256 => with::<Hmac<Sha256>>(key, message),
+        HmacAlgorithm::Sha512 => with::<Hmac<Sha512>>(key, message),
+        HmacAlgorithm::Sha1 => with::<Hmac<sha1::Sha1>>(key, message),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
+    }
+
+    fn check_with(
+        auth: &Authenticator,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<(), AuthError> {
+        auth.check(
+            |name| {
+                headers
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.as_bytes())
+            },
+            body.as_bytes(),
+            now(),
+        )
+    }
+
     fn check(headers: &[(&str, &str)]) -> Result<(), AuthError> {
-        let secret = WebhookSecret::new("s3cret-value-123").unwrap();
-        authenticate(&secret, |name| {
-            headers
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.as_bytes())
-        })
+        check_with(
+            &Authenticator::shared_secret("s3cret-value-123").unwrap(),
+            headers,
+            "{}",
+        )
     }
 
     #[test]
@@ -120,6 +431,166 @@ mod tests {
         assert_eq!(
             format!("{:?}", WebhookSecret::new("x").unwrap()),
             "WebhookSecret(<redacted>)"
+        );
+        let auth = Authenticator::shared_secret("s3cret-value-123").unwrap();
+        assert!(!format!("{auth:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn two_secrets_are_active_during_a_rotation() {
+        let env = |name: &str| match name {
+            "VAPI_WEBHOOK_SECRET" => Some("new-secret-value-1".to_string()),
+            "VAPI_WEBHOOK_SECRET_PREVIOUS" => Some("old-secret-value-0".to_string()),
+            _ => None,
+        };
+        let auth = Authenticator::from_lookup(&env).unwrap();
+        for secret in ["new-secret-value-1", "old-secret-value-0"] {
+            assert_eq!(
+                check_with(&auth, &[("x-vapi-secret", secret)], "{}"),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            check_with(&auth, &[("x-vapi-secret", "older-secret")], "{}"),
+            Err(AuthError::Invalid)
+        );
+    }
+
+    fn hmac_auth(pairs: &[(&str, &str)]) -> Authenticator {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Authenticator::from_lookup(&|name: &str| {
+            match name {
+                "VAPI_WEBHOOK_SECRET" => Some("hmac-key-0123456789".to_string()),
+                "VAPI_AUTH_MODE" => Some("hmac".to_string()),
+                _ => None,
+            }
+            .or_else(|| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+        })
+        .unwrap()
+    }
+
+    fn signature(algorithm: HmacAlgorithm, timestamp: &str, body: &str) -> Vec<u8> {
+        sign(
+            algorithm,
+            b"hmac-key-0123456789",
+            format!("{timestamp}.{body}").as_bytes(),
+        )
+    }
+
+    #[test]
+    fn hmac_signatures_are_checked_with_their_timestamp() {
+        let body = r#"{"message":{"type":"status-update"}}"#;
+        let ts = now().timestamp().to_string();
+        let auth = hmac_auth(&[]);
+        let good = hex::encode(signature(HmacAlgorithm::Sha256, &ts, body));
+        assert_eq!(
+            check_with(&auth, &[("x-signature", &good), ("x-timestamp", &ts)], body),
+            Ok(())
+        );
+        // Milliseconds work too.
+        let ms = now().timestamp_millis().to_string();
+        let good_ms = hex::encode(signature(HmacAlgorithm::Sha256, &ms, body));
+        assert_eq!(
+            check_with(
+                &auth,
+                &[("x-signature", &good_ms), ("x-timestamp", &ms)],
+                body
+            ),
+            Ok(())
+        );
+        // A changed body, a stale or unreadable timestamp, a missing header: refused.
+        assert_eq!(
+            check_with(&auth, &[("x-signature", &good), ("x-timestamp", &ts)], "{}"),
+            Err(AuthError::Invalid)
+        );
+        let old = (now() - Duration::minutes(6)).timestamp().to_string();
+        let old_sig = hex::encode(signature(HmacAlgorithm::Sha256, &old, body));
+        assert_eq!(
+            check_with(
+                &auth,
+                &[("x-signature", &old_sig), ("x-timestamp", &old)],
+                body
+            ),
+            Err(AuthError::Stale)
+        );
+        assert_eq!(
+            check_with(
+                &auth,
+                &[("x-signature", &good), ("x-timestamp", "soon")],
+                body
+            ),
+            Err(AuthError::BadTimestamp)
+        );
+        assert!(matches!(
+            check_with(&auth, &[("x-vapi-secret", "hmac-key-0123456789")], body),
+            Err(AuthError::MissingSignature(_, _))
+        ));
+        // The wrong algorithm's signature does not pass.
+        let sha1 = hex::encode(signature(HmacAlgorithm::Sha1, &ts, body));
+        assert_eq!(
+            check_with(&auth, &[("x-signature", &sha1), ("x-timestamp", &ts)], body),
+            Err(AuthError::Invalid)
+        );
+    }
+
+    #[test]
+    fn hmac_headers_algorithm_encoding_prefix_and_payload_are_configurable() {
+        use base64::Engine;
+        let body = r#"{"a":1}"#;
+        let ts = now().to_rfc3339();
+        let auth = hmac_auth(&[
+            ("VAPI_HMAC_SIGNATURE_HEADER", "X-Vapi-Signature"),
+            ("VAPI_HMAC_TIMESTAMP_HEADER", "X-Vapi-Timestamp"),
+            ("VAPI_HMAC_ALGORITHM", "sha512"),
+            ("VAPI_HMAC_ENCODING", "base64"),
+            ("VAPI_HMAC_PREFIX", "sha512="),
+            ("VAPI_HMAC_PAYLOAD", "{body}|{timestamp}"),
+        ]);
+        let mac = sign(
+            HmacAlgorithm::Sha512,
+            b"hmac-key-0123456789",
+            format!("{body}|{ts}").as_bytes(),
+        );
+        let header = format!(
+            "SHA512={}",
+            base64::engine::general_purpose::STANDARD.encode(mac)
+        );
+        assert_eq!(
+            check_with(
+                &auth,
+                &[("x-vapi-signature", &header), ("x-vapi-timestamp", &ts)],
+                body
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check_with(
+                &auth,
+                &[
+                    ("x-vapi-signature", &header[7..]),
+                    ("x-vapi-timestamp", &ts)
+                ],
+                body
+            ),
+            Err(AuthError::Invalid),
+            "the prefix is required"
+        );
+        assert!(
+            Authenticator::from_lookup(&|n: &str| match n {
+                "VAPI_WEBHOOK_SECRET" => Some("x".into()),
+                "VAPI_AUTH_MODE" => Some("hmac".into()),
+                "VAPI_HMAC_ALGORITHM" => Some("md5".into()),
+                _ => None,
+            })
+            .is_err()
         );
     }
 }
