@@ -13,6 +13,14 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
+/// 512 by default; `PROPTEST_CASES` for a longer run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(512)
+}
+
 fn business() -> Business {
     Business::from_lookup(&|name: &str| {
         (name == "BUSINESS_SERVICES")
@@ -79,7 +87,7 @@ fn arguments() -> impl Strategy<Value = Map<String, Value>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn the_envelope_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
