@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools lint-template load-business build sam-build bench-webhook vapi-tools clean-venv help
+.PHONY: dev test venv tools lint-template load-business redrive build sam-build bench-webhook vapi-tools clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint-template  sam validate --lint"
 	@echo "make vapi-tools     the tool definitions to paste into Vapi"
 	@echo "make load-business FILE=...  load a business (tenant) from its file into make dev's stack"
+	@echo "make redrive QUEUE=Booking   move a dead-letter queue's messages back to their queue"
 
 venv:
 	@infra/venv.sh test
@@ -32,6 +33,18 @@ test: venv tools
 
 lint-template: tools
 	infra/lint-template.sh
+
+# Moves a dead-letter queue's messages back to their source queue in `make dev`'s stack,
+# e.g. make redrive QUEUE=Booking (Booking, Notification or Analytics).
+# Against AWS: cargo run -p callbook-aws --bin callbook-admin -- redrive <dlq-url> <queue-url>
+redrive:
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=Booking|Notification|Analytics" >&2; exit 2; }
+	@test -f .dev/env/webhook.env || { echo "no local stack: run make dev first (in another terminal)" >&2; exit 2; }
+	cargo build -q -p callbook-aws --bin callbook-admin
+	set -a; . .dev/env/webhook.env; set +a; Q=$$(echo "$(QUEUE)" | tr a-z A-Z); \
+		DLQ="$${Q}_DLQ_URL"; SOURCE="$${Q}_QUEUE_URL"; \
+		test -n "$${!DLQ}" || { echo "unknown queue $(QUEUE)" >&2; exit 2; }; \
+		./target/debug/callbook-admin redrive "$${!DLQ}" "$${!SOURCE}"
 
 # Loads a business (tenant) from its file into the local stack started by `make dev`.
 # Against AWS: BUSINESSES_TABLE=<table> cargo run -p callbook-aws --bin callbook-admin -- load-business FILE

@@ -981,3 +981,40 @@ async fn three_tool_calls_in_one_message_answer_three_results_in_order() {
         "{answer}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_redrive_command_moves_dead_letters_back_and_they_are_processed_once() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let sample: Value =
+        serde_json::from_str(include_str!("../../events/booking-worker-sqs.json")).unwrap();
+    let job = sample["Records"][0]["body"].as_str().unwrap().to_string();
+    let dlq = tables.queue_url("BookingDeadLetterQueue").await;
+    let source = tables.queue_url("BookingQueue").await;
+    // A job that failed five times while, say, DynamoDB was down, now parked in the DLQ.
+    tables
+        .sqs
+        .send_message()
+        .queue_url(&dlq)
+        .message_body(&job)
+        .send()
+        .await
+        .unwrap();
+    let (ok, out) = stack.admin(&["redrive", &dlq, &source]);
+    assert!(ok && out.contains("1 message(s) moved back"), "{out}");
+    let (ok, out) = stack.admin(&["redrive", &dlq, &source]);
+    assert!(
+        ok && out.contains("0 message(s) moved back"),
+        "safe to run twice: {out}"
+    );
+    eventually("the redriven booking", Duration::from_secs(20), || async {
+        (tables.bookings().await == 1 && tables.depth("BookingQueue").await == 0).then_some(())
+    })
+    .await;
+    eventually("its confirmations", Duration::from_secs(20), || async {
+        let sent = stack.sent_messages();
+        (sent.sms_to(PHONE).len() == 1 && sent.emails_to(EMAIL).len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(tables.depth("BookingDeadLetterQueue").await, 0);
+}

@@ -85,3 +85,52 @@ impl JobQueue for SqsJobQueue {
         Ok(())
     }
 }
+
+/// Moves every message from a dead-letter queue back to its source queue: receive, send,
+/// then delete. A message is deleted only after the source queue accepted it, so a crash
+/// in between leaves a copy in both (the workers are idempotent: it is processed once).
+/// Running it again with an empty DLQ moves nothing. Returns how many were moved.
+pub async fn redrive(
+    client: &Client,
+    dead_letter_url: &str,
+    source_url: &str,
+) -> Result<usize, PortError> {
+    let mut moved = 0;
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(dead_letter_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| PortError::unavailable("receive from the DLQ", sdk_message(&e)))?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(moved);
+        }
+        for message in messages {
+            let mut send = client
+                .send_message()
+                .queue_url(source_url)
+                .message_body(message.body().unwrap_or_default());
+            for (name, value) in message.message_attributes().into_iter().flatten() {
+                send = send.message_attributes(name, value.clone());
+            }
+            send.send()
+                .await
+                .map_err(|e| PortError::unavailable("send to the source queue", sdk_message(&e)))?;
+            if let Some(handle) = message.receipt_handle() {
+                client
+                    .delete_message()
+                    .queue_url(dead_letter_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| PortError::unavailable("delete from the DLQ", sdk_message(&e)))?;
+            }
+            moved += 1;
+        }
+    }
+}

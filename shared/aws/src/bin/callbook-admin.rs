@@ -11,13 +11,18 @@ use std::process::ExitCode;
 use callbook_aws::business::load_business;
 use callbook_core::business::BusinessProfile;
 
-const USAGE: &str = "usage: callbook-admin load-business <file.json>   (needs BUSINESSES_TABLE)";
+const USAGE: &str = "usage:
+  callbook-admin load-business <file.json>          (needs BUSINESSES_TABLE)
+  callbook-admin redrive <dead-letter-queue-url> <source-queue-url>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let file = match args.as_slice() {
         [command, file] if command == "load-business" => file,
+        [command, dead_letter, source] if command == "redrive" => {
+            return redrive(dead_letter, source).await;
+        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -65,6 +70,23 @@ async fn main() -> ExitCode {
                 loaded.routes,
                 loaded.removed_routes
             );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("callbook-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Moves a dead-letter queue's messages back to their source queue (after the cause of the
+/// failures is fixed). Safe to run twice.
+async fn redrive(dead_letter: &str, source: &str) -> ExitCode {
+    let sdk = callbook_aws::sdk_config().await;
+    let client = aws_sdk_sqs::Client::new(&sdk);
+    match callbook_aws::sqs::redrive(&client, dead_letter, source).await {
+        Ok(moved) => {
+            println!("{moved} message(s) moved back to {source}");
             ExitCode::SUCCESS
         }
         Err(e) => {
