@@ -294,6 +294,19 @@ pub struct DevStack {
 
 impl DevStack {
     pub fn start(visibility_timeout: u32, max_receive_count: u32) -> Self {
+        Self::start_with(visibility_timeout, max_receive_count, None)
+    }
+
+    /// The stack with its log (stdout, at `RUST_LOG=info`) written to `log`, for reading back.
+    pub fn start_logged(log: &std::path::Path) -> Self {
+        Self::start_with(2, 3, Some(log))
+    }
+
+    fn start_with(
+        visibility_timeout: u32,
+        max_receive_count: u32,
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join("target"));
@@ -317,7 +330,10 @@ impl DevStack {
                 .env("CALLBOOK_DEV_DIR", &dev_dir)
                 .env(
                     "RUST_LOG",
-                    std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+                    match log {
+                        Some(_) => "info".to_string(),
+                        None => std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+                    },
                 )
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit()),
@@ -325,8 +341,16 @@ impl DevStack {
         // Wait for the banner; keep draining stdout so the server never blocks on it.
         let stdout = process.0.stdout.take().expect("piped stdout");
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        // Lambda's logs are its stdout: kept in `log` when asked for.
+        let mut log_file = log.map(|path| {
+            std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        });
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(file) = log_file.as_mut() {
+                    use std::io::Write;
+                    let _ = writeln!(file, "{line}");
+                }
                 if line.contains("local stack ready") {
                     let _ = ready_tx.send(());
                 }
