@@ -1092,3 +1092,71 @@ async fn the_logs_of_a_whole_run_hold_no_personal_values_or_secrets() {
     }
     let _ = std::fs::remove_file(&log);
 }
+
+/// Vapi (or a proxy) delivering the same webhook five times, one after another and all at
+/// once: one booking, one SMS, one email.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_webhook_five_times_books_once_and_notifies_once() {
+    let stack = DevStack::start(2, 3);
+    let tables = Tables::new(&stack).await;
+    let date = next_open_day();
+    let body = |id: &str, time: &str| {
+        json!({"message": {"type": "tool-calls", "call": {"id": format!("call-{id}"), "customer": {"number": PHONE}},
+            "toolCallList": [{"id": id, "type": "function", "function": {"name": "bookAppointment",
+                "arguments": book_args("Test User", &date, time)}}]}})
+        .to_string()
+    };
+    let sequential = body("tc-seq", "10am");
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        answers.push(post(
+            &stack.webhook_url(),
+            &[("x-vapi-secret", stack.secret.as_str())],
+            &sequential,
+        ));
+    }
+    let concurrent = body("tc-par", "1pm");
+    let url = stack.webhook_url();
+    let secret = stack.secret.clone();
+    let handles: Vec<_> = (0..5)
+        .map(|_| {
+            let (url, secret, concurrent) = (url.clone(), secret.clone(), concurrent.clone());
+            std::thread::spawn(move || {
+                post(&url, &[("x-vapi-secret", secret.as_str())], &concurrent)
+            })
+        })
+        .collect();
+    answers.extend(handles.into_iter().map(|h| h.join().unwrap()));
+    let mut references = std::collections::BTreeSet::new();
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "{answer}");
+        let text = answer["results"][0]["result"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"));
+        references.insert(reference_in(text).to_string());
+    }
+    assert_eq!(
+        references.len(),
+        2,
+        "one reference per distinct request: {references:?}"
+    );
+    eventually(
+        "both bookings and their notices",
+        Duration::from_secs(30),
+        || async {
+            let sent = stack.sent_messages();
+            (tables.bookings().await == 2
+                && sent.sms_to(PHONE).len() >= 2
+                && sent.emails_to(EMAIL).len() >= 2)
+                .then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // time for any duplicate to show up
+    let sent = stack.sent_messages();
+    assert_eq!(tables.bookings().await, 2);
+    assert_eq!(
+        (sent.sms_to(PHONE).len(), sent.emails_to(EMAIL).len()),
+        (2, 2)
+    );
+}
