@@ -6,11 +6,15 @@ use callbook_aws::SdkConfig;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::notify::{SesEmail, SnsSms};
 use callbook_aws::sqs_batch::process_batch;
-use callbook_core::business::{ConfigError, required};
+use callbook_core::business::{ConfigError, required, setting};
+use callbook_core::email::EmailAddress;
 use callbook_core::jobs::{NotificationJob, Recipient};
+use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{
     Claim, Clock, EmailSender, IdempotencyStore, PortError, SmsSender, SystemClock,
 };
+use callbook_core::resilience::{Failover, Guarded};
+use callbook_core::templates::RenderedEmail;
 use callbook_core::templates::{email_for, sms_for};
 use chrono::Duration;
 use thiserror::Error;
@@ -40,25 +44,152 @@ pub struct NotificationWorker<I, S, E, C> {
     pub clock: C,
 }
 
-pub type AwsNotificationWorker =
-    NotificationWorker<DynamoIdempotencyStore, SnsSms, SesEmail, SystemClock>;
+pub type AwsNotificationWorker = NotificationWorker<
+    DynamoIdempotencyStore,
+    Paced<Failover<SnsSms, SystemClock>>,
+    Paced<Failover<SesEmail, SystemClock>>,
+    SystemClock,
+>;
 
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    match setting(lookup, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!("{v:?} is not a number in {range:?}"),
+            }),
+    }
+}
+
+/// SNS and SES in the function's region, then (with `SECONDARY_REGION`) in a second region
+/// when the first fails or its circuit is open; each paced to its per-instance rate.
 pub fn build(
     sdk: &SdkConfig,
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<AwsNotificationWorker, ConfigError> {
+    let failures = number(lookup, "BREAKER_FAILURES", 5, 1..=100)?;
+    let cool_down = Duration::seconds(i64::from(number(
+        lookup,
+        "BREAKER_COOL_DOWN_SECONDS",
+        30,
+        1..=3600,
+    )?));
+    let sms_rate = number(lookup, "SMS_PER_SECOND", 50, 1..=1000)?;
+    let email_rate = number(lookup, "EMAILS_PER_SECOND", 5, 1..=1000)?;
+    let sender = required(lookup, "SENDER_EMAIL")?;
+    let secondary = setting(lookup, "SECONDARY_REGION");
+    let sns_secondary = secondary.as_deref().map(|region| {
+        let conf = aws_sdk_sns::config::Builder::from(sdk)
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Guarded::new(
+            "sns-secondary",
+            SnsSms::new(aws_sdk_sns::Client::from_conf(conf)),
+            failures,
+            cool_down,
+        )
+    });
+    let ses_secondary = secondary.as_deref().map(|region| {
+        let conf = aws_sdk_sesv2::config::Builder::from(sdk)
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Guarded::new(
+            "ses-secondary",
+            SesEmail::new(aws_sdk_sesv2::Client::from_conf(conf), sender.clone()),
+            failures,
+            cool_down,
+        )
+    });
     Ok(NotificationWorker {
         sent: DynamoIdempotencyStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
             required(lookup, "IDEMPOTENCY_TABLE")?,
         ),
-        sms: SnsSms::new(aws_sdk_sns::Client::new(sdk)),
-        email: SesEmail::new(
-            aws_sdk_sesv2::Client::new(sdk),
-            required(lookup, "SENDER_EMAIL")?,
+        sms: Paced::new(
+            sms_rate,
+            Failover {
+                primary: Guarded::new(
+                    "sns",
+                    SnsSms::new(aws_sdk_sns::Client::new(sdk)),
+                    failures,
+                    cool_down,
+                ),
+                secondary: sns_secondary,
+                clock: SystemClock,
+            },
+        ),
+        email: Paced::new(
+            email_rate,
+            Failover {
+                primary: Guarded::new(
+                    "ses",
+                    SesEmail::new(aws_sdk_sesv2::Client::new(sdk), sender.clone()),
+                    failures,
+                    cool_down,
+                ),
+                secondary: ses_secondary,
+                clock: SystemClock,
+            },
         ),
         clock: SystemClock,
     })
+}
+
+/// At most `per_second` sends a second from this instance: with the event source's
+/// `MaximumConcurrency` this bounds the account-wide rate by construction (see the README).
+#[derive(Debug)]
+pub struct Paced<P> {
+    interval: std::time::Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+    pub inner: P,
+}
+
+impl<P> Paced<P> {
+    pub fn new(per_second: u32, inner: P) -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(1) / per_second.max(1),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+            inner,
+        }
+    }
+
+    /// Waits for this send's turn.
+    async fn turn(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+impl<P: SmsSender> SmsSender for Paced<P> {
+    async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<String, PortError> {
+        self.turn().await;
+        self.inner.send_sms(to, text).await
+    }
+}
+
+impl<P: EmailSender> EmailSender for Paced<P> {
+    async fn send_email(
+        &self,
+        to: &EmailAddress,
+        email: &RenderedEmail,
+    ) -> Result<String, PortError> {
+        self.turn().await;
+        self.inner.send_email(to, email).await
+    }
 }
 
 impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWorker<I, S, E, C> {
@@ -248,5 +379,22 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 1, "no notification-worker-* samples in events/");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_are_paced_to_the_per_instance_rate() {
+        let paced = Paced::new(50, MemorySms::default());
+        let to = PhoneNumber::parse(
+            "+17025551234",
+            callbook_core::phone::PhoneRegion::from_code("US").unwrap(),
+        )
+        .unwrap();
+        let start = tokio::time::Instant::now();
+        for _ in 0..100 {
+            paced.send_sms(&to, "hi").await.unwrap();
+        }
+        // 100 sends at 50/s: the last goes out 99 intervals (1.98 s) after the first.
+        assert_eq!(start.elapsed(), std::time::Duration::from_millis(1980));
+        assert_eq!(paced.inner.sent.lock().unwrap().len(), 100);
     }
 }

@@ -17,6 +17,7 @@ pub mod phone;
 pub mod ports;
 pub mod redact;
 pub mod reference;
+pub mod resilience;
 pub mod services;
 pub mod slots;
 pub mod templates;
