@@ -17,7 +17,7 @@ use crate::stack::ProvisionedFunction;
 
 pub enum Worker {
     Booking(AwsBookingWorker),
-    Notification(AwsNotificationWorker),
+    Notification(Box<AwsNotificationWorker>),
     Analytics(Box<AwsAnalyticsWorker>),
 }
 
@@ -32,7 +32,7 @@ impl Worker {
                 .map(Worker::Booking)
                 .map_err(context),
             "notification-worker" => notification_worker::build(sdk, &lookup)
-                .map(Worker::Notification)
+                .map(|w| Worker::Notification(Box::new(w)))
                 .map_err(context),
             "analytics-worker" => analytics_worker::build(sdk, &lookup)
                 .map(|w| Worker::Analytics(Box::new(w)))
