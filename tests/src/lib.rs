@@ -294,18 +294,28 @@ pub struct DevStack {
 
 impl DevStack {
     pub fn start(visibility_timeout: u32, max_receive_count: u32) -> Self {
-        Self::start_with(visibility_timeout, max_receive_count, None)
+        Self::start_with(visibility_timeout, max_receive_count, None, &[])
+    }
+
+    /// The stack with template parameters set (`CALLBOOK_PARAM_<Name>`).
+    pub fn start_with_params(
+        visibility_timeout: u32,
+        max_receive_count: u32,
+        params: &[(&str, &str)],
+    ) -> Self {
+        Self::start_with(visibility_timeout, max_receive_count, None, params)
     }
 
     /// The stack with its log (stdout, at `RUST_LOG=info`) written to `log`, for reading back.
     pub fn start_logged(log: &std::path::Path) -> Self {
-        Self::start_with(2, 3, Some(log))
+        Self::start_with(2, 3, Some(log), &[])
     }
 
     fn start_with(
         visibility_timeout: u32,
         max_receive_count: u32,
         log: Option<&std::path::Path>,
+        params: &[(&str, &str)],
     ) -> Self {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
@@ -321,6 +331,11 @@ impl DevStack {
         let dev_dir = std::env::temp_dir().join(format!("callbook-e2e-{dev_port}"));
         let mut process = spawn_group(
             Command::new(&binary)
+                .envs(
+                    params
+                        .iter()
+                        .map(|(name, value)| (format!("CALLBOOK_PARAM_{name}"), *value)),
+                )
                 .env("DEV_PORT", dev_port.to_string())
                 .env("MOTO_PORT", moto_port.to_string())
                 .env("VAPI_WEBHOOK_SECRET", &secret)

@@ -1160,3 +1160,103 @@ async fn the_same_webhook_five_times_books_once_and_notifies_once() {
         (2, 2)
     );
 }
+
+/// SES failing in the primary region: the secondary region delivers. Both failing: the email
+/// waits in the dead-letter queue, and once SES works again a redrive delivers it, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn email_fails_over_to_the_secondary_region_and_a_redrive_delivers_it_once() {
+    let stack = DevStack::start_with_params(1, 2, &[("SecondaryRegion", "us-west-2")]);
+    let tables = Tables::new(&stack).await;
+    let sdk = stack.sdk_config().await;
+    let primary = aws_sdk_sesv2::Client::new(&sdk);
+    let secondary = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&sdk)
+            .region(aws_config::Region::new("us-west-2"))
+            .build(),
+    );
+    let sender = stack
+        .function_env("notification-worker")
+        .into_iter()
+        .find(|(k, _)| k == "SENDER_EMAIL")
+        .map(|(_, v)| v)
+        .unwrap();
+    // The primary region loses its sender identity (SES refuses to send); the secondary has it.
+    primary
+        .delete_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    secondary
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let date = next_open_day();
+    let first = tool_call(
+        &stack,
+        "call-fo-1",
+        PHONE,
+        "bookAppointment",
+        book_args("Test User", &date, "9am"),
+    );
+    assert!(first["result"].is_string(), "{first}");
+    eventually(
+        "the email, sent from the secondary region",
+        Duration::from_secs(30),
+        || async { (stack.sent_messages().emails_to(EMAIL).len() == 1).then_some(()) },
+    )
+    .await;
+
+    // Now neither region can send: the second booking's email ends in the DLQ.
+    secondary
+        .delete_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let second = tool_call(
+        &stack,
+        "call-fo-2",
+        PHONE,
+        "bookAppointment",
+        book_args("Test User", &date, "11am"),
+    );
+    assert!(second["result"].is_string(), "{second}");
+    eventually(
+        "the email in the dead-letter queue",
+        Duration::from_secs(60),
+        || async { (tables.depth("NotificationDeadLetterQueue").await == 1).then_some(()) },
+    )
+    .await;
+    assert_eq!(stack.sent_messages().emails_to(EMAIL).len(), 1);
+    assert_eq!(
+        stack.sent_messages().sms_to(PHONE).len(),
+        2,
+        "SMS went out meanwhile"
+    );
+
+    // SES is fixed; the redrive sends it once.
+    primary
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let dlq = tables.queue_url("NotificationDeadLetterQueue").await;
+    let queue = tables.queue_url("NotificationQueue").await;
+    let (ok, out) = stack.admin(&["redrive", &dlq, &queue]);
+    assert!(ok && out.contains("1 message(s) moved back"), "{out}");
+    eventually("the redriven email", Duration::from_secs(30), || async {
+        (stack.sent_messages().emails_to(EMAIL).len() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sent = stack.sent_messages();
+    assert_eq!(
+        (sent.emails_to(EMAIL).len(), sent.sms_to(PHONE).len()),
+        (2, 2)
+    );
+    assert_eq!(tables.depth("NotificationDeadLetterQueue").await, 0);
+}
