@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools lint-template load-business redrive build sam-build bench-webhook vapi-tools clean-venv help
+.PHONY: dev test venv tools lint-template load-test load-business redrive build sam-build bench-webhook vapi-tools clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
@@ -12,6 +12,7 @@ help:
 	@echo "make build          release zips for Lambda (cargo lambda build --release --arm64)"
 	@echo "make sam-build      sam build (cargo-lambda build method)"
 	@echo "make lint-template  sam validate --lint"
+	@echo "make load-test      5,000 webhooks at concurrency 50 through the local stack, each processed once"
 	@echo "make vapi-tools     the tool definitions to paste into Vapi"
 	@echo "make load-business FILE=...  load a business (tenant) from its file into make dev's stack"
 	@echo "make redrive QUEUE=Booking   move a dead-letter queue's messages back to their queue"
@@ -33,6 +34,13 @@ test: venv tools
 
 lint-template: tools
 	infra/lint-template.sh
+
+# The full load test: 5,000 webhooks at concurrency 50 through the local stack, then proof
+# that every accepted job was processed exactly once (make test runs 300 at 10).
+load-test: venv tools
+	cargo build -p callbook-dev -p callbook-aws --bins
+	LOAD_REQUESTS=$${LOAD_REQUESTS:-5000} LOAD_CONCURRENCY=$${LOAD_CONCURRENCY:-50} \
+		cargo test --release -p callbook-tests --test load -- --nocapture
 
 # Moves a dead-letter queue's messages back to their source queue in `make dev`'s stack,
 # e.g. make redrive QUEUE=Booking (Booking, Notification or Analytics).

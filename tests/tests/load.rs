@@ -1,0 +1,311 @@
+//! Load through the local stack: a realistic mix of webhooks at a given concurrency, then
+//! proof that every accepted job was processed exactly once (nothing lost, nothing doubled).
+//!
+//! `make test` runs a short version (300 requests at concurrency 10); `make load-test` the
+//! full one (5,000 at 50). Settings: `LOAD_REQUESTS`, `LOAD_CONCURRENCY`. Figures are
+//! printed (throughput, p50/p99 latency, and moto's own raw SQS rate in the same run), not
+//! asserted: these machines are shared.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use callbook_tests::{DevStack, eventually, post};
+use chrono::{Datelike, Weekday};
+use serde_json::json;
+
+const BUSINESSES: usize = 4;
+/// 30-minute cleanings between 9:00 and 17:00: 16 a day per business.
+const SLOTS_PER_DAY: usize = 16;
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Weekdays from two days ahead, enough for `needed` distinct slots per business.
+fn weekdays(needed: usize) -> Vec<String> {
+    let mut day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive()
+        + chrono::Duration::days(2);
+    let mut days = Vec::new();
+    while days.len() * SLOTS_PER_DAY < needed {
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            days.push(day.format("%Y-%m-%d").to_string());
+        }
+        day = day.succ_opt().unwrap();
+    }
+    days
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Booking { business: usize },
+    Availability,
+    Status,
+    Report,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_realistic_mix_under_load_is_processed_exactly_once() {
+    let requests = setting("LOAD_REQUESTS", 300);
+    let concurrency = setting("LOAD_CONCURRENCY", 10);
+    let stack = DevStack::start_with_params(
+        30,
+        5,
+        // Local rate limits raised for the run (the template's are for real providers).
+        &[
+            ("SmsPerSecondPerInstance", "1000"),
+            ("EmailsPerSecondPerInstance", "1000"),
+        ],
+    );
+    let sdk = stack.sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+
+    // The default business and three more, loaded from files: distinct calendars.
+    for b in 1..BUSINESSES {
+        let profile = json!({
+            "id": format!("load-{b}"), "name": format!("Load Clinic {b}"),
+            "timeZone": "America/New_York", "openingHours": "Mon-Fri 09:00-17:00",
+            "services": [{"name": "Cleaning", "minutes": 30, "price": 90}],
+            "assistantIds": [format!("asst-load-{b}")]
+        });
+        let file = stack.dev_dir.join(format!("load-{b}.json"));
+        std::fs::write(&file, profile.to_string()).unwrap();
+        let (ok, out) = stack.admin(&["load-business", &file.to_string_lossy()]);
+        assert!(ok, "{out}");
+    }
+
+    // About a fifth bookings (each a distinct slot of one of the businesses), the rest
+    // availability checks, status updates and end-of-call reports.
+    let bookings = requests / 5;
+    let per_business = bookings.div_ceil(BUSINESSES);
+    let days = weekdays(per_business);
+    let mut plan = Vec::with_capacity(requests);
+    for i in 0..requests {
+        plan.push(match i % 5 {
+            0 if i / 5 < bookings => Kind::Booking {
+                business: (i / 5) % BUSINESSES,
+            },
+            1 => Kind::Status,
+            2 => Kind::Report,
+            _ => Kind::Availability,
+        });
+    }
+    let bodies: Vec<(Kind, String)> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let call_id = format!("load-call-{i}");
+            let phone = format!("+1702555{:04}", i % 10_000);
+            let body = match kind {
+                Kind::Booking { business } => {
+                    let n = i / 5 / BUSINESSES; // the business's n-th booking
+                    let (day, slot) = (n / SLOTS_PER_DAY, n % SLOTS_PER_DAY);
+                    let time = format!("{}:{:02}", 9 + slot / 2, (slot % 2) * 30);
+                    let assistant = (*business > 0).then(|| format!("asst-load-{business}"));
+                    json!({"message": {"type": "tool-calls",
+                        "call": {"id": call_id, "assistantId": assistant, "customer": {"number": phone}},
+                        "toolCallList": [{"id": format!("tc-{i}"), "type": "function", "function": {
+                            "name": "bookAppointment", "arguments": {"customerName": "Load Tester",
+                            "customerEmail": format!("load{i}@example.com"), "serviceType": "Cleaning",
+                            "date": days[day], "time": time}}}]}})
+                }
+                Kind::Availability => json!({"message": {"type": "tool-calls",
+                    "call": {"id": call_id, "customer": {"number": phone}},
+                    "toolCallList": [{"id": format!("tc-{i}"), "type": "function", "function": {
+                        "name": "checkAvailability", "arguments": {"serviceType": "Cleaning", "date": days[i % days.len()]}}}]}}),
+                Kind::Status => json!({"message": {"type": "status-update", "status": "in-progress",
+                    "call": {"id": call_id, "customer": {"number": phone}}}}),
+                Kind::Report => json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
+                    "call": {"id": call_id, "customer": {"number": phone}},
+                    "startedAt": "2026-11-24T15:00:00Z", "endedAt": "2026-11-24T15:02:00Z",
+                    "artifact": {"transcript": "AI: Hello\nUser: Just asking about your hours."},
+                    "analysis": {"summary": "The caller asked about opening hours."}}}),
+            };
+            (kind.clone(), body.to_string())
+        })
+        .collect();
+
+    // Moto's own rate in this run, for scale: sequential SendMessage to a scratch queue.
+    let scratch = sqs
+        .create_queue()
+        .queue_name("load-scratch")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let raw_start = Instant::now();
+    for i in 0..100 {
+        sqs.send_message()
+            .queue_url(&scratch)
+            .message_body(format!("{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let raw_rate = 100.0 / raw_start.elapsed().as_secs_f64();
+
+    let queue = Arc::new(Mutex::new(
+        bodies.into_iter().enumerate().collect::<Vec<_>>(),
+    ));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (queue, results) = (queue.clone(), results.clone());
+            let (url, secret) = (stack.webhook_url(), stack.secret.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let Some((i, (kind, body))) = queue.lock().unwrap().pop() else {
+                        return;
+                    };
+                    let t = Instant::now();
+                    let (status, answer) = post(&url, &[("x-vapi-secret", secret.as_str())], &body);
+                    results
+                        .lock()
+                        .unwrap()
+                        .push((i, kind, status, answer, t.elapsed()));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let elapsed = started.elapsed();
+    let results = std::mem::take(&mut *results.lock().unwrap());
+    assert_eq!(results.len(), requests);
+
+    let mut latencies: Vec<Duration> = results.iter().map(|r| r.4).collect();
+    latencies.sort();
+    let mut accepted = BTreeSet::new();
+    let mut reports = 0;
+    for (i, kind, status, answer, _) in &results {
+        assert_eq!(*status, 200, "request {i} ({kind:?}): {answer}");
+        match kind {
+            Kind::Booking { business } => {
+                let text = answer["results"][0]["result"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("booking {i} refused: {answer}"));
+                let reference = text
+                    .split("Your booking reference is ")
+                    .nth(1)
+                    .and_then(|r| r.split('.').next())
+                    .map(|r| r.replace('-', ""))
+                    .unwrap();
+                let business = if *business == 0 {
+                    "default".to_string()
+                } else {
+                    format!("load-{business}")
+                };
+                assert!(
+                    accepted.insert((business, reference)),
+                    "reference given twice"
+                );
+            }
+            Kind::Report => reports += 1,
+            _ => {}
+        }
+    }
+
+    // Every accepted booking recorded exactly once; every report a call record; nothing in a
+    // dead-letter queue; each customer one SMS and one email.
+    let count_prefix = |table: String, prefix: &'static str| {
+        let dynamodb = dynamodb.clone();
+        async move {
+            let mut count = 0;
+            let mut start = None;
+            loop {
+                // A scan is fine in a test: the request paths never scan.
+                let out = dynamodb
+                    .scan()
+                    .table_name(&table)
+                    .filter_expression("contains(pk, :p)")
+                    .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .unwrap();
+                count += out.count as usize;
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    return count;
+                }
+            }
+        }
+    };
+    let drained = Instant::now();
+    eventually("every job processed", Duration::from_secs(600), || async {
+        let bookings = count_prefix("callbook-dev-BookingsTable".into(), "#BOOKING#").await;
+        let calls = count_prefix("callbook-dev-CallsTable".into(), "#CALL#").await;
+        let sent = stack.sent_messages();
+        (bookings == accepted.len()
+            && calls >= reports + accepted.len()
+            && sent.sms.len() >= accepted.len()
+            && sent.emails.len() >= accepted.len())
+        .then_some(())
+    })
+    .await;
+    let drain_time = drained.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await; // time for any duplicate to show up
+    let bookings = count_prefix("callbook-dev-BookingsTable".into(), "#BOOKING#").await;
+    let sent = stack.sent_messages();
+    assert_eq!(bookings, accepted.len(), "0 lost, 0 doubled");
+    assert_eq!(sent.sms.len(), accepted.len(), "one SMS per booking");
+    assert_eq!(sent.emails.len(), accepted.len(), "one email per booking");
+    for dlq in [
+        "BookingDeadLetterQueue",
+        "NotificationDeadLetterQueue",
+        "AnalyticsDeadLetterQueue",
+    ] {
+        let url = sqs
+            .get_queue_url()
+            .queue_name(format!("callbook-dev-{dlq}"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        let waiting = attrs
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            })
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(waiting, "0", "{dlq} is not empty");
+    }
+    println!(
+        "load: {requests} webhooks at concurrency {concurrency} in {:.1} s = {:.0}/s; \
+         p50 {:.1} ms, p99 {:.1} ms; {} bookings over {BUSINESSES} businesses, all recorded once, \
+         queues drained {:.1} s later; moto raw SendMessage {:.0}/s",
+        elapsed.as_secs_f64(),
+        requests as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        accepted.len(),
+        drain_time.as_secs_f64(),
+        raw_rate,
+    );
+}
