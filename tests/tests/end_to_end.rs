@@ -1260,3 +1260,44 @@ async fn email_fails_over_to_the_secondary_region_and_a_redrive_delivers_it_once
     );
     assert_eq!(tables.depth("NotificationDeadLetterQueue").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_on_the_opt_out_list_gets_its_email_but_no_sms() {
+    let stack = DevStack::start(2, 3);
+    let (ok, out) = stack.admin(&["opt-out", "default", PHONE]);
+    assert!(ok && out.contains("opted out of SMS"), "{out}");
+    assert!(
+        !out.contains("5551234"),
+        "the phone is not printed in clear: {out}"
+    );
+    let date = next_open_day();
+    let booked = tool_call(
+        &stack,
+        "call-optout",
+        PHONE,
+        "bookAppointment",
+        book_args("Test User", &date, "10am"),
+    );
+    assert!(booked["result"].is_string(), "{booked}");
+    eventually("the email", Duration::from_secs(20), || async {
+        (stack.sent_messages().emails_to(EMAIL).len() == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(stack.sent_messages().sms_to(PHONE).is_empty());
+    // Opted back in: the next booking's SMS goes out.
+    let (ok, _) = stack.admin(&["opt-in", "default", PHONE]);
+    assert!(ok);
+    let again = tool_call(
+        &stack,
+        "call-optin",
+        PHONE,
+        "bookAppointment",
+        book_args("Test User", &date, "3pm"),
+    );
+    assert!(again["result"].is_string(), "{again}");
+    eventually("the SMS", Duration::from_secs(20), || async {
+        (stack.sent_messages().sms_to(PHONE).len() == 1).then_some(())
+    })
+    .await;
+}

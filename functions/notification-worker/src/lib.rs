@@ -4,14 +4,14 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callbook_aws::SdkConfig;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
-use callbook_aws::notify::{SesEmail, SnsSms};
+use callbook_aws::notify::{SesEmail, SmsOptOuts, SnsSms};
 use callbook_aws::sqs_batch::process_batch;
 use callbook_core::business::{ConfigError, required, setting};
 use callbook_core::email::EmailAddress;
 use callbook_core::jobs::{NotificationJob, Recipient};
 use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{
-    Claim, Clock, EmailSender, IdempotencyStore, PortError, SmsSender, SystemClock,
+    Claim, Clock, EmailSender, IdempotencyStore, OptOuts, PortError, SmsSender, SystemClock,
 };
 use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::templates::RenderedEmail;
@@ -20,6 +20,8 @@ use chrono::Duration;
 use thiserror::Error;
 use tracing::info;
 
+/// What is recorded for an SMS not sent because the phone opted out.
+const OPTED_OUT: &str = "opted-out";
 /// How long a send may hold its claim before another delivery may retry it.
 const SEND_CLAIM: Duration = Duration::minutes(5);
 /// How long a sent notification is remembered (well past SQS's 14-day retention).
@@ -37,10 +39,12 @@ pub enum NotificationError {
     Port(#[from] PortError),
 }
 
-pub struct NotificationWorker<I, S, E, C> {
+pub struct NotificationWorker<I, S, E, O, C> {
     pub sent: I,
     pub sms: S,
     pub email: E,
+    /// Phones that asked for no more SMS get none.
+    pub opt_outs: O,
     pub clock: C,
 }
 
@@ -48,6 +52,7 @@ pub type AwsNotificationWorker = NotificationWorker<
     DynamoIdempotencyStore,
     Paced<Failover<SnsSms, SystemClock>>,
     Paced<Failover<SesEmail, SystemClock>>,
+    SmsOptOuts,
     SystemClock,
 >;
 
@@ -140,6 +145,11 @@ pub fn build(
                 clock: SystemClock,
             },
         ),
+        opt_outs: SmsOptOuts::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            required(lookup, "CUSTOMERS_TABLE")?,
+            aws_sdk_sns::Client::new(sdk),
+        ),
         clock: SystemClock,
     })
 }
@@ -192,7 +202,14 @@ impl<P: EmailSender> EmailSender for Paced<P> {
     }
 }
 
-impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWorker<I, S, E, C> {
+impl<I, S, E, O, C> NotificationWorker<I, S, E, O, C>
+where
+    I: IdempotencyStore,
+    S: SmsSender,
+    E: EmailSender,
+    O: OptOuts,
+    C: Clock,
+{
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         process_batch(event, |message| self.process(message)).await
     }
@@ -209,7 +226,22 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
             Claim::InProgress => return Err(NotificationError::InProgress),
             Claim::Acquired => {}
         }
-        match self.send(&job).await {
+        // A failed opt-out check is a failed send: the claim is given up and the message
+        // retried, never sent unchecked.
+        let outcome = match &job.recipient {
+            Recipient::Sms { phone } => {
+                match self.opt_outs.opted_out(&job.business_id, phone).await {
+                    Ok(true) => {
+                        info!(notification = %job.notification_id, phone = %phone.redacted(), "opted out of SMS: not sent");
+                        Ok(OPTED_OUT.to_string())
+                    }
+                    Ok(false) => self.send(&job).await,
+                    Err(e) => Err(e),
+                }
+            }
+            Recipient::Email { .. } => self.send(&job).await,
+        };
+        match outcome {
             Ok(provider_id) => {
                 info!(notification = %job.notification_id, %provider_id, "sent");
                 // Sent but not recorded would mean a second send once the claim expires: try
@@ -262,17 +294,25 @@ impl<I: IdempotencyStore, S: SmsSender, E: EmailSender, C: Clock> NotificationWo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callbook_core::memory::{FixedClock, MemoryEmail, MemoryIdempotencyStore, MemorySms};
+    use callbook_core::memory::{
+        FixedClock, MemoryEmail, MemoryIdempotencyStore, MemoryOptOuts, MemorySms,
+    };
     use chrono::{TimeZone, Utc};
 
-    type TestWorker =
-        NotificationWorker<MemoryIdempotencyStore, MemorySms, MemoryEmail, FixedClock>;
+    type TestWorker = NotificationWorker<
+        MemoryIdempotencyStore,
+        MemorySms,
+        MemoryEmail,
+        MemoryOptOuts,
+        FixedClock,
+    >;
 
     fn worker() -> TestWorker {
         NotificationWorker {
             sent: MemoryIdempotencyStore::default(),
             sms: MemorySms::default(),
             email: MemoryEmail::default(),
+            opt_outs: MemoryOptOuts::default(),
             clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 10).unwrap()),
         }
     }
@@ -396,5 +436,34 @@ mod tests {
         // 100 sends at 50/s: the last goes out 99 intervals (1.98 s) after the first.
         assert_eq!(start.elapsed(), std::time::Duration::from_millis(1980));
         assert_eq!(paced.inner.sent.lock().unwrap().len(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_phone_that_opted_out_gets_no_sms_but_its_email_goes() {
+        let w = worker();
+        let phone = PhoneNumber::parse(
+            "+17025551234",
+            callbook_core::phone::PhoneRegion::from_code("US").unwrap(),
+        )
+        .unwrap();
+        w.opt_outs
+            .phones
+            .lock()
+            .unwrap()
+            .push(("default".into(), phone));
+        assert!(failures(&w.handle(sample_event()).await).is_empty());
+        assert_eq!(counts(&w), (0, 1));
+        // Recorded as handled: a redelivery does not send it either.
+        assert!(failures(&w.handle(sample_event()).await).is_empty());
+        assert_eq!(counts(&w), (0, 1));
+        // The opt-out list unreachable: the message goes back to the queue, nothing is sent,
+        // and its claim is given up so the retry can send it.
+        let w = worker();
+        w.opt_outs.failures.fail_next(1);
+        let response = w.handle(sample_event()).await;
+        assert_eq!(failures(&response).len(), 1);
+        assert_eq!(counts(&w), (0, 1));
+        assert!(failures(&w.handle(sample_event()).await).is_empty());
+        assert_eq!(counts(&w), (1, 1));
     }
 }

@@ -88,3 +88,68 @@ impl EmailSender for SesEmail {
         Ok(out.message_id.unwrap_or_default())
     }
 }
+
+/// Opt-outs: the business's own list in the Customers table (`pk = BIZ#<business>#CUSTOMER#
+/// <phone>`, `sk = SMS_OPT_OUT`, written by `callbook-admin opt-out`), then SNS's account
+/// list (numbers that replied STOP to an SNS sender).
+#[derive(Debug, Clone)]
+pub struct SmsOptOuts {
+    dynamodb: aws_sdk_dynamodb::Client,
+    customers_table: String,
+    sns: aws_sdk_sns::Client,
+}
+
+pub fn opt_out_key(
+    business_id: &str,
+    phone: &PhoneNumber,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    std::collections::HashMap::from([
+        (
+            "pk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S(crate::dynamo::customer_pk(
+                business_id,
+                phone.as_str(),
+            )),
+        ),
+        (
+            "sk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("SMS_OPT_OUT".into()),
+        ),
+    ])
+}
+
+impl SmsOptOuts {
+    pub fn new(
+        dynamodb: aws_sdk_dynamodb::Client,
+        customers_table: String,
+        sns: aws_sdk_sns::Client,
+    ) -> Self {
+        Self {
+            dynamodb,
+            customers_table,
+            sns,
+        }
+    }
+}
+
+impl callbook_core::ports::OptOuts for SmsOptOuts {
+    async fn opted_out(&self, business_id: &str, phone: &PhoneNumber) -> Result<bool, PortError> {
+        let ours = crate::dynamo::get_consistent(
+            &self.dynamodb,
+            &self.customers_table,
+            opt_out_key(business_id, phone),
+        )
+        .await?;
+        if ours.is_some() {
+            return Ok(true);
+        }
+        let out = self
+            .sns
+            .check_if_phone_number_is_opted_out()
+            .phone_number(phone.as_str())
+            .send()
+            .await
+            .map_err(|e| PortError::unavailable("check SMS opt-out", sdk_message(&e)))?;
+        Ok(out.is_opted_out)
+    }
+}

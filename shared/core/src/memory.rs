@@ -18,7 +18,7 @@ use crate::phone::PhoneNumber;
 use crate::ports::{
     BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, Clock,
     ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore, JobQueue,
-    PortError, RecordOutcome, Reservation, Saved, SlotStore, SmsSender,
+    OptOuts, PortError, RecordOutcome, Reservation, Saved, SlotStore, SmsSender,
 };
 use crate::reference::BookingReference;
 use crate::slots::SlotCell;
@@ -249,6 +249,22 @@ impl MemoryBookingStore {
             (record.business_id.clone(), record.reference.to_string()),
             record,
         );
+    }
+}
+
+/// Phones that opted out of SMS, per business.
+#[derive(Debug, Default)]
+pub struct MemoryOptOuts {
+    pub phones: Mutex<Vec<(String, PhoneNumber)>>,
+    pub failures: Failures,
+}
+
+impl OptOuts for MemoryOptOuts {
+    async fn opted_out(&self, business_id: &str, phone: &PhoneNumber) -> Result<bool, PortError> {
+        self.failures.take("read opt-outs")?;
+        Ok(lock(&self.phones)
+            .iter()
+            .any(|(b, p)| b == business_id && p == phone))
     }
 }
 

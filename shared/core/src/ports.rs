@@ -357,3 +357,12 @@ pub async fn business_by_id<D: BusinessDirectory>(
         .await?
         .ok_or_else(|| PortError::Conflict(format!("no business {id:?} is stored")))
 }
+
+/// Phones that asked for no more SMS: the business's own list (STOP) and the provider's.
+pub trait OptOuts: Send + Sync {
+    fn opted_out(
+        &self,
+        business_id: &str,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+}

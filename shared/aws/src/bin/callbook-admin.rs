@@ -13,7 +13,9 @@ use callbook_core::business::BusinessProfile;
 
 const USAGE: &str = "usage:
   callbook-admin load-business <file.json>          (needs BUSINESSES_TABLE)
-  callbook-admin redrive <dead-letter-queue-url> <source-queue-url>";
+  callbook-admin redrive <dead-letter-queue-url> <source-queue-url>
+  callbook-admin opt-out <business-id> <phone>    (no more SMS to it; needs CUSTOMERS_TABLE)
+  callbook-admin opt-in <business-id> <phone>";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -22,6 +24,9 @@ async fn main() -> ExitCode {
         [command, file] if command == "load-business" => file,
         [command, dead_letter, source] if command == "redrive" => {
             return redrive(dead_letter, source).await;
+        }
+        [command, business, phone] if command == "opt-out" || command == "opt-in" => {
+            return opt_out(command == "opt-out", business, phone).await;
         }
         _ => {
             eprintln!("{USAGE}");
@@ -87,6 +92,73 @@ async fn redrive(dead_letter: &str, source: &str) -> ExitCode {
     match callbook_aws::sqs::redrive(&client, dead_letter, source).await {
         Ok(moved) => {
             println!("{moved} message(s) moved back to {source}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("callbook-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Adds a phone to (or removes it from) a business's own SMS opt-out list: what a STOP
+/// reply asks for. The notification worker checks it, and SNS's own list, before each SMS.
+async fn opt_out(out: bool, business: &str, raw_phone: &str) -> ExitCode {
+    let Some(table) = std::env::var("CUSTOMERS_TABLE")
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        eprintln!("callbook-admin: CUSTOMERS_TABLE is not set\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let region = std::env::var("DEFAULT_PHONE_REGION").unwrap_or_else(|_| "US".into());
+    let phone = match callbook_core::phone::PhoneRegion::from_code(&region)
+        .and_then(|r| callbook_core::phone::PhoneNumber::parse(raw_phone, r))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("callbook-admin: {raw_phone:?}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sdk = callbook_aws::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let key = callbook_aws::notify::opt_out_key(business, &phone);
+    let result = if out {
+        let mut item = key;
+        item.insert(
+            "optedOutAt".into(),
+            aws_sdk_dynamodb::types::AttributeValue::S(chrono::Utc::now().to_rfc3339()),
+        );
+        client
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    } else {
+        client
+            .delete_item()
+            .table_name(&table)
+            .set_key(Some(key))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    match result {
+        Ok(()) => {
+            println!(
+                "{} {} for business {business}",
+                phone.redacted(),
+                if out {
+                    "opted out of SMS"
+                } else {
+                    "opted in to SMS"
+                }
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
