@@ -4,14 +4,14 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools lint-template load-test load-business redrive build sam-build bench-webhook vapi-tools clean-venv help
+.PHONY: dev test venv tools checkov lint-template load-test load-business redrive build sam-build bench-webhook vapi-tools clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
 	@echo "make test           unit, adapter (moto) and end-to-end tests, and the template lint"
 	@echo "make build          release zips for Lambda (cargo lambda build --release --arm64)"
 	@echo "make sam-build      sam build (cargo-lambda build method)"
-	@echo "make lint-template  sam validate --lint"
+	@echo "make lint-template  sam validate --lint and checkov"
 	@echo "make load-test      5,000 webhooks at concurrency 50 through the local stack, each processed once"
 	@echo "make vapi-tools     the tool definitions to paste into Vapi"
 	@echo "make load-business FILE=...  load a business (tenant) from its file into make dev's stack"
@@ -27,17 +27,20 @@ dev: venv tools
 	cargo build -p callbook-dev -p callbook-aws --bins
 	./target/debug/callbook-dev
 
-test: venv tools
+test: venv tools checkov
 	cargo build -p callbook-dev -p callbook-aws --bins
 	cargo test --workspace
 	infra/lint-template.sh
 
-lint-template: tools
+lint-template: tools checkov
 	infra/lint-template.sh
+
+checkov:
+	@infra/venv.sh checkov
 
 # The full load test: 5,000 webhooks at concurrency 50 through the local stack, then proof
 # that every accepted job was processed exactly once (make test runs 300 at 10).
-load-test: venv tools
+load-test: venv tools checkov
 	cargo build -p callbook-dev -p callbook-aws --bins
 	LOAD_REQUESTS=$${LOAD_REQUESTS:-5000} LOAD_CONCURRENCY=$${LOAD_CONCURRENCY:-50} \
 		cargo test --release -p callbook-tests --test load -- --nocapture

@@ -35,3 +35,20 @@ if ! grep -q "is a valid SAM Template" "$out"; then
   echo "lint-template.sh: sam did not report the template valid" >&2
   exit 1
 fi
+
+# checkov (static security scan, `.venv-checkov` from `infra/venv.sh checkov`): zero failed
+# checks. Each check the template does not meet is skipped in the resource's Metadata with
+# the reason written next to it.
+CHECKOV="${CALLBOOK_CHECKOV_VENV:-$REPO/.venv-checkov}/bin/checkov"
+if [[ ! -x "$CHECKOV" ]]; then
+  echo "lint-template.sh: error: $CHECKOV not found; run infra/venv.sh checkov first" >&2
+  exit 2
+fi
+checkov_out="$(mktemp)"
+trap 'rm -f "$out" "$checkov_out"' EXIT
+if ! "$CHECKOV" -f "$TEMPLATE" --framework cloudformation --compact >"$checkov_out" 2>&1; then
+  cat "$checkov_out"
+  echo "lint-template.sh: checkov reports failed checks" >&2
+  exit 1
+fi
+grep -E "Passed checks" "$checkov_out"
