@@ -131,27 +131,45 @@ async fn idempotency_store_claims_completes_and_expires() {
         moto.env("notification-worker", "IDEMPOTENCY_TABLE"),
     );
     let hold = Duration::minutes(5);
-    assert_eq!(store.claim("k1", now(), hold).await, Ok(Claim::Acquired));
-    assert_eq!(store.claim("k1", now(), hold).await, Ok(Claim::InProgress));
+    assert_eq!(
+        store.claim("k1", "h1", now(), hold).await,
+        Ok(Claim::Acquired)
+    );
+    assert_eq!(
+        store.claim("k1", "h1", now(), hold).await,
+        Ok(Claim::InProgress)
+    );
     // An abandoned claim can be taken over once it has expired.
     assert_eq!(
-        store.claim("k1", now() + Duration::minutes(6), hold).await,
+        store
+            .claim("k1", "h1", now() + Duration::minutes(6), hold)
+            .await,
         Ok(Claim::Acquired)
     );
     store
-        .complete("k1", "msg-123", now(), Duration::days(30))
+        .complete("k1", "h1", "msg-123", now(), Duration::days(30))
         .await
         .unwrap();
     assert_eq!(
-        store.claim("k1", now(), hold).await,
+        store.claim("k1", "h1", now(), hold).await,
         Ok(Claim::Completed("msg-123".into()))
     );
+    // The same key with another payload is refused, not answered with the other's result.
     assert_eq!(
-        store.claim("k1", now() + Duration::days(31), hold).await,
+        store.claim("k1", "h2", now(), hold).await,
+        Ok(Claim::Mismatch)
+    );
+    assert_eq!(
+        store
+            .claim("k1", "h1", now() + Duration::days(31), hold)
+            .await,
         Ok(Claim::Acquired)
     );
     store.release("k1").await.unwrap();
-    assert_eq!(store.claim("k1", now(), hold).await, Ok(Claim::Acquired));
+    assert_eq!(
+        store.claim("k1", "h1", now(), hold).await,
+        Ok(Claim::Acquired)
+    );
 }
 
 #[tokio::test]

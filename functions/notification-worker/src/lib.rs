@@ -13,6 +13,7 @@ use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{
     Claim, Clock, EmailSender, IdempotencyStore, OptOuts, PortError, SmsSender, SystemClock,
 };
+use callbook_core::reference::stable_id;
 use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::templates::RenderedEmail;
 use callbook_core::templates::{email_for, sms_for};
@@ -35,6 +36,8 @@ pub enum NotificationError {
     NoBody,
     #[error("another delivery of this notification is being sent")]
     InProgress,
+    #[error("this notification id was used for another message")]
+    Mismatch,
     #[error(transparent)]
     Port(#[from] PortError),
 }
@@ -218,12 +221,27 @@ where
         let job: NotificationJob =
             serde_json::from_str(message.body.as_deref().ok_or(NotificationError::NoBody)?)?;
         let key = format!("notification#{}", job.notification_id);
-        match self.sent.claim(&key, self.clock.now(), SEND_CLAIM).await? {
+        // What makes it the same message: its id, kind and recipient.
+        let hash = stable_id(
+            format!(
+                "{}|{}|{}",
+                job.notification_id,
+                job.kind.as_str(),
+                serde_json::to_string(&job.recipient).unwrap_or_default()
+            )
+            .as_bytes(),
+        );
+        match self
+            .sent
+            .claim(&key, &hash, self.clock.now(), SEND_CLAIM)
+            .await?
+        {
             Claim::Completed(_) => {
                 info!(notification = %job.notification_id, "already sent: skipped");
                 return Ok(());
             }
             Claim::InProgress => return Err(NotificationError::InProgress),
+            Claim::Mismatch => return Err(NotificationError::Mismatch),
             Claim::Acquired => {}
         }
         // A failed opt-out check is a failed send: the claim is given up and the message
@@ -250,7 +268,7 @@ where
                 loop {
                     match self
                         .sent
-                        .complete(&key, &provider_id, self.clock.now(), REMEMBER_SENT)
+                        .complete(&key, &hash, &provider_id, self.clock.now(), REMEMBER_SENT)
                         .await
                     {
                         Ok(()) => return Ok(()),
@@ -378,7 +396,7 @@ mod tests {
         let w = worker();
         let key = "notification#default#K7P2X9#booking-confirmation#sms";
         w.sent
-            .claim(key, w.clock.now(), Duration::minutes(5))
+            .claim(key, "another-hash", w.clock.now(), Duration::minutes(5))
             .await
             .unwrap();
         let response = w.handle(sample_event()).await;

@@ -8,7 +8,8 @@ use std::time::Instant;
 use callbook_core::auth::Authenticator;
 use callbook_core::business::Business;
 use callbook_core::memory::{
-    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryQueue, MemorySlotStore, StaticHealth,
+    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
+    MemorySlotStore, StaticHealth,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
@@ -30,6 +31,7 @@ fn main() {
         slots: MemorySlotStore::default(),
         bookings: MemoryBookingStore::default(),
         directory: MemoryDirectory::default(),
+        idempotency: MemoryIdempotencyStore::default(),
         health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
     };

@@ -7,6 +7,7 @@ use callbook_aws::SdkConfig;
 use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
+use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_core::auth::{AuthError, Authenticator};
@@ -29,8 +30,8 @@ use callbook_core::jobs::{
 };
 use callbook_core::leads::{capture_lead_request, lead_confirmation};
 use callbook_core::ports::{
-    BookingStore, BusinessDirectory, Clock, HealthProbe, JobQueue, PortError, Reservation,
-    SlotStore, SystemClock, business_for_call,
+    BookingStore, BusinessDirectory, Claim, Clock, HealthProbe, IdempotencyStore, JobQueue,
+    PortError, Reservation, SlotStore, SystemClock, business_for_call,
 };
 use callbook_core::redact::redact_text;
 use callbook_core::reference::{BookingReference, stable_id};
@@ -77,6 +78,31 @@ fn holder_tag(
 /// What the caller hears when the business a call is for cannot be looked up.
 const DIRECTORY_PROBLEM: &str =
     "I'm sorry, I can't reach our booking system just now. Please try again in a moment.";
+/// What the caller hears when availability cannot be read.
+const CALENDAR_PROBLEM: &str =
+    "I'm sorry, I can't check the calendar just now. Please try again in a moment.";
+/// What the caller hears when a lead could not be handed to the queue.
+const LEAD_PROBLEM: &str =
+    "I'm sorry, I couldn't pass that on because of a system problem. Please try again in a moment.";
+/// What the caller hears when the same tool call is still being answered elsewhere.
+const STILL_WORKING: &str =
+    "I'm still working on that request; please give me a moment and ask again.";
+/// Answers that say a system failed: not remembered, so a retry runs the tool again.
+const TRANSIENT: &[&str] = &[
+    SYSTEM_PROBLEM,
+    CHANGE_PROBLEM,
+    LOOKUP_PROBLEM,
+    DIRECTORY_PROBLEM,
+    CALENDAR_PROBLEM,
+    LEAD_PROBLEM,
+    STILL_WORKING,
+];
+/// How long a tool call's answer is remembered, and how long a claim on it may run.
+const REMEMBER_ANSWER: chrono::Duration = chrono::Duration::hours(1);
+const ANSWER_CLAIM: chrono::Duration = chrono::Duration::seconds(30);
+/// How long a repeat waits for the first delivery's answer before saying so.
+const WAIT_FOR_ANSWER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the caller hears when their bookings cannot be read.
 const LOOKUP_PROBLEM: &str =
     "I'm sorry, I can't look up bookings just now. Please try again in a moment.";
@@ -86,7 +112,7 @@ const CHANGE_PROBLEM: &str = "I'm sorry, I couldn't make that change because of 
 /// What the caller hears when a booking could not be handed to the queue.
 const SYSTEM_PROBLEM: &str = "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
 
-pub struct Webhook<Q, S, B, D, H, C> {
+pub struct Webhook<Q, S, B, D, I, H, C> {
     /// How Vapi proves a request is its own (shared secret or HMAC; see `auth`).
     pub auth: Authenticator,
     /// Larger bodies are refused with 413 before anything else is done with them.
@@ -95,6 +121,8 @@ pub struct Webhook<Q, S, B, D, H, C> {
     pub business: Arc<Business>,
     /// Stored businesses, found by the assistant or phone number a call came through.
     pub directory: D,
+    /// Remembers each tool call's answer (see `answer_tool`).
+    pub idempotency: I,
     pub queue: Q,
     /// The business calendar: a booking reserves its slots before the caller hears "booked".
     pub slots: S,
@@ -109,6 +137,7 @@ pub type AwsWebhook = Webhook<
     DynamoSlotStore,
     DynamoBookingStore,
     DynamoBusinessDirectory,
+    DynamoIdempotencyStore,
     AwsHealthProbe,
     SystemClock,
 >;
@@ -164,6 +193,10 @@ pub fn build(
             dynamodb.clone(),
             required(lookup, "BUSINESSES_TABLE")?,
         ),
+        idempotency: DynamoIdempotencyStore::new(
+            dynamodb.clone(),
+            required(lookup, "IDEMPOTENCY_TABLE")?,
+        ),
         queue: SqsJobQueue::new(
             sqs.clone(),
             vec![
@@ -207,12 +240,13 @@ fn is_json_content_type(value: &[u8]) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-impl<Q, S, B, D, H, C> Webhook<Q, S, B, D, H, C>
+impl<Q, S, B, D, I, H, C> Webhook<Q, S, B, D, I, H, C>
 where
     Q: JobQueue,
     S: SlotStore,
     B: BookingStore,
     D: BusinessDirectory,
+    I: IdempotencyStore,
     H: HealthProbe,
     C: Clock,
 {
@@ -277,7 +311,7 @@ where
                 let mut answers = Vec::with_capacity(tool_calls.len());
                 for tool_call in &tool_calls {
                     let outcome = match &business {
-                        Ok(business) => self.run_tool(business, &call, tool_call).await,
+                        Ok(business) => self.answer_tool(business, &call, tool_call).await,
                         Err(_) => ToolOutcome::Error(DIRECTORY_PROBLEM.into()),
                     };
                     answers.push((tool_call, outcome));
@@ -286,7 +320,7 @@ where
             }
             WebhookMessage::SingleCall { call, tool_call } => {
                 let outcome = match self.business_of(&call).await {
-                    Ok(business) => self.run_tool(&business, &call, &tool_call).await,
+                    Ok(business) => self.answer_tool(&business, &call, &tool_call).await,
                     Err(_) => ToolOutcome::Error(DIRECTORY_PROBLEM.into()),
                 };
                 single_call_response(&outcome)
@@ -350,6 +384,84 @@ where
         )
         .await
         .inspect_err(|e| error!(error = %e, "the call's business could not be looked up"))
+    }
+
+    /// A tool call answered once: the same call id and tool-call id again (Vapi or a proxy
+    /// delivering it twice) gets the stored answer; the same ids with other arguments are
+    /// refused; a repeat while the first is still running waits for its answer (about 2 s).
+    /// Calls without an id, and answers that report a system failure, are not remembered.
+    async fn answer_tool(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_call: &ToolCall,
+    ) -> ToolOutcome {
+        let Some(id) = tool_call.id.as_deref().filter(|id| !id.is_empty()) else {
+            return self.run_tool(business, call, tool_call).await;
+        };
+        let key = format!(
+            "tool#{}#{}#{}",
+            business.id,
+            call.call_id.as_deref().unwrap_or_default(),
+            id
+        );
+        // The tool and its arguments; not timestamps or the call's status.
+        let arguments = match &tool_call.arguments {
+            Ok(map) => serde_json::to_string(map).unwrap_or_default(),
+            Err(problem) => problem.clone(),
+        };
+        let hash = stable_id(format!("{}|{arguments}", tool_call.name).as_bytes());
+        let waited = std::time::Instant::now();
+        loop {
+            let claim = self
+                .idempotency
+                .claim(&key, &hash, self.clock.now(), ANSWER_CLAIM)
+                .await;
+            match claim {
+                Ok(Claim::Acquired) => {
+                    let outcome = self.run_tool(business, call, tool_call).await;
+                    let remembered = match &outcome {
+                        ToolOutcome::Error(text) if TRANSIENT.contains(&text.as_str()) => None,
+                        other => Some(other.to_json()),
+                    };
+                    let stored = match remembered {
+                        Some(json) => {
+                            self.idempotency
+                                .complete(&key, &hash, &json, self.clock.now(), REMEMBER_ANSWER)
+                                .await
+                        }
+                        None => self.idempotency.release(&key).await,
+                    };
+                    if let Err(e) = stored {
+                        // The answer stands; a repeat runs again and meets the tools' own
+                        // duplicate checks (a booking's reference, the calendar's claims).
+                        warn!(error = %e, "tool answer not remembered");
+                    }
+                    return outcome;
+                }
+                Ok(Claim::Completed(json)) => {
+                    info!(tool = %tool_call.name, "repeated tool call: the first answer is given again");
+                    return ToolOutcome::from_json(&json)
+                        .unwrap_or_else(|| ToolOutcome::Error(SYSTEM_PROBLEM.into()));
+                }
+                Ok(Claim::Mismatch) => {
+                    warn!(tool = %tool_call.name, "tool-call id reused with other arguments");
+                    return ToolOutcome::Error(
+                        "That request was already made with other details; please ask again."
+                            .into(),
+                    );
+                }
+                Ok(Claim::InProgress) if waited.elapsed() < WAIT_FOR_ANSWER => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Ok(Claim::InProgress) => return ToolOutcome::Error(STILL_WORKING.into()),
+                Err(e) => {
+                    // Without the store the tool still runs: its own checks prevent doubles.
+                    warn!(error = %e, "idempotency store unavailable; answering without it");
+                    return self.run_tool(business, call, tool_call).await;
+                }
+            }
+        }
     }
 
     async fn run_tool(
@@ -760,10 +872,7 @@ where
             .await
         {
             error!(error = %e, "lead not accepted by the queue");
-            return ToolOutcome::Error(
-                "I'm sorry, I couldn't pass that on because of a system problem. Please try again in a moment."
-                    .into(),
-            );
+            return ToolOutcome::Error(LEAD_PROBLEM.into());
         }
         ToolOutcome::Result(answer)
     }
@@ -861,10 +970,7 @@ where
             Ok(text) => ToolOutcome::Result(text),
             Err(e) => {
                 error!(error = %e, "availability could not be read");
-                ToolOutcome::Error(
-                    "I'm sorry, I can't check the calendar just now. Please try again in a moment."
-                        .into(),
-                )
+                ToolOutcome::Error(CALENDAR_PROBLEM.into())
             }
         }
     }

@@ -1,5 +1,6 @@
 use callbook_core::memory::{
-    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryQueue, MemorySlotStore, StaticHealth,
+    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
+    MemorySlotStore, StaticHealth,
 };
 use callbook_core::ports::ComponentHealth;
 use chrono::TimeZone;
@@ -17,6 +18,7 @@ type TestWebhook = Webhook<
     MemorySlotStore,
     MemoryBookingStore,
     MemoryDirectory,
+    MemoryIdempotencyStore,
     StaticHealth,
     FixedClock,
 >;
@@ -39,6 +41,7 @@ fn webhook() -> TestWebhook {
         slots: MemorySlotStore::default(),
         bookings: MemoryBookingStore::default(),
         directory: MemoryDirectory::default(),
+        idempotency: MemoryIdempotencyStore::default(),
         health: StaticHealth(vec![ComponentHealth {
             name: "bookings".into(),
             healthy: true,
@@ -169,7 +172,18 @@ async fn a_redelivered_tool_call_gets_the_same_booking_identity() {
     let (_, first) = send(&w, authed(&body)).await;
     let (_, second) = send(&w, authed(&body)).await;
     assert_eq!(first, second);
-    let jobs = booking_jobs(&w);
+    // The second delivery is answered from the first's stored answer: one job.
+    assert_eq!(booking_jobs(&w).len(), 1);
+    // Without the stored answer (it expired, or the store was down), the same ids still
+    // give the same booking identity, and the job is recorded once downstream.
+    let w2 = webhook();
+    send(&w2, authed(&body)).await;
+    w2.idempotency
+        .release("tool#default#call-123#call_R")
+        .await
+        .unwrap();
+    send(&w2, authed(&body)).await;
+    let jobs = booking_jobs(&w2);
     assert_eq!(
         (jobs[0].job_id.as_str(), &jobs[0].reference),
         (jobs[1].job_id.as_str(), &jobs[1].reference)
@@ -181,7 +195,7 @@ async fn a_redelivered_tool_call_gets_the_same_booking_identity() {
         json!([{"id": "call_S", "type": "function", "function": {"name": "bookAppointment", "arguments": later}}]),
     );
     send(&w, authed(&other)).await;
-    assert_ne!(booking_jobs(&w)[2].reference, jobs[0].reference);
+    assert_ne!(booking_jobs(&w)[1].reference, jobs[0].reference);
 }
 
 /// The seed's booking by another caller (different name, phone, email).
@@ -422,6 +436,10 @@ async fn a_retry_that_fails_to_enqueue_keeps_the_first_attempts_slot() {
     let (_, first) = send(&w, authed(&body)).await;
     assert!(first["results"][0]["result"].is_string());
     w.queue.failures.fail_next(1);
+    // The model re-issues the call under a new id: the caller's reservation is found.
+    let body = tool_calls_body(
+        json!([{"id": "call_K2", "type": "function", "function": {"name": "bookAppointment", "arguments": seed_body()["parameters"]}}]),
+    );
     let (_, retry) = send(&w, authed(&body)).await;
     assert_eq!(retry["results"][0]["error"], SYSTEM_PROBLEM);
     // The first attempt's job is queued: its slot must still be held.
@@ -466,7 +484,7 @@ fn check(date: &str, preference: Option<&str>) -> Value {
         args["timePreference"] = json!(p);
     }
     tool_calls_body(
-        json!([{"id": "tc-avail", "type": "function", "function": {"name": "checkAvailability", "arguments": args}}]),
+        json!([{"id": format!("tc-avail-{date}-{preference:?}"), "type": "function", "function": {"name": "checkAvailability", "arguments": args}}]),
     )
 }
 
@@ -931,9 +949,18 @@ fn change_jobs(w: &TestWebhook) -> Vec<BookingChangeJob> {
         .collect()
 }
 
+/// A fresh tool-call id each time, as Vapi gives each tool call its own.
+fn next_id() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "t-{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
+}
+
 async fn tool(w: &TestWebhook, name: &str, args: Value) -> Value {
     let body = tool_calls_body(json!([
-        {"id": format!("t-{name}"), "type": "function", "function": {"name": name, "arguments": args}}
+        {"id": next_id(), "type": "function", "function": {"name": name, "arguments": args}}
     ]));
     let (status, answer) = send(w, authed(&body)).await;
     assert_eq!(status, StatusCode::OK);
@@ -1166,7 +1193,7 @@ async fn each_call_is_served_by_the_business_its_assistant_or_number_belongs_to(
     let w = webhook();
     w.directory.add(london());
     let book = |service: &str| {
-        json!([{"id": "t1", "type": "function", "function": {"name": "bookAppointment", "arguments": {
+        json!([{"id": next_id(), "type": "function", "function": {"name": "bookAppointment", "arguments": {
             "customerName": "Jo Bloggs", "customerEmail": "jo@example.com", "serviceType": service,
             "date": "tomorrow", "time": "2pm"}}}])
     };
@@ -1258,7 +1285,7 @@ async fn a_stranger_must_name_who_a_booking_is_for_before_hearing_or_changing_it
     let from_elsewhere = |name: &str, args: Value| {
         json!({"message": {"type": "tool-calls",
             "call": {"id": "call-other", "customer": {"number": "+17025559999"}},
-            "toolCallList": [{"id": "t1", "type": "function", "function": {"name": name, "arguments": args}}]}})
+            "toolCallList": [{"id": next_id(), "type": "function", "function": {"name": name, "arguments": args}}]}})
     };
     let cancel = from_elsewhere(
         "cancelAppointment",
@@ -1383,4 +1410,53 @@ async fn hmac_mode_takes_signed_requests_only() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(w.queue.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn a_tool_call_is_answered_once_and_its_id_cannot_be_reused_for_other_arguments() {
+    let w = webhook();
+    let call = |args: Value| {
+        tool_calls_body(
+            json!([{"id": "call_once", "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]),
+        )
+    };
+    let args = seed_body()["parameters"].clone();
+    // The queue fails the first time: that answer is not remembered, so the retry runs.
+    w.queue.failures.fail_next(1);
+    let (_, failed) = send(&w, authed(&call(args.clone()))).await;
+    assert_eq!(failed["results"][0]["error"], SYSTEM_PROBLEM);
+    let (_, booked) = send(&w, authed(&call(args.clone()))).await;
+    assert!(booked["results"][0]["result"].is_string(), "{booked}");
+    let (_, again) = send(&w, authed(&call(args.clone()))).await;
+    assert_eq!(booked, again);
+    assert_eq!(booking_jobs(&w).len(), 1);
+    let mut other = args;
+    other["time"] = json!("3pm");
+    let (_, refused) = send(&w, authed(&call(other))).await;
+    assert_eq!(
+        refused["results"][0]["error"],
+        "That request was already made with other details; please ask again."
+    );
+    assert_eq!(booking_jobs(&w).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concurrent_duplicate_waits_for_the_first_answer() {
+    let w = std::sync::Arc::new(webhook());
+    let body = tool_calls_body(
+        json!([{"id": "call_dup", "type": "function", "function": {"name": "bookAppointment", "arguments": seed_body()["parameters"]}}]),
+    );
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let (w, body) = (w.clone(), body.clone());
+            tokio::spawn(async move { send(&w, authed(&body)).await.1 })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert!(answers[0]["results"][0]["result"].is_string());
+    assert_eq!(booking_jobs(&w).len(), 1);
 }

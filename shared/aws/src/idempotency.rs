@@ -38,6 +38,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
     async fn claim(
         &self,
         key: &str,
+        payload_hash: &str,
         now: DateTime<Utc>,
         in_progress_for: Duration,
     ) -> Result<Claim, PortError> {
@@ -48,6 +49,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .table_name(&self.table)
             .item("pk", s(key))
             .item("status", s(IN_PROGRESS))
+            .item("payloadHash", s(payload_hash))
             .item("inProgressUntil", n(until))
             .item("expiresAt", n(until))
             .condition_expression(
@@ -75,7 +77,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                     .map_err(|e| PortError::unavailable("read idempotency key", sdk_message(&e)))?
                     .item
                     .unwrap_or_default();
-                Ok(claim_of(&item))
+                Ok(claim_of(&item, payload_hash, now))
             }
             Err(e) => Err(PortError::unavailable(
                 "claim idempotency key",
@@ -87,6 +89,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
     async fn complete(
         &self,
         key: &str,
+        payload_hash: &str,
         result: &str,
         now: DateTime<Utc>,
         keep_for: Duration,
@@ -96,6 +99,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .table_name(&self.table)
             .item("pk", s(key))
             .item("status", s(COMPLETED))
+            .item("payloadHash", s(payload_hash))
             .item("result", s(result))
             .item("completedAt", n(now.timestamp()))
             .item("expiresAt", n((now + keep_for).timestamp()))
@@ -117,9 +121,30 @@ impl IdempotencyStore for DynamoIdempotencyStore {
     }
 }
 
-/// What a key that could not be claimed holds. A key deleted between the put and the read
-/// counts as in progress: the caller retries and claims it then.
-fn claim_of(item: &HashMap<String, AttributeValue>) -> Claim {
+/// What a key that could not be claimed holds. A key deleted (or expired) between the put
+/// and the read counts as in progress: the caller retries and claims it then. Expiry is
+/// checked here, in code: TTL deletes late, and never in moto.
+fn claim_of(
+    item: &HashMap<String, AttributeValue>,
+    payload_hash: &str,
+    now: DateTime<Utc>,
+) -> Claim {
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    if number("expiresAt").is_none_or(|at| at < now.timestamp()) {
+        return Claim::InProgress;
+    }
+    // Records written before hashes were kept match anything.
+    if item
+        .get("payloadHash")
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|stored| stored != payload_hash)
+    {
+        return Claim::Mismatch;
+    }
     match item
         .get("status")
         .and_then(|v| v.as_s().ok())

@@ -389,9 +389,11 @@ impl CallStore for MemoryCallStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum KeyState {
     InProgress {
+        hash: String,
         until: DateTime<Utc>,
     },
     Completed {
+        hash: String,
         result: String,
         until: DateTime<Utc>,
     },
@@ -406,20 +408,29 @@ impl IdempotencyStore for MemoryIdempotencyStore {
     async fn claim(
         &self,
         key: &str,
+        payload_hash: &str,
         now: DateTime<Utc>,
         in_progress_for: Duration,
     ) -> Result<Claim, PortError> {
         let mut keys = lock(&self.keys);
         match keys.get(key) {
-            Some(KeyState::Completed { result, until }) if *until > now => {
+            Some(
+                KeyState::Completed { hash, until, .. } | KeyState::InProgress { hash, until },
+            ) if *until > now && hash != payload_hash => {
+                return Ok(Claim::Mismatch);
+            }
+            Some(KeyState::Completed { result, until, .. }) if *until > now => {
                 return Ok(Claim::Completed(result.clone()));
             }
-            Some(KeyState::InProgress { until }) if *until > now => return Ok(Claim::InProgress),
+            Some(KeyState::InProgress { until, .. }) if *until > now => {
+                return Ok(Claim::InProgress);
+            }
             _ => {}
         }
         keys.insert(
             key.to_string(),
             KeyState::InProgress {
+                hash: payload_hash.to_string(),
                 until: now + in_progress_for,
             },
         );
@@ -429,6 +440,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
     async fn complete(
         &self,
         key: &str,
+        payload_hash: &str,
         result: &str,
         now: DateTime<Utc>,
         keep_for: Duration,
@@ -436,6 +448,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         lock(&self.keys).insert(
             key.to_string(),
             KeyState::Completed {
+                hash: payload_hash.to_string(),
                 result: result.to_string(),
                 until: now + keep_for,
             },

@@ -163,13 +163,17 @@ pub enum Claim {
     Completed(String),
     /// Another invocation holds it and its claim has not expired.
     InProgress,
+    /// The key was used with a different payload: a client error, never a repeat.
+    Mismatch,
 }
 
 pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` until `now + in_progress_for` (an expired claim may be taken over).
+    /// Claims `key` for the request whose payload hashes to `payload_hash`, until
+    /// `now + in_progress_for` (an expired claim, or an expired result, may be taken over).
     fn claim(
         &self,
         key: &str,
+        payload_hash: &str,
         now: DateTime<Utc>,
         in_progress_for: Duration,
     ) -> impl Future<Output = Result<Claim, PortError>> + Send;
@@ -177,6 +181,7 @@ pub trait IdempotencyStore: Send + Sync {
     fn complete(
         &self,
         key: &str,
+        payload_hash: &str,
         result: &str,
         now: DateTime<Utc>,
         keep_for: Duration,

@@ -158,6 +158,24 @@ impl ToolOutcome {
             Self::Result(t) | Self::Error(t) => t,
         }
     }
+
+    /// `{"result": ...}` or `{"error": ...}`, as remembered for a repeated tool call.
+    pub fn to_json(&self) -> String {
+        match self {
+            Self::Result(t) => serde_json::json!({ "result": t }),
+            Self::Error(t) => serde_json::json!({ "error": t }),
+        }
+        .to_string()
+    }
+
+    pub fn from_json(text: &str) -> Option<Self> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        match (value.get("result"), value.get("error")) {
+            (Some(Value::String(t)), _) => Some(Self::Result(t.clone())),
+            (_, Some(Value::String(t))) => Some(Self::Error(t.clone())),
+            _ => None,
+        }
+    }
 }
 
 /// Parses a webhook body.
