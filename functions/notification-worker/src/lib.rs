@@ -6,7 +6,7 @@ use callbook_aws::SdkConfig;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::notify::{SesEmail, SmsOptOuts, SnsSms};
 use callbook_aws::sqs_batch::process_batch;
-use callbook_core::business::{ConfigError, required, setting};
+use callbook_core::business::{ConfigError, number, required, setting};
 use callbook_core::email::EmailAddress;
 use callbook_core::jobs::{NotificationJob, Recipient};
 use callbook_core::phone::PhoneNumber;
@@ -58,25 +58,6 @@ pub type AwsNotificationWorker = NotificationWorker<
     SmsOptOuts,
     SystemClock,
 >;
-
-fn number(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ConfigError> {
-    match setting(lookup, name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| ConfigError::Invalid {
-                name,
-                reason: format!("{v:?} is not a number in {range:?}"),
-            }),
-    }
-}
 
 /// SNS and SES in the function's region, then (with `SECONDARY_REGION`) in a second region
 /// when the first fails or its circuit is open; each paced to its per-instance rate.

@@ -33,7 +33,8 @@ pub fn required(
     setting(lookup, name).ok_or(ConfigError::Missing(name))
 }
 
-fn number(
+/// A whole-number setting within `range`, `default` when unset.
+pub fn number(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     default: u32,
