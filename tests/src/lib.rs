@@ -179,6 +179,41 @@ impl Moto {
     pub fn sent_messages(&self) -> SentMessages {
         SentMessages::read(&self.endpoint)
     }
+
+    /// Puts a secret in moto's SSM (`ssm:<name>`) or Secrets Manager
+    /// (`secretsmanager:<name>`).
+    pub fn put_secret(&self, reference: &str, value: &str) {
+        put_secret(&self.endpoint, reference, value);
+    }
+}
+
+/// Puts a secret in moto by its reference, over moto's JSON protocol (no SDK crate needed
+/// for a test's setup).
+pub fn put_secret(endpoint: &str, reference: &str, value: &str) {
+    let (service, target, body) = match reference.split_once(':') {
+        Some(("ssm", name)) => (
+            "ssm",
+            "AmazonSSM.PutParameter",
+            serde_json::json!({"Name": name, "Value": value, "Type": "SecureString", "Overwrite": true}),
+        ),
+        Some(("secretsmanager", name)) => (
+            "secretsmanager",
+            "secretsmanager.CreateSecret",
+            serde_json::json!({"Name": name, "SecretString": value}),
+        ),
+        _ => panic!("not a secret reference: {reference}"),
+    };
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=test/20261124/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let response = http()
+        .post(endpoint)
+        .header("X-Amz-Target", target)
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header("Authorization", &authorization)
+        .send(body.to_string().as_bytes())
+        .unwrap_or_else(|e| panic!("cannot put {reference} in moto: {e}"));
+    assert_eq!(response.status().as_u16(), 200, "putting {reference}");
 }
 
 pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
@@ -294,7 +329,24 @@ pub struct DevStack {
 
 impl DevStack {
     pub fn start(visibility_timeout: u32, max_receive_count: u32) -> Self {
-        Self::start_with(visibility_timeout, max_receive_count, None, &[])
+        Self::start_with(visibility_timeout, max_receive_count, None, &[], None)
+    }
+
+    /// The stack with faults injected into its workers (`CALLBOOK_FAULTS`, see
+    /// `callbook_core::faults`), e.g. `booking-worker.delete=nth:1`.
+    pub fn start_with_faults(
+        visibility_timeout: u32,
+        max_receive_count: u32,
+        faults: &str,
+        log: Option<&std::path::Path>,
+    ) -> Self {
+        Self::start_with(
+            visibility_timeout,
+            max_receive_count,
+            log,
+            &[],
+            Some(faults),
+        )
     }
 
     /// The stack with template parameters set (`CALLBOOK_PARAM_<Name>`).
@@ -303,12 +355,12 @@ impl DevStack {
         max_receive_count: u32,
         params: &[(&str, &str)],
     ) -> Self {
-        Self::start_with(visibility_timeout, max_receive_count, None, params)
+        Self::start_with(visibility_timeout, max_receive_count, None, params, None)
     }
 
     /// The stack with its log (stdout, at `RUST_LOG=info`) written to `log`, for reading back.
     pub fn start_logged(log: &std::path::Path) -> Self {
-        Self::start_with(2, 3, Some(log), &[])
+        Self::start_with(2, 3, Some(log), &[], None)
     }
 
     fn start_with(
@@ -316,6 +368,7 @@ impl DevStack {
         max_receive_count: u32,
         log: Option<&std::path::Path>,
         params: &[(&str, &str)],
+        faults: Option<&str>,
     ) -> Self {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
@@ -343,6 +396,7 @@ impl DevStack {
                 .env("MAX_RECEIVE_COUNT", max_receive_count.to_string())
                 .env("CALLBOOK_ROOT", repo_root())
                 .env("CALLBOOK_DEV_DIR", &dev_dir)
+                .env("CALLBOOK_FAULTS", faults.unwrap_or_default())
                 .env(
                     "RUST_LOG",
                     match log {

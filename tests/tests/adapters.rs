@@ -847,3 +847,48 @@ async fn booking_changes_move_the_calendar_with_the_record() {
         Ok(None)
     );
 }
+
+#[tokio::test]
+async fn secrets_are_read_from_ssm_and_secrets_manager_and_cached() {
+    use callbook_aws::secrets::SsmSecretStore;
+    use callbook_core::ports::SecretStore;
+    use callbook_core::secrets::SecretRef;
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    moto.put_secret("ssm:/callbook/acme/webhook", "acme-ssm-secret-0001");
+    moto.put_secret("secretsmanager:callbook/acme-old", "acme-sm-secret-0002");
+    let store = SsmSecretStore::new(aws_sdk_ssm::Client::new(&sdk));
+    let read = |r: &str| SecretRef::parse(r).unwrap();
+
+    assert_eq!(
+        store.secret(&read("ssm:/callbook/acme/webhook")).await,
+        Ok("acme-ssm-secret-0001".to_string())
+    );
+    assert_eq!(
+        store
+            .secret(&read("secretsmanager:callbook/acme-old"))
+            .await,
+        Ok("acme-sm-secret-0002".to_string())
+    );
+    // Read once: a changed value is seen after the cache time, not on every call.
+    moto.put_secret("ssm:/callbook/acme/webhook", "acme-ssm-secret-9999");
+    assert_eq!(
+        store.secret(&read("ssm:/callbook/acme/webhook")).await,
+        Ok("acme-ssm-secret-0001".to_string())
+    );
+    let fresh =
+        SsmSecretStore::with_cache(aws_sdk_ssm::Client::new(&sdk), std::time::Duration::ZERO);
+    assert_eq!(
+        fresh.secret(&read("ssm:/callbook/acme/webhook")).await,
+        Ok("acme-ssm-secret-9999".to_string())
+    );
+    // Missing: a conflict naming the reference, never a value.
+    let missing = store.secret(&read("ssm:/callbook/nobody")).await;
+    assert!(
+        matches!(&missing, Err(PortError::Conflict(m)) if m.contains("ssm:/callbook/nobody")),
+        "{missing:?}"
+    );
+    let missing = store.secret(&read("secretsmanager:callbook/nobody")).await;
+    assert!(missing.is_err(), "{missing:?}");
+}

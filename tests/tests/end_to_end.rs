@@ -379,6 +379,72 @@ async fn the_same_booking_job_twice_leaves_one_booking_one_customer_one_sms_one_
     assert_eq!(sent.emails_to(EMAIL).len(), 1);
 }
 
+/// The booking worker dies after its DynamoDB write, twice over: first before it asks for the
+/// notifications (its enqueue fails), then after everything but the SQS delete. The message
+/// comes back each time; the booking, the customer's count, the SMS and the email stay single.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_dying_between_its_write_and_the_delete_doubles_nothing() {
+    let log = std::env::temp_dir().join(format!("callbook-faults-{}.log", rand_suffix()));
+    let stack = DevStack::start_with_faults(
+        2,
+        5,
+        "booking-worker.queue=first:1; booking-worker.delete=nth:1",
+        Some(&log),
+    );
+    let tables = Tables::new(&stack).await;
+    let date = next_open_day();
+    let answer = tool_call(
+        &stack,
+        "call-e2e-crash",
+        PHONE,
+        "bookAppointment",
+        book_args("Test User", &date, "1pm"),
+    );
+    assert!(
+        answer["result"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("You're booked")),
+        "{answer}"
+    );
+    eventually(
+        "the customer's SMS and email",
+        Duration::from_secs(30),
+        || async {
+            let sent = stack.sent_messages();
+            (sent.sms_to(PHONE).len() == 1 && sent.emails_to(EMAIL).len() == 1).then_some(())
+        },
+    )
+    .await;
+    // Both faults happened, and the redeliveries have run their course.
+    eventually(
+        "both faults and the last redelivery",
+        Duration::from_secs(30),
+        || async {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            (text.contains("injected fault") && text.contains("the batch is not deleted"))
+                .then_some(())?;
+            (tables.depth("BookingQueue").await == 0
+                && tables.depth("NotificationQueue").await == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(tables.bookings().await, 1);
+    let customer = tables
+        .item(
+            &format!("{TABLE_PREFIX}CustomersTable"),
+            customer_key("default", PHONE),
+        )
+        .await
+        .expect("customer");
+    assert_eq!(n(&customer, "bookingCount"), "1");
+    let sent = stack.sent_messages();
+    assert_eq!(sent.sms_to(PHONE).len(), 1, "{:?}", sent.sms);
+    assert_eq!(sent.emails_to(EMAIL).len(), 1);
+    assert_eq!(tables.depth("BookingDeadLetterQueue").await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poison_message_is_retried_then_kept_in_the_dead_letter_queue() {
     let stack = DevStack::start(1, 2);
@@ -935,6 +1001,62 @@ async fn a_business_loaded_from_its_file_takes_its_own_calls_and_its_owner_hears
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_business_with_its_own_secret_in_ssm_is_authenticated_with_it() {
+    let stack = DevStack::start(2, 3);
+    callbook_tests::put_secret(
+        &stack.moto_endpoint,
+        "ssm:/callbook/e2e/smile-webhook",
+        "smile-e2e-secret-0001",
+    );
+    let mut profile: Value = serde_json::from_str(
+        &std::fs::read_to_string(callbook_tests::repo_root().join("infra/business.example.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    profile["webhookSecrets"] = json!(["ssm:/callbook/e2e/smile-webhook"]);
+    let file = stack.dev_dir.join("smile-own-secret.json");
+    std::fs::write(&file, profile.to_string()).unwrap();
+    let (ok, out) = stack.admin(&["load-business", &file.to_string_lossy()]);
+    assert!(ok, "{out}");
+
+    let body = json!({"message": {"type": "tool-calls",
+        "call": {"id": "call-own-secret", "assistantId": "asst-smile-london", "customer": {"number": "+447700900456"}},
+        "toolCallList": [{"id": "call_S1", "type": "function", "function": {"name": "checkAvailability",
+            "arguments": {"serviceType": "Check-up", "date": next_open_day()}}}]}})
+    .to_string();
+    let (status, answer) = post(
+        &stack.webhook_url(),
+        &[("x-vapi-secret", stack.secret.as_str())],
+        &body,
+    );
+    assert_eq!(
+        status, 401,
+        "the deployment's secret does not open it: {answer}"
+    );
+    let (status, answer) = post(
+        &stack.webhook_url(),
+        &[("authorization", "Bearer smile-e2e-secret-0001")],
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["results"][0]["result"].is_string(), "{answer}");
+    // The default business still takes the deployment's secret, and not the business's.
+    let flat = json!({"function": "checkAvailability", "parameters": {"serviceType": "Consultation", "date": next_open_day()}}).to_string();
+    let (status, _) = post(
+        &stack.webhook_url(),
+        &[("x-vapi-secret", stack.secret.as_str())],
+        &flat,
+    );
+    assert_eq!(status, 200);
+    let (status, _) = post(
+        &stack.webhook_url(),
+        &[("x-vapi-secret", "smile-e2e-secret-0001")],
+        &flat,
+    );
+    assert_eq!(status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]

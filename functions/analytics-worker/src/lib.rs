@@ -10,16 +10,18 @@ use std::sync::Arc;
 
 use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::calls::DynamoCallStore;
+use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::sqs_batch::process_batch;
 use callbook_core::business::{Business, ConfigError, required};
 use callbook_core::calls::{Activity, CallJob, CallRecord};
 use callbook_core::jobs::{AnalyticsJob, Job, JobKind, LeadSummary, NotificationJob};
 use callbook_core::leads::{LeadJob, LeadRecord};
+use callbook_core::once::{OnceError, OncePolicy, Ran, run_once};
 use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{
-    BusinessDirectory, CallStore, Clock, CustomerContact, JobQueue, PortError, Saved, SystemClock,
-    business_by_id,
+    BusinessDirectory, CallStore, Clock, CustomerContact, IdempotencyStore, JobQueue, PortError,
+    Saved, SystemClock, business_by_id,
 };
 use callbook_core::reference::{BookingReference, stable_id};
 use thiserror::Error;
@@ -38,9 +40,29 @@ pub enum AnalyticsJobError {
     Port(#[from] PortError),
     #[error("{0} kept changing under concurrent writes; retrying later")]
     Contended(&'static str),
+    #[error("another delivery of this job is running; it will be retried")]
+    InProgress,
 }
 
-pub struct AnalyticsWorker<S, D, Q, C> {
+impl From<OnceError<AnalyticsJobError>> for AnalyticsJobError {
+    fn from(e: OnceError<AnalyticsJobError>) -> Self {
+        match e {
+            // The key holds the content's hash: another payload is another key.
+            OnceError::InProgress | OnceError::Mismatch => Self::InProgress,
+            OnceError::Store(e) => Self::Port(e),
+            OnceError::Work(e) => e,
+        }
+    }
+}
+
+/// Claimed for twice the function's timeout (inside the queue's 180 s visibility timeout);
+/// remembered past SQS's retention.
+const JOB_ONCE: OncePolicy = OncePolicy {
+    claim_for: chrono::Duration::seconds(60),
+    keep_for: chrono::Duration::days(15),
+};
+
+pub struct AnalyticsWorker<S, D, Q, I, C> {
     pub store: S,
     /// The install's default business; stored ones come from `directory`. A business's
     /// services name what callers are interested in, for lead detection and scoring.
@@ -48,11 +70,19 @@ pub struct AnalyticsWorker<S, D, Q, C> {
     pub directory: D,
     /// For the business's notice of a new lead.
     pub queue: Q,
+    /// Each job runs once; the records' versions keep a repeat after an expired claim from
+    /// changing anything twice.
+    pub jobs_done: I,
     pub clock: C,
 }
 
-pub type AwsAnalyticsWorker =
-    AnalyticsWorker<DynamoCallStore, DynamoBusinessDirectory, SqsJobQueue, SystemClock>;
+pub type AwsAnalyticsWorker = AnalyticsWorker<
+    DynamoCallStore,
+    DynamoBusinessDirectory,
+    SqsJobQueue,
+    DynamoIdempotencyStore,
+    SystemClock,
+>;
 
 pub fn build(
     sdk: &SdkConfig,
@@ -66,7 +96,11 @@ pub fn build(
             required(lookup, "CUSTOMERS_TABLE")?,
         ),
         default_business: Arc::new(Business::from_lookup(lookup)?),
-        directory: DynamoBusinessDirectory::new(dynamodb, required(lookup, "BUSINESSES_TABLE")?),
+        directory: DynamoBusinessDirectory::new(
+            dynamodb.clone(),
+            required(lookup, "BUSINESSES_TABLE")?,
+        ),
+        jobs_done: DynamoIdempotencyStore::new(dynamodb, required(lookup, "IDEMPOTENCY_TABLE")?),
         queue: SqsJobQueue::new(
             aws_sdk_sqs::Client::new(sdk),
             vec![(
@@ -78,11 +112,12 @@ pub fn build(
     })
 }
 
-impl<S, D, Q, C> AnalyticsWorker<S, D, Q, C>
+impl<S, D, Q, I, C> AnalyticsWorker<S, D, Q, I, C>
 where
     S: CallStore,
     D: BusinessDirectory,
     Q: JobQueue,
+    I: IdempotencyStore,
     C: Clock,
 {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -92,10 +127,23 @@ where
     async fn process(&self, message: SqsMessage) -> Result<(), AnalyticsJobError> {
         let body = message.body.as_deref().ok_or(AnalyticsJobError::NoBody)?;
         let job: AnalyticsJob = serde_json::from_str(body)?;
+        let hash = job.fingerprint();
+        let key = format!("analytics#{}#{hash}", job.business_id());
+        let ran = run_once(&self.jobs_done, &self.clock, JOB_ONCE, &key, &hash, || {
+            self.apply(&job)
+        })
+        .await?;
+        if let Ran::Before(_) = ran {
+            info!(job = %key, "job done before: skipped");
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, job: &AnalyticsJob) -> Result<String, AnalyticsJobError> {
         let business =
             business_by_id(&self.directory, &self.default_business, job.business_id()).await?;
         let business = business.as_ref();
-        match &job {
+        match job {
             AnalyticsJob::CallReport(report) => {
                 let call = self
                     .update_call(
@@ -156,7 +204,7 @@ where
                 }
             }
         }
-        Ok(())
+        Ok("applied".into())
     }
 
     /// Reads the call, applies the job, writes it back if the version is unchanged.

@@ -1,13 +1,21 @@
 use super::*;
 use callbook_core::calls::CallOutcome;
 use callbook_core::leads::{LeadGrade, LeadStatus};
-use callbook_core::memory::{FixedClock, MemoryCallStore, MemoryDirectory, MemoryQueue};
+use callbook_core::memory::{
+    FixedClock, MemoryCallStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
+};
 use chrono::{TimeZone, Utc};
 
 const CALL_A: &str = "5a8c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b";
 const CALL_B: &str = "6b9d2f3a-4c5e-4f7a-9b0c-1d2e3f4a5b6c";
 
-type TestWorker = AnalyticsWorker<MemoryCallStore, MemoryDirectory, MemoryQueue, FixedClock>;
+type TestWorker = AnalyticsWorker<
+    MemoryCallStore,
+    MemoryDirectory,
+    MemoryQueue,
+    MemoryIdempotencyStore,
+    FixedClock,
+>;
 
 fn worker() -> TestWorker {
     AnalyticsWorker {
@@ -24,6 +32,7 @@ fn worker() -> TestWorker {
         ),
         directory: MemoryDirectory::default(),
         queue: MemoryQueue::default(),
+        jobs_done: MemoryIdempotencyStore::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 12, 0).unwrap()),
     }
 }
@@ -111,9 +120,18 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
 
 #[tokio::test]
 async fn redelivery_changes_nothing() {
-    let w = worker();
+    let mut w = worker();
     w.handle(sample_event()).await;
     let before = (w.store.calls(), w.store.leads());
+    let sent = w.queue.sent().len();
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(
+        w.queue.sent().len(),
+        sent,
+        "remembered: nothing asked for twice"
+    );
+    // Forgotten (the record expired): the versioned writes still change nothing twice.
+    w.jobs_done = MemoryIdempotencyStore::default();
     assert!(failures(&w.handle(sample_event()).await).is_empty());
     let mut after = (w.store.calls(), w.store.leads());
     let sort =

@@ -6,6 +6,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use callbook_aws::SdkConfig;
 use callbook_aws::dynamo::DynamoBookingStore;
+use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::sqs_batch::process_batch;
@@ -15,9 +16,12 @@ use callbook_core::jobs::{
     AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, BookingQueueMessage, BookingSummary,
     Job, JobKind, NotificationJob, NotificationKind,
 };
+use callbook_core::once::{OnceError, OncePolicy, Ran, run_once};
 use callbook_core::ports::{
-    BookingStore, Clock, JobQueue, PortError, RecordOutcome, SlotStore, SystemClock,
+    BookingStore, Clock, IdempotencyStore, JobQueue, PortError, RecordOutcome, SlotStore,
+    SystemClock,
 };
+use callbook_core::reference::stable_id;
 use thiserror::Error;
 use tracing::info;
 
@@ -27,20 +31,51 @@ pub enum BookingJobError {
     Unreadable(#[from] serde_json::Error),
     #[error("the message has no body")]
     NoBody,
+    #[error("another delivery of this job is running; it will be retried")]
+    InProgress,
+    #[error("this job id was used before for another job")]
+    Mismatch,
     #[error(transparent)]
     Port(#[from] PortError),
 }
 
-pub struct BookingWorker<S, T, Q, C> {
+impl From<OnceError<BookingJobError>> for BookingJobError {
+    fn from(e: OnceError<BookingJobError>) -> Self {
+        match e {
+            OnceError::InProgress => Self::InProgress,
+            OnceError::Mismatch => Self::Mismatch,
+            OnceError::Store(e) => Self::Port(e),
+            OnceError::Work(e) => e,
+        }
+    }
+}
+
+/// A job's claim lasts twice the function's 30 s timeout, well inside the queue's 180 s
+/// visibility timeout, so a delivery that died holding it is retried by the next one; a done
+/// job is remembered past SQS's 14-day retention.
+const JOB_ONCE: OncePolicy = OncePolicy {
+    claim_for: chrono::Duration::seconds(60),
+    keep_for: chrono::Duration::days(15),
+};
+
+pub struct BookingWorker<S, T, Q, I, C> {
     pub store: S,
     /// The calendar, for freeing what a change gives up.
     pub slots: T,
     pub queue: Q,
+    /// Each job runs once (its writes are conditional too, so a repeat after an expired
+    /// claim writes nothing twice).
+    pub jobs_done: I,
     pub clock: C,
 }
 
-pub type AwsBookingWorker =
-    BookingWorker<DynamoBookingStore, DynamoSlotStore, SqsJobQueue, SystemClock>;
+pub type AwsBookingWorker = BookingWorker<
+    DynamoBookingStore,
+    DynamoSlotStore,
+    SqsJobQueue,
+    DynamoIdempotencyStore,
+    SystemClock,
+>;
 
 pub fn build(
     sdk: &SdkConfig,
@@ -53,7 +88,8 @@ pub fn build(
             required(lookup, "CUSTOMERS_TABLE")?,
             required(lookup, "BOOKINGS_TABLE")?,
         ),
-        slots: DynamoSlotStore::new(dynamodb, required(lookup, "BOOKINGS_TABLE")?),
+        slots: DynamoSlotStore::new(dynamodb.clone(), required(lookup, "BOOKINGS_TABLE")?),
+        jobs_done: DynamoIdempotencyStore::new(dynamodb, required(lookup, "IDEMPOTENCY_TABLE")?),
         queue: SqsJobQueue::new(
             aws_sdk_sqs::Client::new(sdk),
             vec![
@@ -68,7 +104,9 @@ pub fn build(
     })
 }
 
-impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q, C> {
+impl<S: BookingStore, T: SlotStore, Q: JobQueue, I: IdempotencyStore, C: Clock>
+    BookingWorker<S, T, Q, I, C>
+{
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         // Boxed: the nested SDK futures are too deep for the compiler's layout otherwise.
         process_batch(event, |message| Box::pin(self.process(message))).await
@@ -76,17 +114,38 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
 
     async fn process(&self, message: SqsMessage) -> Result<(), BookingJobError> {
         let body = message.body.as_deref().ok_or(BookingJobError::NoBody)?;
-        match serde_json::from_str::<BookingQueueMessage>(body) {
-            Ok(BookingQueueMessage::Booking(job)) => self.record(&job).await,
-            Ok(BookingQueueMessage::Change(job)) => self.change(&job).await,
+        let (key, hash, ran) = match serde_json::from_str::<BookingQueueMessage>(body) {
+            Ok(BookingQueueMessage::Booking(job)) => {
+                let (key, hash) = (format!("booking#{}", job.job_id), booking_fingerprint(&job));
+                let ran = run_once(&self.jobs_done, &self.clock, JOB_ONCE, &key, &hash, || {
+                    self.record(&job)
+                })
+                .await;
+                (key, hash, ran)
+            }
+            Ok(BookingQueueMessage::Change(job)) => {
+                let (key, hash) = (format!("change#{}", job.job_id), change_fingerprint(&job));
+                let ran = run_once(&self.jobs_done, &self.clock, JOB_ONCE, &key, &hash, || {
+                    self.change(&job)
+                })
+                .await;
+                (key, hash, ran)
+            }
             // The untagged enum's error says nothing useful; the booking's does.
-            Err(_) => Err(serde_json::from_str::<BookingJob>(body)
-                .err()
-                .map_or(BookingJobError::NoBody, BookingJobError::Unreadable)),
+            Err(_) => {
+                return Err(serde_json::from_str::<BookingJob>(body)
+                    .err()
+                    .map_or(BookingJobError::NoBody, BookingJobError::Unreadable));
+            }
+        };
+        match ran? {
+            Ran::Now(_) => {}
+            Ran::Before(_) => info!(job = %key, fingerprint = %hash, "job done before: skipped"),
         }
+        Ok(())
     }
 
-    async fn record(&self, job: &BookingJob) -> Result<(), BookingJobError> {
+    async fn record(&self, job: &BookingJob) -> Result<String, BookingJobError> {
         let outcome = self.store.record_booking(job, self.clock.now()).await?;
         info!(reference = %job.reference, business = %job.business_id, ?outcome, "booking recorded");
         // Also on a redelivery: the previous attempt may have stopped before this step.
@@ -111,10 +170,10 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
         if outcome == RecordOutcome::AlreadyRecorded {
             info!(reference = %job.reference, "redelivered booking job: nothing written twice");
         }
-        Ok(())
+        Ok(format!("{outcome:?}"))
     }
 
-    async fn change(&self, job: &BookingChangeJob) -> Result<(), BookingJobError> {
+    async fn change(&self, job: &BookingChangeJob) -> Result<String, BookingJobError> {
         let applied = self.store.apply_change(job, self.clock.now()).await?;
         // Freed after the record says so: a crash in between is redelivered, finds the job in
         // the audit trail, and frees the same cells again (only those this booking holds).
@@ -130,7 +189,7 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
             "booking change applied"
         );
         if !applied.notify {
-            return Ok(());
+            return Ok("applied before".into());
         }
         let booking = &applied.booking;
         let (kind, activity) = match job.change {
@@ -172,14 +231,44 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, C: Clock> BookingWorker<S, T, Q
             })));
         }
         self.queue.enqueue(&jobs).await?;
-        Ok(())
+        Ok("applied".into())
     }
+}
+
+/// What makes a booking job that job: not when it was queued (a retried enqueue of the same
+/// booking carries a later `requestedAt`).
+fn booking_fingerprint(job: &BookingJob) -> String {
+    stable_id(
+        format!(
+            "{}|{}|{}|{}|{}",
+            job.business_id,
+            job.reference,
+            job.start_utc.to_rfc3339(),
+            job.service,
+            job.customer.phone.as_str()
+        )
+        .as_bytes(),
+    )
+}
+
+fn change_fingerprint(job: &BookingChangeJob) -> String {
+    stable_id(
+        format!(
+            "{}|{}|{}",
+            job.business_id,
+            job.reference,
+            serde_json::to_string(&job.change).unwrap_or_default()
+        )
+        .as_bytes(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callbook_core::memory::{FixedClock, MemoryBookingStore, MemoryQueue, MemorySlotStore};
+    use callbook_core::memory::{
+        FixedClock, MemoryBookingStore, MemoryIdempotencyStore, MemoryQueue, MemorySlotStore,
+    };
     use callbook_core::ports::SlotStore;
     use std::sync::Arc;
 
@@ -213,9 +302,15 @@ mod tests {
         }
     }
     use chrono::{TimeZone, Utc};
+    use serde_json::{Value, json};
 
-    type TestWorker =
-        BookingWorker<MemoryBookingStore, Arc<MemorySlotStore>, MemoryQueue, FixedClock>;
+    type TestWorker = BookingWorker<
+        MemoryBookingStore,
+        Arc<MemorySlotStore>,
+        MemoryQueue,
+        MemoryIdempotencyStore,
+        FixedClock,
+    >;
 
     /// The store writes a change's cells with its record, to the calendar the worker frees.
     fn worker() -> TestWorker {
@@ -224,6 +319,7 @@ mod tests {
             slots: store.calendar.clone(),
             store,
             queue: MemoryQueue::default(),
+            jobs_done: MemoryIdempotencyStore::default(),
             clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 5).unwrap()),
         }
     }
@@ -273,14 +369,56 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_job_twice_writes_once() {
-        let w = worker();
+        let mut w = worker();
         w.handle(sample_event()).await;
         let response = w.handle(sample_event()).await;
         assert!(failures(&response).is_empty());
         assert_eq!(w.store.bookings().len(), 1);
         assert_eq!(w.store.customers()[0].booking_count, 1);
-        // The follow-up jobs are asked for again, with the same ids, and deduplicated downstream.
+        // The job is remembered: the repeat does nothing at all.
+        assert_eq!(w.queue.sent().len(), 3);
+
+        // Forgotten (its record expired): the conditional writes still write nothing twice;
+        // the follow-up jobs are asked for again, with the same ids, deduplicated downstream.
+        w.jobs_done = MemoryIdempotencyStore::default();
+        let response = w.handle(sample_event()).await;
+        assert!(failures(&response).is_empty());
+        assert_eq!(w.store.bookings().len(), 1);
+        assert_eq!(w.store.customers()[0].booking_count, 1);
         assert_eq!(w.queue.sent().len(), 6);
+    }
+
+    /// The worker dies after its DynamoDB write and before the message is deleted (here: the
+    /// follow-up enqueue fails): the message comes back, the claim was given up, and the
+    /// redelivery writes nothing twice and asks for the follow-ups once.
+    #[tokio::test]
+    async fn a_crash_after_the_write_is_redelivered_and_nothing_is_doubled() {
+        let w = worker();
+        w.queue.failures.fail_next(1);
+        let response = w.handle(sample_event()).await;
+        assert_eq!(failures(&response).len(), 1, "back to the queue");
+        assert_eq!(w.store.bookings().len(), 1, "the write happened");
+        assert!(w.queue.sent().is_empty());
+        let response = w.handle(sample_event()).await;
+        assert!(failures(&response).is_empty());
+        assert_eq!(w.store.bookings().len(), 1);
+        assert_eq!(w.store.customers()[0].booking_count, 1);
+        assert_eq!(w.queue.sent().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_job_id_reused_for_another_booking_is_refused_and_kept_for_the_dlq() {
+        let w = worker();
+        w.handle(sample_event()).await;
+        let mut other = sample_event();
+        let mut job: Value =
+            serde_json::from_str(other.records[0].body.as_deref().unwrap()).unwrap();
+        job["service"] = json!("Cleaning");
+        other.records[0].body = Some(job.to_string());
+        let response = w.handle(other).await;
+        assert_eq!(failures(&response).len(), 1);
+        assert_eq!(w.store.bookings().len(), 1);
+        assert_eq!(w.store.bookings()[0].service, "Consultation");
     }
 
     #[tokio::test]

@@ -9,9 +9,10 @@ use callbook_aws::sqs_batch::process_batch;
 use callbook_core::business::{ConfigError, number, required, setting};
 use callbook_core::email::EmailAddress;
 use callbook_core::jobs::{NotificationJob, Recipient};
+use callbook_core::once::{OnceError, OncePolicy, Ran, run_once};
 use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{
-    Claim, Clock, EmailSender, IdempotencyStore, OptOuts, PortError, SmsSender, SystemClock,
+    Clock, EmailSender, IdempotencyStore, OptOuts, PortError, SmsSender, SystemClock,
 };
 use callbook_core::reference::stable_id;
 use callbook_core::resilience::{Failover, Guarded};
@@ -23,10 +24,12 @@ use tracing::info;
 
 /// What is recorded for an SMS not sent because the phone opted out.
 const OPTED_OUT: &str = "opted-out";
-/// How long a send may hold its claim before another delivery may retry it.
-const SEND_CLAIM: Duration = Duration::minutes(5);
-/// How long a sent notification is remembered (well past SQS's 14-day retention).
-const REMEMBER_SENT: Duration = Duration::days(30);
+/// A send may hold its claim 5 minutes before another delivery may retry it; a sent
+/// notification is remembered 30 days (well past SQS's 14-day retention).
+const SENDING: OncePolicy = OncePolicy {
+    claim_for: Duration::minutes(5),
+    keep_for: Duration::days(30),
+};
 
 #[derive(Debug, Error)]
 pub enum NotificationError {
@@ -195,7 +198,8 @@ where
     C: Clock,
 {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, |message| self.process(message)).await
+        // Boxed: the nested SDK futures are too deep for the compiler's layout otherwise.
+        process_batch(event, |message| Box::pin(self.process(message))).await
     }
 
     async fn process(&self, message: SqsMessage) -> Result<(), NotificationError> {
@@ -212,62 +216,34 @@ where
             )
             .as_bytes(),
         );
-        match self
-            .sent
-            .claim(&key, &hash, self.clock.now(), SEND_CLAIM)
-            .await?
-        {
-            Claim::Completed(_) => {
-                info!(notification = %job.notification_id, "already sent: skipped");
-                return Ok(());
-            }
-            Claim::InProgress => return Err(NotificationError::InProgress),
-            Claim::Mismatch => return Err(NotificationError::Mismatch),
-            Claim::Acquired => {}
-        }
         // A failed opt-out check is a failed send: the claim is given up and the message
-        // retried, never sent unchecked.
-        let outcome = match &job.recipient {
-            Recipient::Sms { phone } => {
-                match self.opt_outs.opted_out(&job.business_id, phone).await {
-                    Ok(true) => {
+        // retried, never sent unchecked. Sent but not recorded would mean a second send once
+        // the claim expires, so recording is retried (`run_once`).
+        let sent = run_once(&self.sent, &self.clock, SENDING, &key, &hash, || async {
+            match &job.recipient {
+                Recipient::Sms { phone } => {
+                    if self.opt_outs.opted_out(&job.business_id, phone).await? {
                         info!(notification = %job.notification_id, phone = %phone.redacted(), "opted out of SMS: not sent");
-                        Ok(OPTED_OUT.to_string())
+                        return Ok(OPTED_OUT.to_string());
                     }
-                    Ok(false) => self.send(&job).await,
-                    Err(e) => Err(e),
+                    self.send(&job).await
                 }
+                Recipient::Email { .. } => self.send(&job).await,
             }
-            Recipient::Email { .. } => self.send(&job).await,
-        };
-        match outcome {
-            Ok(provider_id) => {
+        })
+        .await;
+        match sent {
+            Ok(Ran::Now(provider_id)) => {
                 info!(notification = %job.notification_id, %provider_id, "sent");
-                // Sent but not recorded would mean a second send once the claim expires: try
-                // hard to record it (the SDK retries each attempt too).
-                let mut attempt = 0;
-                loop {
-                    match self
-                        .sent
-                        .complete(&key, &hash, &provider_id, self.clock.now(), REMEMBER_SENT)
-                        .await
-                    {
-                        Ok(()) => return Ok(()),
-                        Err(e) if attempt >= 3 => return Err(e.into()),
-                        Err(_) => {
-                            attempt += 1;
-                            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt))
-                                .await;
-                        }
-                    }
-                }
+                Ok(())
             }
-            Err(e) => {
-                // Give the claim up so the redelivery can send; if this fails too, the claim
-                // expires after SEND_CLAIM.
-                let _ = self.sent.release(&key).await;
-                Err(e.into())
+            Ok(Ran::Before(_)) => {
+                info!(notification = %job.notification_id, "already sent: skipped");
+                Ok(())
             }
+            Err(OnceError::InProgress) => Err(NotificationError::InProgress),
+            Err(OnceError::Mismatch) => Err(NotificationError::Mismatch),
+            Err(OnceError::Store(e) | OnceError::Work(e)) => Err(e.into()),
         }
     }
 

@@ -9,7 +9,7 @@ use callbook_core::auth::Authenticator;
 use callbook_core::business::Business;
 use callbook_core::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemorySlotStore, StaticHealth,
+    MemorySecrets, MemorySlotStore, StaticHealth,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
@@ -25,6 +25,7 @@ fn main() {
         .expect("runtime");
     let webhook = Webhook {
         auth: Authenticator::shared_secret("local-dev-secret").expect("secret"),
+        secrets: MemorySecrets::default(),
         max_body_bytes: webhook::DEFAULT_MAX_BODY_BYTES,
         business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),
         queue: MemoryQueue::default(),

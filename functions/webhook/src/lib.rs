@@ -8,9 +8,10 @@ use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
-use callbook_core::auth::{AuthError, Authenticator};
+use callbook_core::auth::{AuthError, Authenticator, WebhookSecret, stored_deployment_secrets};
 use callbook_core::availability::{
     AvailabilityRequest, availability_answer, availability_request, free_starts,
     fully_booked_answer,
@@ -31,14 +32,14 @@ use callbook_core::jobs::{
 use callbook_core::leads::{capture_lead_request, lead_confirmation};
 use callbook_core::ports::{
     BookingStore, BusinessDirectory, Claim, Clock, HealthProbe, IdempotencyStore, JobQueue,
-    PortError, Reservation, SlotStore, SystemClock, business_for_call,
+    PortError, Reservation, SecretStore, SlotStore, SystemClock, business_for_call,
 };
 use callbook_core::redact::redact_text;
 use callbook_core::reference::{BookingReference, stable_id};
 use callbook_core::slots::{SlotCell, cells_for};
 use callbook_core::vapi::{
-    CallContext, ToolCall, ToolOutcome, WebhookMessage, parse_webhook, single_call_response,
-    tool_calls_response,
+    CallContext, ToolCall, ToolOutcome, WebhookMessage, call_routes, parse_json, read_webhook,
+    single_call_response, tool_calls_response,
 };
 use chrono::Utc;
 use chrono::{Datelike, NaiveDate};
@@ -112,9 +113,11 @@ const CHANGE_PROBLEM: &str = "I'm sorry, I couldn't make that change because of 
 /// What the caller hears when a booking could not be handed to the queue.
 const SYSTEM_PROBLEM: &str = "I'm sorry, I couldn't save that booking because of a system problem. Please try again in a moment.";
 
-pub struct Webhook<Q, S, B, D, I, H, C> {
+pub struct Webhook<Q, S, B, D, I, H, C, K> {
     /// How Vapi proves a request is its own (shared secret or HMAC; see `auth`).
     pub auth: Authenticator,
+    /// Businesses' own webhook secrets, by the reference their profile holds.
+    pub secrets: K,
     /// Larger bodies are refused with 413 before anything else is done with them.
     pub max_body_bytes: usize,
     /// The install's default business: calls no stored business claims are its.
@@ -140,13 +143,24 @@ pub type AwsWebhook = Webhook<
     DynamoIdempotencyStore,
     AwsHealthProbe,
     SystemClock,
+    SsmSecretStore,
 >;
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
-pub fn build(
+/// The deployment's secret is read here, once, when it is kept in SSM or Secrets Manager.
+pub async fn build(
     sdk: &SdkConfig,
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<AwsWebhook, ConfigError> {
+    let secrets = SsmSecretStore::new(aws_sdk_ssm::Client::new(sdk));
+    let stored = stored_deployment_secrets(&secrets, lookup).await?;
+    let lookup = &|name: &str| {
+        stored
+            .iter()
+            .find(|(stored_name, _)| *stored_name == name)
+            .map(|(_, secret)| secret.clone())
+            .or_else(|| lookup(name))
+    };
     let auth = Authenticator::from_lookup(lookup)?;
     let max_body_bytes = match setting(lookup, "MAX_BODY_BYTES") {
         None => DEFAULT_MAX_BODY_BYTES,
@@ -187,6 +201,7 @@ pub fn build(
     ]);
     Ok(Webhook {
         auth,
+        secrets,
         max_body_bytes,
         business: Arc::new(business),
         directory: DynamoBusinessDirectory::new(
@@ -240,7 +255,7 @@ fn is_json_content_type(value: &[u8]) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-impl<Q, S, B, D, I, H, C> Webhook<Q, S, B, D, I, H, C>
+impl<Q, S, B, D, I, H, C, K> Webhook<Q, S, B, D, I, H, C, K>
 where
     Q: JobQueue,
     S: SlotStore,
@@ -249,6 +264,7 @@ where
     I: IdempotencyStore,
     H: HealthProbe,
     C: Clock,
+    K: SecretStore,
 {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path().trim_end_matches('/');
@@ -277,12 +293,29 @@ where
                 format!("the body is larger than {} bytes", self.max_body_bytes),
             );
         }
-        if let Err(e) = self.auth.check(
-            |name| headers.get(name).map(|v| v.as_bytes()),
-            body,
-            self.clock.now(),
-        ) {
-            warn!(reason = %e, "webhook rejected: authentication");
+        // Read as JSON only to find the business whose secret must sign it (see `call_routes`);
+        // nothing else is read or done before authentication.
+        let json = parse_json(body);
+        let own_secrets = match &json {
+            Ok(value) => match self.business_secrets(value).await {
+                Ok(secrets) => secrets,
+                Err(response) => return response,
+            },
+            Err(_) => None,
+        };
+        let header = |name: &str| headers.get(name).map(|v| v.as_bytes());
+        let checked = match &own_secrets {
+            Some(secrets) => self
+                .auth
+                .check_with(secrets, header, body, self.clock.now()),
+            None => self.auth.check(header, body, self.clock.now()),
+        };
+        if let Err(e) = checked {
+            warn!(
+                reason = %e,
+                business_secret = own_secrets.is_some(),
+                "webhook rejected: authentication"
+            );
             let text = match e {
                 AuthError::Invalid => "invalid webhook credentials".to_string(),
                 other => other.to_string(),
@@ -298,7 +331,7 @@ where
                 format!("the body must be JSON (Content-Type: application/json), not {got}"),
             );
         }
-        let message = match parse_webhook(body) {
+        let message = match json.and_then(read_webhook) {
             Ok(m) => m,
             Err(e) => {
                 warn!(reason = %e, "webhook rejected: unreadable body");
@@ -372,6 +405,52 @@ where
             }
         };
         json_response(StatusCode::OK, &body)
+    }
+
+    /// The business's own secrets when the call is for a business that has them; `None` when
+    /// the deployment's secret applies. Route ids that no business could have (see
+    /// `Business::from_profile`) are not looked up, so a stranger's body cannot make us
+    /// query or cache arbitrary keys. A business whose secret cannot be read gets 503.
+    async fn business_secrets(
+        &self,
+        body: &Value,
+    ) -> Result<Option<Vec<WebhookSecret>>, Response<Body>> {
+        let routable = |id: &&str| {
+            !id.is_empty()
+                && id.len() <= 200
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        };
+        let (assistant, phone_number) = call_routes(body);
+        let (assistant, phone_number) = (assistant.filter(routable), phone_number.filter(routable));
+        if assistant.is_none() && phone_number.is_none() {
+            return Ok(None);
+        }
+        let unavailable = || {
+            client_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the webhook cannot check credentials just now; try again",
+            )
+        };
+        let business = business_for_call(&self.directory, &self.business, assistant, phone_number)
+            .await
+            .map_err(|e| {
+                error!(error = %e, "the call's business could not be looked up to authenticate it");
+                unavailable()
+            })?;
+        if business.webhook_secrets.is_empty() {
+            return Ok(None);
+        }
+        let mut secrets = Vec::with_capacity(business.webhook_secrets.len());
+        for reference in &business.webhook_secrets {
+            let secret = self.secrets.secret(reference).await.map_err(|e| {
+                error!(business = %business.id, error = %e, "a business's webhook secret could not be read");
+                unavailable()
+            })?;
+            secrets.extend(WebhookSecret::new(&secret));
+        }
+        Ok(Some(secrets))
     }
 
     /// The business this call is for (see `business_for_call`); a failed lookup is logged.

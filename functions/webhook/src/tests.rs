@@ -1,6 +1,6 @@
 use callbook_core::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemorySlotStore, StaticHealth,
+    MemorySecrets, MemorySlotStore, StaticHealth,
 };
 use callbook_core::ports::ComponentHealth;
 use chrono::TimeZone;
@@ -21,12 +21,14 @@ type TestWebhook = Webhook<
     MemoryIdempotencyStore,
     StaticHealth,
     FixedClock,
+    MemorySecrets,
 >;
 
 /// Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday, an open day.
 fn webhook() -> TestWebhook {
     Webhook {
         auth: Authenticator::shared_secret(SECRET).unwrap(),
+        secrets: MemorySecrets::default(),
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         business: Arc::new(
             Business::from_lookup(&|k: &str| match k {
@@ -1263,12 +1265,13 @@ async fn assistant_requests_are_answered_per_number_and_a_failed_lookup_is_spoke
         (StatusCode::OK, json!({"assistantId": "asst-smile-london"}))
     );
 
+    // The business is looked up before authentication (its own secret may apply), so a
+    // failed lookup is 503 for every message that names an assistant or number.
     w.directory.failures.fail_next(1);
-    let (status, answer) = send(&w, authed(&call_via(Some("asst-smile-london"), None, json!([
+    let (status, _) = send(&w, authed(&call_via(Some("asst-smile-london"), None, json!([
         {"id": "t1", "type": "function", "function": {"name": "getAppointments", "arguments": {}}}
     ])))).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(answer["results"][0]["error"], DIRECTORY_PROBLEM);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     w.directory.failures.fail_next(1);
     let report = json!({"message": {"type": "end-of-call-report", "call": {"id": "c", "assistantId": "asst-smile-london"}}});
     assert_eq!(
@@ -1459,4 +1462,102 @@ async fn a_concurrent_duplicate_waits_for_the_first_answer() {
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
     assert!(answers[0]["results"][0]["result"].is_string());
     assert_eq!(booking_jobs(&w).len(), 1);
+}
+
+/// London with its own secret in SSM (two while rotating); the default business keeps the
+/// deployment's.
+fn with_own_secrets(w: &mut TestWebhook, references: &[&str]) {
+    let mut business = london();
+    business.webhook_secrets = references
+        .iter()
+        .map(|r| callbook_core::secrets::SecretRef::parse(r).unwrap())
+        .collect();
+    w.directory.add(business);
+    w.secrets = MemorySecrets::with(&[
+        ("ssm:/callbook/smile/webhook", "smile-own-secret-0001"),
+        ("secretsmanager:callbook/smile-old", "smile-old-secret-0002"),
+    ]);
+}
+
+fn as_london(secret: &str, calls: Value) -> Request {
+    post(
+        &[("x-vapi-secret", secret)],
+        &call_via(Some("asst-smile-london"), None, calls).to_string(),
+    )
+}
+
+fn availability_call() -> Value {
+    json!([{"id": next_id(), "type": "function", "function": {"name": "checkAvailability",
+        "arguments": {"serviceType": "Check-up", "date": "tomorrow"}}}])
+}
+
+#[tokio::test]
+async fn a_business_with_its_own_secret_is_authenticated_with_it_not_the_deployments() {
+    let mut w = webhook();
+    with_own_secrets(
+        &mut w,
+        &[
+            "ssm:/callbook/smile/webhook",
+            "secretsmanager:callbook/smile-old",
+        ],
+    );
+    // Its own secret, or the one being rotated out: served as London.
+    for secret in ["smile-own-secret-0001", "smile-old-secret-0002"] {
+        let (status, answer) = send(&w, as_london(secret, availability_call())).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert!(answer["results"][0]["result"].is_string(), "{answer}");
+    }
+    // The deployment's secret does not open a business that has its own.
+    let (status, answer) = send(&w, as_london(SECRET, availability_call())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer["error"], "invalid webhook credentials");
+    // ...and the business's secret does not open the default business.
+    let (status, _) = send(
+        &w,
+        post(
+            &[("x-vapi-secret", "smile-own-secret-0001")],
+            &seed_body().to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(w.queue.sent().is_empty(), "nothing queued by a refusal");
+}
+
+#[tokio::test]
+async fn a_business_secret_that_cannot_be_read_is_503_and_nothing_else_happens() {
+    let mut w = webhook();
+    with_own_secrets(&mut w, &["ssm:/callbook/smile/missing"]);
+    let book = json!([{"id": next_id(), "type": "function", "function": {"name": "bookAppointment",
+        "arguments": {"customerName": "Jo Bloggs", "customerEmail": "jo@example.com",
+        "serviceType": "Check-up", "date": "tomorrow", "time": "2pm"}}}]);
+    let (status, answer) = send(&w, as_london("smile-own-secret-0001", book.clone())).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    // The directory failing is the same: we cannot tell whose secret applies.
+    let mut w = webhook();
+    with_own_secrets(&mut w, &["ssm:/callbook/smile/webhook"]);
+    w.directory.failures.fail_next(1);
+    let (status, _) = send(&w, as_london("smile-own-secret-0001", book)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(w.queue.sent().is_empty());
+    assert!(w.slots.is_empty(), "no slot reserved");
+}
+
+#[tokio::test]
+async fn ids_no_business_could_have_are_not_looked_up_before_authentication() {
+    let mut w = webhook();
+    with_own_secrets(&mut w, &["ssm:/callbook/smile/webhook"]);
+    // A failing directory would turn any lookup into 503: these never reach it, so a
+    // stranger gets the deployment's 401.
+    w.directory.failures.fail_next(1);
+    for assistant in ["a b", "x".repeat(201).as_str(), "ünïcode", ""] {
+        let body = call_via(Some(assistant), None, availability_call());
+        let (status, _) = send(&w, post(&[("x-vapi-secret", "wrong")], &body.to_string())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{assistant:?}");
+    }
+    // Malformed JSON is authenticated with the deployment's secret, then refused as 400.
+    let (status, _) = send(&w, post(&[("x-vapi-secret", "wrong")], "{not json")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = send(&w, post(&[("x-vapi-secret", SECRET)], "{not json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -38,18 +38,28 @@ async fn run() -> Result<(), String> {
 
     let webhook_env = stack.function_env("webhook")?;
     let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned())
+        .await
         .map_err(|e| format!("webhook: {e}"))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.dev_port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
 
+    // Faults on demand for tests (see callbook_core::faults): never in production code.
+    let faults = callbook_core::faults::FaultSpec::parse(
+        &std::env::var("CALLBOOK_FAULTS").unwrap_or_default(),
+    )
+    .map_err(|e| format!("CALLBOOK_FAULTS: {e}"))?;
+    for (function, port, plan) in faults.sites() {
+        println!("  fault:     {function}.{port} fails {plan:?}");
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for function in stack.workers() {
-        let worker = workers::Worker::build(&sdk, function)?;
+        let worker = workers::Worker::build(&sdk, function, &faults)?;
         tasks.spawn(workers::poll(
             stack.sqs_client(&sdk),
             function.clone(),
             worker,
+            faults.at(&function.binary, "delete"),
         ));
     }
     tasks.spawn(server::serve(listener, webhook));

@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod health;
 pub mod idempotency;
 pub mod notify;
+pub mod secrets;
 pub mod slots;
 pub mod sqs;
 pub mod sqs_batch;

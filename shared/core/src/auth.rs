@@ -19,6 +19,8 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 
 use crate::business::{ConfigError, setting};
+use crate::ports::SecretStore;
+use crate::secrets::SecretRef;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum AuthError {
@@ -136,7 +138,9 @@ impl Authenticator {
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let secret = setting(lookup, "VAPI_WEBHOOK_SECRET")
             .and_then(|s| WebhookSecret::new(&s))
-            .ok_or(ConfigError::Missing("VAPI_WEBHOOK_SECRET"))?;
+            .ok_or(ConfigError::Missing(
+                "VAPI_WEBHOOK_SECRET (or VAPI_WEBHOOK_SECRET_REF)",
+            ))?;
         let mut secrets = vec![secret];
         if let Some(previous) =
             setting(lookup, "VAPI_WEBHOOK_SECRET_PREVIOUS").and_then(|s| WebhookSecret::new(&s))
@@ -203,90 +207,147 @@ impl Authenticator {
         Ok(Self { mode, secrets })
     }
 
-    /// Checks a request; `header` looks a header up by (lower-case) name.
+    /// Checks a request against the deployment's secrets; `header` looks a header up by
+    /// (lower-case) name.
     pub fn check<'a>(
         &self,
         header: impl Fn(&str) -> Option<&'a [u8]>,
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        match &self.mode {
-            AuthMode::Secret => self.check_secret(header),
-            AuthMode::Hmac(config) => self.check_hmac(config, header, body, now),
-        }
+        self.check_with(&self.secrets, header, body, now)
     }
 
-    fn check_secret<'a>(&self, header: impl Fn(&str) -> Option<&'a [u8]>) -> Result<(), AuthError> {
-        let mut presented = Vec::new();
-        if let Some(value) = header("x-vapi-secret") {
-            presented.push(value.trim_ascii());
-        }
-        if let Some(value) = header("authorization") {
-            let value = value.trim_ascii();
-            if value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer ") {
-                presented.push(value[7..].trim_ascii());
-            }
-        }
-        if presented.is_empty() {
-            return Err(AuthError::Missing);
-        }
-        // Every candidate against every secret: no early exit that timing could reveal.
-        let mut ok = false;
-        for value in &presented {
-            for secret in &self.secrets {
-                ok |= secret.matches(value);
-            }
-        }
-        if ok { Ok(()) } else { Err(AuthError::Invalid) }
-    }
-
-    fn check_hmac<'a>(
+    /// Checks a request in the deployment's mode against other secrets: a business's own.
+    pub fn check_with<'a>(
         &self,
-        config: &HmacConfig,
+        secrets: &[WebhookSecret],
         header: impl Fn(&str) -> Option<&'a [u8]>,
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(), AuthError> {
-        let (Some(signature), Some(timestamp)) = (
-            header(&config.signature_header),
-            header(&config.timestamp_header),
-        ) else {
-            return Err(AuthError::MissingSignature(
-                config.signature_header.clone(),
-                config.timestamp_header.clone(),
-            ));
-        };
-        let timestamp = timestamp.trim_ascii();
-        let at = parse_timestamp(timestamp).ok_or(AuthError::BadTimestamp)?;
-        if (now - at).abs() > config.tolerance {
-            return Err(AuthError::Stale);
+        match &self.mode {
+            AuthMode::Secret => check_secret(secrets, header),
+            AuthMode::Hmac(config) => check_hmac(secrets, config, header, body, now),
         }
-        let signature = signature.trim_ascii();
-        let prefix = config.prefix.as_bytes();
-        let encoded = if signature.len() >= prefix.len()
-            && signature[..prefix.len()].eq_ignore_ascii_case(prefix)
-        {
-            &signature[prefix.len()..]
-        } else {
-            return Err(AuthError::Invalid);
-        };
-        let presented = match config.encoding {
-            SignatureEncoding::Hex => hex::decode(encoded).ok(),
-            SignatureEncoding::Base64 => {
-                use base64::Engine;
-                base64::engine::general_purpose::STANDARD
-                    .decode(encoded)
-                    .ok()
-            }
-        }
-        .ok_or(AuthError::Invalid)?;
-        let message = signed_payload(&config.payload, timestamp, body);
-        let mut ok = false;
-        for secret in &self.secrets {
-            ok |= verify(config.algorithm, &secret.key, &message, &presented);
-        }
-        if ok { Ok(()) } else { Err(AuthError::Invalid) }
     }
+}
+
+fn check_secret<'a>(
+    secrets: &[WebhookSecret],
+    header: impl Fn(&str) -> Option<&'a [u8]>,
+) -> Result<(), AuthError> {
+    let mut presented = Vec::new();
+    if let Some(value) = header("x-vapi-secret") {
+        presented.push(value.trim_ascii());
+    }
+    if let Some(value) = header("authorization") {
+        let value = value.trim_ascii();
+        if value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer ") {
+            presented.push(value[7..].trim_ascii());
+        }
+    }
+    if presented.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    // Every candidate against every secret: no early exit that timing could reveal.
+    let mut ok = false;
+    for value in &presented {
+        for secret in secrets {
+            ok |= secret.matches(value);
+        }
+    }
+    if ok { Ok(()) } else { Err(AuthError::Invalid) }
+}
+
+fn check_hmac<'a>(
+    secrets: &[WebhookSecret],
+    config: &HmacConfig,
+    header: impl Fn(&str) -> Option<&'a [u8]>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let (Some(signature), Some(timestamp)) = (
+        header(&config.signature_header),
+        header(&config.timestamp_header),
+    ) else {
+        return Err(AuthError::MissingSignature(
+            config.signature_header.clone(),
+            config.timestamp_header.clone(),
+        ));
+    };
+    let timestamp = timestamp.trim_ascii();
+    let at = parse_timestamp(timestamp).ok_or(AuthError::BadTimestamp)?;
+    if (now - at).abs() > config.tolerance {
+        return Err(AuthError::Stale);
+    }
+    let signature = signature.trim_ascii();
+    let prefix = config.prefix.as_bytes();
+    let encoded = if signature.len() >= prefix.len()
+        && signature[..prefix.len()].eq_ignore_ascii_case(prefix)
+    {
+        &signature[prefix.len()..]
+    } else {
+        return Err(AuthError::Invalid);
+    };
+    let presented = match config.encoding {
+        SignatureEncoding::Hex => hex::decode(encoded).ok(),
+        SignatureEncoding::Base64 => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .ok()
+        }
+    }
+    .ok_or(AuthError::Invalid)?;
+    let message = signed_payload(&config.payload, timestamp, body);
+    let mut ok = false;
+    for secret in secrets {
+        ok |= verify(config.algorithm, &secret.key, &message, &presented);
+    }
+    if ok { Ok(()) } else { Err(AuthError::Invalid) }
+}
+
+/// The deployment's secrets kept in SSM or Secrets Manager: `VAPI_WEBHOOK_SECRET_REF` and
+/// `VAPI_WEBHOOK_SECRET_PREVIOUS_REF` name them (`ssm:<parameter>` or
+/// `secretsmanager:<secret id>`), in place of `VAPI_WEBHOOK_SECRET` and
+/// `VAPI_WEBHOOK_SECRET_PREVIOUS`. Read once, at init; returns the values to use for those
+/// two settings. A setting given both ways is refused, so it is clear which one is in force.
+pub async fn stored_deployment_secrets<S: SecretStore>(
+    store: &S,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(&'static str, String)>, ConfigError> {
+    let mut found = Vec::new();
+    for (plain, reference) in [
+        ("VAPI_WEBHOOK_SECRET", "VAPI_WEBHOOK_SECRET_REF"),
+        (
+            "VAPI_WEBHOOK_SECRET_PREVIOUS",
+            "VAPI_WEBHOOK_SECRET_PREVIOUS_REF",
+        ),
+    ] {
+        let Some(raw) = setting(lookup, reference) else {
+            continue;
+        };
+        if setting(lookup, plain).is_some() {
+            return Err(ConfigError::Invalid {
+                name: reference,
+                reason: format!("set {plain} or {reference}, not both"),
+            });
+        }
+        let at = SecretRef::parse(&raw).map_err(|e| ConfigError::Invalid {
+            name: reference,
+            reason: e.to_string(),
+        })?;
+        let secret = store
+            .secret(&at)
+            .await
+            .map_err(|e| ConfigError::Unreadable {
+                name: reference,
+                reason: e.to_string(),
+            })?;
+        found.push((plain, secret));
+    }
+    Ok(found)
 }
 
 /// Seconds or milliseconds since the epoch, or an RFC 3339 time.
@@ -592,5 +653,105 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_business_secret_replaces_the_deployments() {
+        let auth = Authenticator::shared_secret("deployment-secret-1").unwrap();
+        let own = [WebhookSecret::new("business-secret-22").unwrap()];
+        let presented = |secret: &'static str| {
+            move |name: &str| (name == "x-vapi-secret").then_some(secret.as_bytes())
+        };
+        assert_eq!(
+            auth.check_with(&own, presented("business-secret-22"), b"{}", now()),
+            Ok(())
+        );
+        assert_eq!(
+            auth.check_with(&own, presented("deployment-secret-1"), b"{}", now()),
+            Err(AuthError::Invalid)
+        );
+        assert_eq!(
+            auth.check_with(&[], presented("deployment-secret-1"), b"{}", now()),
+            Err(AuthError::Invalid)
+        );
+    }
+
+    #[tokio::test]
+    async fn deployment_secrets_can_be_kept_in_ssm_or_secrets_manager() {
+        use crate::memory::MemorySecrets;
+        let store = MemorySecrets::with(&[
+            ("ssm:/callbook/webhook", "from-ssm-secret-1"),
+            ("secretsmanager:callbook/old", "from-sm-secret-22"),
+        ]);
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let found = stored_deployment_secrets(
+            &store,
+            &env(&[
+                ("VAPI_WEBHOOK_SECRET_REF", "ssm:/callbook/webhook"),
+                (
+                    "VAPI_WEBHOOK_SECRET_PREVIOUS_REF",
+                    "secretsmanager:callbook/old",
+                ),
+            ]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            found,
+            vec![
+                ("VAPI_WEBHOOK_SECRET", "from-ssm-secret-1".to_string()),
+                (
+                    "VAPI_WEBHOOK_SECRET_PREVIOUS",
+                    "from-sm-secret-22".to_string()
+                ),
+            ]
+        );
+        // Nothing named: nothing read.
+        let before = store.reads.load(std::sync::atomic::Ordering::SeqCst);
+        let none = stored_deployment_secrets(&store, &env(&[("VAPI_WEBHOOK_SECRET", "x")]))
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        assert_eq!(
+            store.reads.load(std::sync::atomic::Ordering::SeqCst),
+            before
+        );
+
+        let both = stored_deployment_secrets(
+            &store,
+            &env(&[
+                ("VAPI_WEBHOOK_SECRET", "plain-secret-value"),
+                ("VAPI_WEBHOOK_SECRET_REF", "ssm:/callbook/webhook"),
+            ]),
+        )
+        .await;
+        assert!(
+            matches!(&both, Err(ConfigError::Invalid { name: "VAPI_WEBHOOK_SECRET_REF", reason }) if reason.contains("not both")),
+            "{both:?}"
+        );
+        let missing =
+            stored_deployment_secrets(&store, &env(&[("VAPI_WEBHOOK_SECRET_REF", "ssm:/nope")]))
+                .await;
+        assert!(
+            matches!(
+                &missing,
+                Err(ConfigError::Unreadable {
+                    name: "VAPI_WEBHOOK_SECRET_REF",
+                    ..
+                })
+            ),
+            "{missing:?}"
+        );
+        let malformed =
+            stored_deployment_secrets(&store, &env(&[("VAPI_WEBHOOK_SECRET_REF", "/callbook/x")]))
+                .await;
+        assert!(matches!(malformed, Err(ConfigError::Invalid { .. })));
     }
 }

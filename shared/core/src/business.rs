@@ -9,6 +9,7 @@ use crate::email::EmailAddress;
 use crate::hours::OpeningHours;
 use crate::jobs::Recipient;
 use crate::phone::{PhoneNumber, PhoneRegion};
+use crate::secrets::SecretRef;
 use crate::services::Services;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -17,6 +18,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    /// A secret named by a reference setting could not be read (missing, or no access).
+    #[error("{name} could not be read: {reason}")]
+    Unreadable { name: &'static str, reason: String },
 }
 
 /// Reads one setting; `lookup` is the environment in Lambda and the provisioned stack locally.
@@ -80,6 +84,9 @@ pub struct Business {
     /// businesses only; the default business takes every call no stored one claims).
     pub assistant_ids: Vec<String>,
     pub phone_number_ids: Vec<String>,
+    /// The business's own webhook secrets (one, or two while rotating): its calls must
+    /// carry one of these instead of the deployment's. Empty: the deployment's secret.
+    pub webhook_secrets: Vec<SecretRef>,
 }
 
 impl Business {
@@ -154,6 +161,7 @@ impl Business {
                 })?,
             assistant_ids: Vec::new(),
             phone_number_ids: Vec::new(),
+            webhook_secrets: Vec::new(),
         };
         business.validate()?;
         Ok(business)
@@ -208,6 +216,10 @@ pub struct BusinessProfile {
     pub owner_email: Option<String>,
     #[serde(default)]
     pub owner_phone: Option<String>,
+    /// Where the business's own webhook secret is kept, when its Vapi account signs with its
+    /// own: `ssm:<parameter>` or `secretsmanager:<secret id>`; two while rotating.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_secrets: Vec<String>,
 }
 
 /// Which profile field an environment setting comes from, for errors in its words.
@@ -298,6 +310,7 @@ impl Business {
                     name: field(name),
                     reason,
                 },
+                other @ ConfigError::Unreadable { .. } => other,
             }
         };
         if profile.name.trim().is_empty() {
@@ -336,9 +349,31 @@ impl Business {
                 });
             }
         }
+        if profile.webhook_secrets.len() > 2 {
+            return Err(ConfigError::Invalid {
+                name: "webhookSecrets",
+                reason: "at most two (the current one and the one being rotated out)".into(),
+            });
+        }
+        let webhook_secrets = profile
+            .webhook_secrets
+            .iter()
+            .map(|raw| SecretRef::parse(raw))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::Invalid {
+                name: "webhookSecrets",
+                reason: e.to_string(),
+            })?;
+        if webhook_secrets.iter().any(|r| !r.readable_by_webhook()) {
+            return Err(ConfigError::Invalid {
+                name: "webhookSecrets",
+                reason: "the webhook may read only ssm:/callbook/... and secretsmanager:callbook/... (see template.yaml)".into(),
+            });
+        }
         let mut business = Self::from_lookup(&lookup).map_err(in_profile_words)?;
         business.assistant_ids = profile.assistant_ids.clone();
         business.phone_number_ids = profile.phone_number_ids.clone();
+        business.webhook_secrets = webhook_secrets;
         Ok(business)
     }
 
@@ -626,5 +661,43 @@ mod tests {
                 .is_err(),
             "unknown fields are refused"
         );
+    }
+
+    #[test]
+    fn a_business_names_where_its_own_webhook_secrets_are_kept() {
+        let mut p = profile();
+        p.webhook_secrets = vec![
+            "ssm:/callbook/smile/webhook".into(),
+            "secretsmanager:callbook/smile-old".into(),
+        ];
+        let b = Business::from_profile(&p).unwrap();
+        assert_eq!(
+            b.webhook_secrets,
+            vec![
+                SecretRef::Ssm("/callbook/smile/webhook".into()),
+                SecretRef::SecretsManager("callbook/smile-old".into())
+            ]
+        );
+        p.webhook_secrets.push("ssm:/callbook/third".into());
+        assert!(matches!(
+            Business::from_profile(&p),
+            Err(ConfigError::Invalid {
+                name: "webhookSecrets",
+                ..
+            })
+        ));
+        // A secret pasted where its reference belongs is refused, and not echoed back.
+        p.webhook_secrets = vec!["s3cret-value-123".into()];
+        let err = Business::from_profile(&p).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "webhookSecrets",
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        // Stored without the field (before it existed): no secrets of its own.
+        assert!(profile().webhook_secrets.is_empty());
     }
 }

@@ -309,6 +309,17 @@ pub enum AnalyticsJob {
 }
 
 impl AnalyticsJob {
+    /// What makes two deliveries the same job: its content without the time it was received
+    /// (Vapi redelivering a report, or a webhook retry, makes a later `reportedAt`).
+    pub fn fingerprint(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("reportedAt");
+            fields.remove("capturedAt");
+        }
+        crate::reference::stable_id(value.to_string().as_bytes())
+    }
+
     pub fn business_id(&self) -> &str {
         match self {
             Self::CallReport(j) => &j.business_id,

@@ -18,9 +18,10 @@ use crate::phone::PhoneNumber;
 use crate::ports::{
     BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, Clock,
     ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore, JobQueue,
-    OptOuts, PortError, RecordOutcome, Reservation, Saved, SlotStore, SmsSender,
+    OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
 };
 use crate::reference::BookingReference;
+use crate::secrets::SecretRef;
 use crate::slots::SlotCell;
 use crate::templates::RenderedEmail;
 
@@ -402,6 +403,8 @@ enum KeyState {
 #[derive(Debug, Default)]
 pub struct MemoryIdempotencyStore {
     keys: Mutex<HashMap<String, KeyState>>,
+    /// Fails claims (the store unreachable before any work is done).
+    pub failures: Failures,
 }
 
 impl IdempotencyStore for MemoryIdempotencyStore {
@@ -412,6 +415,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         now: DateTime<Utc>,
         in_progress_for: Duration,
     ) -> Result<Claim, PortError> {
+        self.failures.take("claim")?;
         let mut keys = lock(&self.keys);
         match keys.get(key) {
             Some(
@@ -506,6 +510,11 @@ pub struct MemorySlotStore {
 }
 
 impl MemorySlotStore {
+    /// No cell is held by anyone.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.cells).values().all(Vec::is_empty)
+    }
+
     /// Frees every cell (benchmarks book the same slot over and over).
     pub fn clear(&self) {
         let mut cells = lock(&self.cells);
@@ -796,5 +805,38 @@ mod tests {
             }
         }
         assert_eq!(reserved, 1);
+    }
+}
+
+/// Secrets by reference; a reference not put here is "not found" (a conflict: retrying
+/// will not make it appear).
+#[derive(Debug, Default)]
+pub struct MemorySecrets {
+    pub secrets: Mutex<HashMap<SecretRef, String>>,
+    /// How many reads reached the store.
+    pub reads: AtomicUsize,
+    pub failures: Failures,
+}
+
+impl MemorySecrets {
+    pub fn with(secrets: &[(&str, &str)]) -> Self {
+        let store = Self::default();
+        for (reference, secret) in secrets {
+            if let Ok(reference) = SecretRef::parse(reference) {
+                lock(&store.secrets).insert(reference, secret.to_string());
+            }
+        }
+        store
+    }
+}
+
+impl SecretStore for MemorySecrets {
+    async fn secret(&self, reference: &SecretRef) -> Result<String, PortError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.failures.take("read secret")?;
+        lock(&self.secrets)
+            .get(reference)
+            .cloned()
+            .ok_or_else(|| PortError::Conflict(format!("no secret at {reference}")))
     }
 }

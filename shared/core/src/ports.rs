@@ -348,6 +348,14 @@ pub async fn business_for_call<D: BusinessDirectory>(
     Ok(default.clone())
 }
 
+/// Secrets kept outside the environment (SSM or Secrets Manager), by reference.
+pub trait SecretStore: Send + Sync {
+    fn secret(
+        &self,
+        reference: &crate::secrets::SecretRef,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
 /// A business by id: a stored one, or the default (jobs carry the id of either).
 pub async fn business_by_id<D: BusinessDirectory>(
     directory: &D,

@@ -180,8 +180,42 @@ impl ToolOutcome {
 
 /// Parses a webhook body.
 pub fn parse_webhook(body: &[u8]) -> Result<WebhookMessage, EnvelopeError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| EnvelopeError::MalformedJson(e.to_string()))?;
+    read_webhook(parse_json(body)?)
+}
+
+/// The body as JSON, read for nothing else yet (see `call_routes`).
+pub fn parse_json(body: &[u8]) -> Result<Value, EnvelopeError> {
+    serde_json::from_slice(body).map_err(|e| EnvelopeError::MalformedJson(e.to_string()))
+}
+
+/// The assistant and phone number ids a call came through: all that is read of a body before
+/// it is authenticated, to find the business whose secret must sign it. The same code finds
+/// them for `CallContext`, so the business authenticated is the business served.
+pub fn call_routes(body: &Value) -> (Option<&str>, Option<&str>) {
+    body.get("message")
+        .and_then(Value::as_object)
+        .map_or((None, None), route_ids)
+}
+
+fn route_ids(message: &Map<String, Value>) -> (Option<&str>, Option<&str>) {
+    let call = message.get("call").and_then(Value::as_object);
+    let assistant = call
+        .and_then(|c| c.get("assistantId"))
+        .and_then(Value::as_str);
+    let phone_number = call
+        .and_then(|c| c.get("phoneNumberId"))
+        .and_then(Value::as_str)
+        .or_else(|| {
+            message
+                .get("phoneNumber")
+                .and_then(|p| p.get("id"))
+                .and_then(Value::as_str)
+        });
+    (assistant, phone_number)
+}
+
+/// What a webhook asks, from its JSON (`parse_json`).
+pub fn read_webhook(value: Value) -> Result<WebhookMessage, EnvelopeError> {
     let Value::Object(mut root) = value else {
         return Err(EnvelopeError::NotAnObject);
     };
@@ -438,6 +472,7 @@ fn call_context(message: &Map<String, Value>) -> CallContext {
         .and_then(|c| c.get("number"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    let (assistant_id, phone_number_id) = route_ids(message);
     let started_at = ["startedAt", "createdAt"]
         .iter()
         .find_map(|k| call.and_then(|c| c.get(*k)).and_then(timestamp_of))
@@ -446,14 +481,8 @@ fn call_context(message: &Map<String, Value>) -> CallContext {
         call_id: get(call, "id"),
         started_at,
         customer_number,
-        assistant_id: get(call, "assistantId"),
-        phone_number_id: get(call, "phoneNumberId").or_else(|| {
-            message
-                .get("phoneNumber")
-                .and_then(|p| p.get("id"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        }),
+        assistant_id: assistant_id.map(str::to_string),
+        phone_number_id: phone_number_id.map(str::to_string),
     }
 }
 
@@ -772,5 +801,36 @@ mod tests {
             single_call_response(&ToolOutcome::Result("r".into())),
             json!({"result": "r"})
         );
+    }
+
+    /// Whatever the shape, the ids read before authentication are the ones the call is
+    /// served under: a body cannot be authenticated as one business and served as another.
+    #[test]
+    fn the_routes_read_before_authentication_are_the_calls() {
+        let shapes = [
+            json!({"message": {"type": "tool-calls", "call": {"assistantId": "a-1", "phoneNumberId": "p-1"}}}),
+            json!({"message": {"type": "tool-calls", "call": {"assistantId": 7}, "phoneNumber": {"id": "p-2"}}}),
+            json!({"message": {"type": "status-update", "call": "not-an-object", "phoneNumber": {"id": "p-3"}}}),
+            json!({"message": {"type": "end-of-call-report", "call": {"phoneNumberId": ["x"]}, "phoneNumber": "p"}}),
+            json!({"message": {"type": "assistant-request", "phoneNumber": {"id": "p-4"}}}),
+            json!({"function": "bookAppointment", "parameters": {}, "call": {"assistantId": "a-9"}}),
+        ];
+        for body in shapes {
+            let (assistant, phone) = call_routes(&body);
+            let (assistant, phone) = (assistant.map(str::to_string), phone.map(str::to_string));
+            let call = match read_webhook(body.clone()).unwrap() {
+                WebhookMessage::ToolCalls { call, .. }
+                | WebhookMessage::SingleCall { call, .. } => call,
+                WebhookMessage::StatusUpdate(u) => u.call,
+                WebhookMessage::EndOfCallReport(r) => r.call,
+                WebhookMessage::AssistantRequest { call } => call,
+                other => panic!("unexpected {other:?}"),
+            };
+            assert_eq!(
+                (call.assistant_id, call.phone_number_id),
+                (assistant, phone),
+                "{body}"
+            );
+        }
     }
 }
