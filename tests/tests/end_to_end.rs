@@ -264,11 +264,21 @@ async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_e
     let (status, health) = get(&format!("{}/monitoring/health", stack.base_url));
     assert_eq!(status, 200, "{health}");
     assert_eq!(health["status"], "ok");
+    assert!(health.get("components").is_none(), "details need the token");
+    let mut response = callbook_tests::http()
+        .get(format!("{}/monitoring/health", stack.base_url))
+        .header("authorization", "Bearer local-monitoring-token")
+        .call()
+        .unwrap();
+    let health: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(
         health["components"].as_object().map(|c| c.len()),
         Some(11),
         "{health}"
     );
+    let (status, _) = get(&format!("{}/monitoring/metrics", stack.base_url));
+    assert_eq!(status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]

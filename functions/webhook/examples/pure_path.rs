@@ -26,6 +26,7 @@ fn main() {
     let webhook = Webhook {
         auth: Authenticator::shared_secret("local-dev-secret").expect("secret"),
         secrets: MemorySecrets::default(),
+        monitoring_token: None,
         max_body_bytes: webhook::DEFAULT_MAX_BODY_BYTES,
         business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),
         queue: MemoryQueue::default(),

@@ -11,7 +11,9 @@ use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
-use callbook_core::auth::{AuthError, Authenticator, WebhookSecret, stored_deployment_secrets};
+use callbook_core::auth::{
+    AuthError, AuthMode, Authenticator, WebhookSecret, stored_deployment_secrets,
+};
 use callbook_core::availability::{
     AvailabilityRequest, availability_answer, availability_request, free_starts,
     fully_booked_answer,
@@ -55,6 +57,7 @@ pub const WEBHOOK_PATH: &str = "/vapi-webhook";
 /// calls, stay well below it.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 pub const HEALTH_PATH: &str = "/monitoring/health";
+pub const MONITORING_PREFIX: &str = "/monitoring/";
 
 /// Who is booking what: a hash of business, phone, start and service (no phone in clear).
 /// The same caller asking again for the same time and service finds the booking they have.
@@ -118,6 +121,9 @@ pub struct Webhook<Q, S, B, D, I, H, C, K> {
     pub auth: Authenticator,
     /// Businesses' own webhook secrets, by the reference their profile holds.
     pub secrets: K,
+    /// Opens the monitoring routes (`Authorization: Bearer <token>`); without it only the
+    /// minimal health status is served.
+    pub monitoring_token: Option<WebhookSecret>,
     /// Larger bodies are refused with 413 before anything else is done with them.
     pub max_body_bytes: usize,
     /// The install's default business: calls no stored business claims are its.
@@ -162,6 +168,16 @@ pub async fn build(
             .or_else(|| lookup(name))
     };
     let auth = Authenticator::from_lookup(lookup)?;
+    let monitoring_token = match setting(lookup, "MONITORING_TOKEN") {
+        None => None,
+        Some(token) if token.len() >= 16 => WebhookSecret::new(&token),
+        Some(_) => {
+            return Err(ConfigError::Invalid {
+                name: "MONITORING_TOKEN",
+                reason: "at least 16 characters".into(),
+            });
+        }
+    };
     let max_body_bytes = match setting(lookup, "MAX_BODY_BYTES") {
         None => DEFAULT_MAX_BODY_BYTES,
         Some(v) => v
@@ -202,6 +218,7 @@ pub async fn build(
     Ok(Webhook {
         auth,
         secrets,
+        monitoring_token,
         max_body_bytes,
         business: Arc::new(business),
         directory: DynamoBusinessDirectory::new(
@@ -270,7 +287,22 @@ where
         let path = request.uri().path().trim_end_matches('/');
         match (request.method(), path) {
             (&Method::POST, WEBHOOK_PATH) => self.vapi_webhook(&request).await,
-            (&Method::GET, HEALTH_PATH) => self.health().await,
+            (&Method::GET, HEALTH_PATH) => {
+                let detailed = self.monitoring_authorized(&request);
+                self.health(detailed).await
+            }
+            // Every other monitoring route needs the token; none but health is served yet.
+            (&Method::GET, p) if p.starts_with(MONITORING_PREFIX) => {
+                if self.monitoring_authorized(&request) {
+                    client_error(StatusCode::NOT_FOUND, format!("no monitoring report {p}"))
+                } else {
+                    warn!(path = %p, "monitoring request rejected: authentication");
+                    client_error(
+                        StatusCode::UNAUTHORIZED,
+                        "send Authorization: Bearer <monitoring token>",
+                    )
+                }
+            }
             (_, WEBHOOK_PATH | HEALTH_PATH) => client_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed on this route",
@@ -1106,7 +1138,29 @@ where
         }
     }
 
-    async fn health(&self) -> Response<Body> {
+    /// `Authorization: Bearer <MONITORING_TOKEN>`, compared in constant time.
+    fn monitoring_authorized(&self, request: &Request) -> bool {
+        let Some(token) = &self.monitoring_token else {
+            return false;
+        };
+        let headers = request.headers();
+        Authenticator::new(AuthMode::Secret, vec![token.clone()]).is_some_and(|a| {
+            a.check(
+                |name| {
+                    (name == "authorization")
+                        .then(|| headers.get(name).map(|v| v.as_bytes()))
+                        .flatten()
+                },
+                &[],
+                self.clock.now(),
+            )
+            .is_ok()
+        })
+    }
+
+    /// The status for anyone (a load balancer or uptime check); each component's detail
+    /// (tables, queue and dead-letter depths) only with the monitoring token.
+    async fn health(&self, detailed: bool) -> Response<Body> {
         let checks = self.health.check().await;
         let healthy = checks.iter().all(|c| c.healthy);
         let components: serde_json::Map<String, Value> = checks
@@ -1118,11 +1172,13 @@ where
                 )
             })
             .collect();
-        let body = json!({
+        let mut body = json!({
             "status": if healthy { "ok" } else { "unavailable" },
             "checkedAt": self.clock.now().to_rfc3339(),
-            "components": components,
         });
+        if detailed {
+            body["components"] = Value::Object(components);
+        }
         json_response(
             if healthy {
                 StatusCode::OK

@@ -73,7 +73,10 @@ async fn run() -> Result<(), String> {
     };
     println!("callbook local stack ready");
     println!("  webhook:   POST {base}/vapi-webhook   (header X-Vapi-Secret: {shown_secret})");
-    println!("  health:    GET  {base}/monitoring/health");
+    println!(
+        "  health:    GET  {base}/monitoring/health   (details with Authorization: Bearer $MONITORING_TOKEN, {} by default)",
+        stack::LOCAL_MONITORING_TOKEN
+    );
     println!(
         "  moto:      {} (sent SMS and email: {}/moto-api/data.json)",
         stack.endpoint(),

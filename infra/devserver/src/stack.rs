@@ -11,6 +11,8 @@ use serde::Deserialize;
 use tokio::process::{Child, Command};
 
 pub const LOCAL_DEV_SECRET: &str = "local-dev-secret";
+/// Opens the monitoring routes of the local stack (CALLBOOK_PARAM_MonitoringToken overrides).
+pub const LOCAL_MONITORING_TOKEN: &str = "local-monitoring-token";
 
 pub struct Settings {
     pub dev_port: u16,
@@ -159,9 +161,12 @@ impl LocalStack {
         if let Some(n) = settings.max_receive_count {
             args.extend(["--max-receive-count".into(), n.to_string()]);
         }
+        let monitoring_token = std::env::var("CALLBOOK_PARAM_MonitoringToken")
+            .unwrap_or_else(|_| LOCAL_MONITORING_TOKEN.into());
         let out = Command::new(&python)
             .args(&args)
             .env("CALLBOOK_PARAM_VapiWebhookSecret", &settings.secret)
+            .env("CALLBOOK_PARAM_MonitoringToken", monitoring_token)
             .stderr(Stdio::inherit())
             .output()
             .await
