@@ -347,6 +347,22 @@ async fn rejected_requests_leave_no_queue_message_and_no_record() {
     assert!(sent.sms.is_empty() && sent.emails.is_empty());
 }
 
+/// One booking, counted once on the caller's profile, one SMS and one email.
+async fn assert_booked_once(stack: &DevStack, tables: &Tables) {
+    assert_eq!(tables.bookings().await, 1);
+    let customer = tables
+        .item(
+            &format!("{TABLE_PREFIX}CustomersTable"),
+            customer_key("default", PHONE),
+        )
+        .await
+        .expect("customer");
+    assert_eq!(n(&customer, "bookingCount"), "1");
+    let sent = stack.sent_messages();
+    assert_eq!(sent.sms_to(PHONE).len(), 1, "{:?}", sent.sms);
+    assert_eq!(sent.emails_to(EMAIL).len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_booking_job_twice_leaves_one_booking_one_customer_one_sms_one_email() {
     let stack = DevStack::start(2, 3);
@@ -375,18 +391,7 @@ async fn the_same_booking_job_twice_leaves_one_booking_one_customer_one_sms_one_
         },
     )
     .await;
-    assert_eq!(tables.bookings().await, 1);
-    let customer = tables
-        .item(
-            &format!("{TABLE_PREFIX}CustomersTable"),
-            customer_key("default", PHONE),
-        )
-        .await
-        .expect("customer");
-    assert_eq!(n(&customer, "bookingCount"), "1");
-    let sent = stack.sent_messages();
-    assert_eq!(sent.sms_to(PHONE).len(), 1, "{:?}", sent.sms);
-    assert_eq!(sent.emails_to(EMAIL).len(), 1);
+    assert_booked_once(&stack, &tables).await;
 }
 
 /// The booking worker dies after its DynamoDB write, twice over: first before it asks for the
@@ -440,18 +445,7 @@ async fn a_worker_dying_between_its_write_and_the_delete_doubles_nothing() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(tables.bookings().await, 1);
-    let customer = tables
-        .item(
-            &format!("{TABLE_PREFIX}CustomersTable"),
-            customer_key("default", PHONE),
-        )
-        .await
-        .expect("customer");
-    assert_eq!(n(&customer, "bookingCount"), "1");
-    let sent = stack.sent_messages();
-    assert_eq!(sent.sms_to(PHONE).len(), 1, "{:?}", sent.sms);
-    assert_eq!(sent.emails_to(EMAIL).len(), 1);
+    assert_booked_once(&stack, &tables).await;
     assert_eq!(tables.depth("BookingDeadLetterQueue").await, 0);
 }
 
