@@ -583,6 +583,31 @@ mod tests {
             ),
             Err(AuthError::Stale)
         );
+        // From the future (a skewed or forged clock) is outside the window too.
+        let ahead = (now() + Duration::minutes(6)).timestamp().to_string();
+        let ahead_sig = hex::encode(signature(HmacAlgorithm::Sha256, &ahead, body));
+        assert_eq!(
+            check_with(
+                &auth,
+                &[("x-signature", &ahead_sig), ("x-timestamp", &ahead)],
+                body
+            ),
+            Err(AuthError::Stale)
+        );
+        // The right signature in the wrong encoding (base64 where hex is configured).
+        let as_base64 = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .encode(signature(HmacAlgorithm::Sha256, &ts, body))
+        };
+        assert_eq!(
+            check_with(
+                &auth,
+                &[("x-signature", &as_base64), ("x-timestamp", &ts)],
+                body
+            ),
+            Err(AuthError::Invalid)
+        );
         assert_eq!(
             check_with(
                 &auth,
