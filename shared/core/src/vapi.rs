@@ -2,7 +2,7 @@
 //! Lenient by design: unknown fields and message types are accepted, arguments may be an
 //! object or a JSON string, and the tool-call list has four possible placements.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 use thiserror::Error;
 
@@ -487,8 +487,10 @@ fn call_context(message: &Map<String, Value>) -> CallContext {
 }
 
 /// ISO 8601 string or epoch milliseconds.
+/// Times outside 2000-2099 are not a call's and are ignored (the caller's "today" then comes
+/// from our clock): date arithmetic near chrono's limits would overflow (found by cargo fuzz).
 pub fn timestamp_of(v: &Value) -> Option<DateTime<Utc>> {
-    match v {
+    let at = match v {
         Value::String(s) => DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| t.with_timezone(&Utc)),
@@ -496,7 +498,8 @@ pub fn timestamp_of(v: &Value) -> Option<DateTime<Utc>> {
             .as_i64()
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
         _ => None,
-    }
+    }?;
+    (2000..2100).contains(&at.year()).then_some(at)
 }
 
 /// Keeps answers to one line: they are spoken, or read by the model.
@@ -832,5 +835,26 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    /// cargo fuzz found these: a call "started" near chrono's limits made "tomorrow" overflow.
+    /// Such times are ignored, so the call is read with our clock's today.
+    #[test]
+    fn times_no_call_could_have_are_ignored() {
+        for at in [
+            json!(8_210_266_876_799_999_i64),
+            json!(-8_334_601_228_800_000_i64),
+            json!("9999-12-31T23:59:59Z"),
+            json!("0001-01-01T00:00:00Z"),
+        ] {
+            assert_eq!(timestamp_of(&at), None, "{at}");
+        }
+        assert!(timestamp_of(&json!(1_795_532_280_000_i64)).is_some());
+        assert!(timestamp_of(&json!("2026-11-24T15:00:00Z")).is_some());
+        let body = br#"{"message":{"type":"tool-calls","timestamp":8210266876799999,"call":{"id":"c","startedAt":-8334601228800000},"toolCallList":[]}}"#;
+        let WebhookMessage::ToolCalls { call, .. } = parse_webhook(body).unwrap() else {
+            panic!("not tool-calls");
+        };
+        assert_eq!(call.started_at, None);
     }
 }
