@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools checkov lint-template load-test load-business redrive build sam-build bench-webhook vapi-tools clean-venv help
+.PHONY: dev test venv tools checkov lint-template load-test load-business redrive build sam-build bench-webhook vapi-tools fuzz clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint-template  sam validate --lint and checkov"
 	@echo "make load-test      5,000 webhooks at concurrency 50 through the local stack, each processed once"
 	@echo "make vapi-tools     the tool definitions to paste into Vapi"
+	@echo "make fuzz           fuzz the core parsers (cargo-fuzz, stable): 60 s per target; FUZZ_SECONDS=600 FUZZ_TARGETS=dates"
 	@echo "make load-business FILE=...  load a business (tenant) from its file into make dev's stack"
 	@echo "make redrive QUEUE=Booking   move a dead-letter queue's messages back to their queue"
 
@@ -77,6 +78,12 @@ sam-build: tools
 
 vapi-tools:
 	@cargo run -q -p callbook-core --bin vapi-tools
+
+# Coverage-guided fuzzing of callbook-core's parsers (fuzz/README.md). The first run installs the
+# pinned cargo-fuzz into .dev/tools. Longer than make test, whose short version is the property
+# tests; e.g. make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS=envelope
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) fuzz/run.sh $(FUZZ_TARGETS)
 
 bench-webhook:
 	cargo run --release -p webhook --example pure_path
