@@ -597,8 +597,11 @@ mod tests {
         // The right signature in the wrong encoding (base64 where hex is configured).
         let as_base64 = {
             use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .encode(signature(HmacAlgorithm::Sha256, &ts, body))
+            base64::engine::general_purpose::STANDARD.encode(signature(
+                HmacAlgorithm::Sha256,
+                &ts,
+                body,
+            ))
         };
         assert_eq!(
             check_with(
