@@ -1606,3 +1606,39 @@ async fn ids_no_business_could_have_are_not_looked_up_before_authentication() {
     let (status, _) = send(&w, post(&[("x-vapi-secret", SECRET)], "{not json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// The business found before authentication, then its lookup failing after it (here: the
+/// second directory call): the caller hears that the booking system cannot be reached.
+#[tokio::test]
+async fn a_lookup_that_fails_after_authentication_is_spoken() {
+    use callbook_core::faults::{FaultPlan, Faults, Faulty};
+    let w = webhook();
+    w.directory.add(london());
+    let w = Webhook {
+        auth: w.auth,
+        secrets: w.secrets,
+        monitoring_token: w.monitoring_token,
+        max_body_bytes: w.max_body_bytes,
+        business: w.business,
+        directory: Faulty {
+            inner: w.directory,
+            faults: Faults::new(FaultPlan::Nth(2)),
+        },
+        idempotency: w.idempotency,
+        queue: w.queue,
+        slots: w.slots,
+        bookings: w.bookings,
+        health: w.health,
+        clock: w.clock,
+    };
+    let body = call_via(
+        Some("asst-smile-london"),
+        None,
+        json!([{"id": next_id(), "type": "function", "function": {"name": "getAppointments", "arguments": {}}}]),
+    );
+    let response = w.handle(authed(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(answer["results"][0]["error"], DIRECTORY_PROBLEM, "{answer}");
+    assert_eq!(w.directory.faults.failed(), 1);
+}
