@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use callbook_tests::{DevStack, eventually, post};
+use callbook_tests::{DevStack, eventually, http, try_post};
 use chrono::{Datelike, Weekday};
 use serde_json::json;
 
@@ -48,6 +48,14 @@ enum Kind {
     Availability,
     Status,
     Report,
+}
+
+fn business_id(business: usize) -> String {
+    if business == 0 {
+        "default".to_string()
+    } else {
+        format!("load-{business}")
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -169,16 +177,16 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
             let (queue, results) = (queue.clone(), results.clone());
             let (url, secret) = (stack.webhook_url(), stack.secret.clone());
             std::thread::spawn(move || {
+                let client = http();
                 loop {
                     let Some((i, (kind, body))) = queue.lock().unwrap().pop() else {
                         return;
                     };
                     let t = Instant::now();
-                    let (status, answer) = post(&url, &[("x-vapi-secret", secret.as_str())], &body);
-                    results
-                        .lock()
-                        .unwrap()
-                        .push((i, kind, status, answer, t.elapsed()));
+                    let answer =
+                        try_post(&client, &url, &[("x-vapi-secret", secret.as_str())], &body)
+                            .map_err(|e| e.to_string());
+                    results.lock().unwrap().push((i, kind, answer, t.elapsed()));
                 }
             })
         })
@@ -190,11 +198,22 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
     let results = std::mem::take(&mut *results.lock().unwrap());
     assert_eq!(results.len(), requests);
 
-    let mut latencies: Vec<Duration> = results.iter().map(|r| r.4).collect();
+    let mut latencies: Vec<Duration> = results.iter().map(|r| r.3).collect();
     latencies.sort();
     let mut accepted = BTreeSet::new();
     let mut reports = 0;
-    for (i, kind, status, answer, _) in &results {
+    // Answers that never came within the client's 30 s (Vapi gives up after 20 s by default):
+    // the work may or may not have been done, so these bound what may be recorded beyond
+    // what was accepted, and are reported.
+    let mut unanswered = Vec::new();
+    for (i, kind, answer, _) in &results {
+        let (status, answer) = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                unanswered.push((*i, kind.clone(), e.clone()));
+                continue;
+            }
+        };
         assert_eq!(*status, 200, "request {i} ({kind:?}): {answer}");
         match kind {
             Kind::Booking { business } => {
@@ -207,11 +226,7 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
                     .and_then(|r| r.split('.').next())
                     .map(|r| r.replace('-', ""))
                     .unwrap();
-                let business = if *business == 0 {
-                    "default".to_string()
-                } else {
-                    format!("load-{business}")
-                };
+                let business = business_id(*business);
                 assert!(
                     accepted.insert((business, reference)),
                     "reference given twice"
@@ -224,10 +239,10 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
 
     // Every accepted booking recorded exactly once; every report a call record; nothing in a
     // dead-letter queue; each customer one SMS and one email.
-    let count_prefix = |table: String, prefix: &'static str| {
+    let keys_with = |table: String, prefix: &'static str| {
         let dynamodb = dynamodb.clone();
         async move {
-            let mut count = 0;
+            let mut keys = BTreeSet::new();
             let mut start = None;
             loop {
                 // A scan is fine in a test: the request paths never scan.
@@ -240,14 +255,42 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
                     .send()
                     .await
                     .unwrap();
-                count += out.count as usize;
+                for item in out.items() {
+                    if let Some(AttributeValue::S(pk)) = item.get("pk") {
+                        keys.insert(pk.clone());
+                    }
+                }
                 start = out.last_evaluated_key;
                 if start.is_none() {
-                    return count;
+                    return keys;
                 }
             }
         }
     };
+    let bookings_table = "callbook-dev-BookingsTable".to_string();
+    // `BIZ#<business>#BOOKING#<reference>` → (business, reference)
+    let recorded = |keys: BTreeSet<String>| -> BTreeSet<(String, String)> {
+        keys.iter()
+            .filter_map(|pk| {
+                let rest = pk.strip_prefix("BIZ#")?;
+                let (business, reference) = rest.split_once("#BOOKING#")?;
+                Some((business.to_string(), reference.to_string()))
+            })
+            .collect()
+    };
+    println!(
+        "load: {requests} webhooks at concurrency {concurrency} in {:.1} s = {:.0}/s; \
+         p50 {:.1} ms, p99 {:.1} ms; {} unanswered within 30 s; moto raw SendMessage {:.0}/s",
+        elapsed.as_secs_f64(),
+        requests as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        unanswered.len(),
+        raw_rate,
+    );
+    for (i, kind, error) in unanswered.iter().take(5) {
+        println!("load: request {i} ({kind:?}) unanswered: {error}");
+    }
     let drained = Instant::now();
     // Cheap first: the source queues' depths (in flight included). Only once they are empty
     // are the tables scanned and moto's record of sent messages read: both cost moto time
@@ -267,7 +310,7 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
         }
         urls
     };
-    eventually("every job processed", Duration::from_secs(900), || async {
+    eventually("every queue empty", Duration::from_secs(900), || async {
         for url in &queue_urls {
             let attrs = sqs
                 .get_queue_attributes()
@@ -292,23 +335,14 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
                 return None;
             }
         }
-        let bookings = count_prefix("callbook-dev-BookingsTable".into(), "#BOOKING#").await;
-        let calls = count_prefix("callbook-dev-CallsTable".into(), "#CALL#").await;
-        let sent = stack.sent_messages();
-        (bookings == accepted.len()
-            && calls >= reports + accepted.len()
-            && sent.sms.len() >= accepted.len()
-            && sent.emails.len() >= accepted.len())
-        .then_some(())
+        Some(())
     })
     .await;
     let drain_time = drained.elapsed();
+    // A job leaves its queue only once its writes and its follow-up jobs are done: with every
+    // source queue empty, what is recorded and sent is final (a failed job would still be in
+    // flight, or in a dead-letter queue, checked first).
     tokio::time::sleep(Duration::from_secs(3)).await; // time for any duplicate to show up
-    let bookings = count_prefix("callbook-dev-BookingsTable".into(), "#BOOKING#").await;
-    let sent = stack.sent_messages();
-    assert_eq!(bookings, accepted.len(), "0 lost, 0 doubled");
-    assert_eq!(sent.sms.len(), accepted.len(), "one SMS per booking");
-    assert_eq!(sent.emails.len(), accepted.len(), "one email per booking");
     for dlq in [
         "BookingDeadLetterQueue",
         "NotificationDeadLetterQueue",
@@ -338,16 +372,38 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
             .unwrap_or_default();
         assert_eq!(waiting, "0", "{dlq} is not empty");
     }
+    let bookings = recorded(keys_with(bookings_table, "#BOOKING#").await);
+    let calls = keys_with("callbook-dev-CallsTable".into(), "#CALL#")
+        .await
+        .len();
+    assert!(
+        calls >= reports + accepted.len(),
+        "{calls} call records for {reports} reports and {} booking calls",
+        accepted.len()
+    );
+    let sent = stack.sent_messages();
+    let lost: Vec<_> = accepted.difference(&bookings).collect();
+    assert!(lost.is_empty(), "accepted but not recorded: {lost:?}");
+    // A booking whose answer never came may have been made (the caller gave up, not the
+    // webhook), but nothing beyond those.
+    let unanswered_bookings = unanswered
+        .iter()
+        .filter(|(_, kind, _)| matches!(kind, Kind::Booking { .. }))
+        .count();
+    assert!(
+        bookings.len() <= accepted.len() + unanswered_bookings,
+        "{} bookings recorded for {} accepted and {unanswered_bookings} unanswered",
+        bookings.len(),
+        accepted.len()
+    );
+    assert_eq!(sent.sms.len(), bookings.len(), "one SMS per booking");
+    assert_eq!(sent.emails.len(), bookings.len(), "one email per booking");
     println!(
-        "load: {requests} webhooks at concurrency {concurrency} in {:.1} s = {:.0}/s; \
-         p50 {:.1} ms, p99 {:.1} ms; {} bookings over {BUSINESSES} businesses, all recorded once, \
-         queues drained {:.1} s later; moto raw SendMessage {:.0}/s",
-        elapsed.as_secs_f64(),
-        requests as f64 / elapsed.as_secs_f64(),
-        percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
-        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        "load: {} bookings accepted over {BUSINESSES} businesses, {} recorded, each once with one \
+         SMS and one email; {} unanswered bookings; queues drained {:.1} s after the last answer",
         accepted.len(),
+        bookings.len(),
+        unanswered_bookings,
         drain_time.as_secs_f64(),
-        raw_rate,
     );
 }
