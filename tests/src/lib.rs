@@ -225,6 +225,45 @@ pub fn put_secret(endpoint: &str, reference: &str, value: &str) {
     assert_eq!(response.status().as_u16(), 200, "putting {reference}");
 }
 
+/// The URL of the local stack's queue `logical_id` (its name in `template.yaml`).
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, logical_id: &str) -> String {
+    sqs.get_queue_url()
+        .queue_name(format!("callbook-dev-{logical_id}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
+/// How many messages the queue at `url` holds: visible + in flight.
+pub async fn queue_depth(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Result<
+    u64,
+    aws_sdk_sqs::error::SdkError<
+        aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesError,
+    >,
+> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await?;
+    let attrs = out.attributes.unwrap_or_default();
+    Ok([
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<u64>().ok()))
+    .sum())
+}
+
 pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use callbook_aws::dynamo::{booking_key, customer_key};
 use callbook_core::reference::BookingReference;
-use callbook_tests::{DevStack, eventually, get, post};
+use callbook_tests::{DevStack, eventually, get, post, queue_depth, queue_url};
 use chrono::{Datelike, Utc, Weekday};
 use serde_json::{Value, json};
 
@@ -99,43 +99,13 @@ impl Tables {
     }
 
     async fn queue_url(&self, logical_id: &str) -> String {
-        let name = format!("callbook-dev-{logical_id}");
-        self.sqs
-            .get_queue_url()
-            .queue_name(name)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap()
+        queue_url(&self.sqs, logical_id).await
     }
 
     /// Visible + in flight.
     async fn depth(&self, logical_id: &str) -> u64 {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
         let url = self.queue_url(logical_id).await;
-        let out = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .unwrap();
-        let attrs = out.attributes.unwrap_or_default();
-        [
-            A::ApproximateNumberOfMessages,
-            A::ApproximateNumberOfMessagesNotVisible,
-        ]
-        .iter()
-        .map(|a| {
-            attrs
-                .get(a)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        })
-        .sum()
+        queue_depth(&self.sqs, &url).await.unwrap()
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use callbook_tests::{DevStack, eventually, http, try_post};
+use callbook_tests::{DevStack, eventually, http, queue_depth, queue_url, try_post};
 use chrono::{Datelike, Weekday};
 use serde_json::json;
 
@@ -295,42 +295,13 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
     // Cheap first: the source queues' depths (in flight included). Only once they are empty
     // are the tables scanned and moto's record of sent messages read: both cost moto time
     // the workers need, and polling them every 200 ms slowed the drain several times over.
-    let queue_urls: Vec<String> = {
-        let mut urls = Vec::new();
-        for queue in ["BookingQueue", "NotificationQueue", "AnalyticsQueue"] {
-            let url = sqs
-                .get_queue_url()
-                .queue_name(format!("callbook-dev-{queue}"))
-                .send()
-                .await
-                .unwrap()
-                .queue_url
-                .unwrap();
-            urls.push(url);
-        }
-        urls
-    };
+    let mut queue_urls = Vec::new();
+    for queue in ["BookingQueue", "NotificationQueue", "AnalyticsQueue"] {
+        queue_urls.push(queue_url(&sqs, queue).await);
+    }
     eventually("every queue empty", Duration::from_secs(900), || async {
         for url in &queue_urls {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(url)
-                .attribute_names(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
-                )
-                .attribute_names(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-                )
-                .send()
-                .await
-                .ok()?;
-            let waiting: u64 = attrs
-                .attributes()
-                .into_iter()
-                .flat_map(|a| a.values())
-                .filter_map(|v| v.parse::<u64>().ok())
-                .sum();
-            if waiting > 0 {
+            if queue_depth(&sqs, url).await.ok()? > 0 {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 return None;
             }
@@ -348,29 +319,12 @@ async fn a_realistic_mix_under_load_is_processed_exactly_once() {
         "NotificationDeadLetterQueue",
         "AnalyticsDeadLetterQueue",
     ] {
-        let url = sqs
-            .get_queue_url()
-            .queue_name(format!("callbook-dev-{dlq}"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
-            .await
-            .unwrap();
-        let waiting = attrs
-            .attributes()
-            .and_then(|a| {
-                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            })
-            .cloned()
-            .unwrap_or_default();
-        assert_eq!(waiting, "0", "{dlq} is not empty");
+        let url = queue_url(&sqs, dlq).await;
+        assert_eq!(
+            queue_depth(&sqs, &url).await.unwrap(),
+            0,
+            "{dlq} is not empty"
+        );
     }
     let bookings = recorded(keys_with(bookings_table, "#BOOKING#").await);
     let calls = keys_with("callbook-dev-CallsTable".into(), "#CALL#")

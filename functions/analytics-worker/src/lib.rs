@@ -17,7 +17,7 @@ use callbook_core::business::{Business, ConfigError, required};
 use callbook_core::calls::{Activity, CallJob, CallRecord};
 use callbook_core::jobs::{AnalyticsJob, Job, JobKind, LeadSummary, NotificationJob};
 use callbook_core::leads::{LeadJob, LeadRecord};
-use callbook_core::once::{OnceError, OncePolicy, Ran, run_once};
+use callbook_core::once::{OnceError, QUEUE_JOB, Ran, run_once};
 use callbook_core::phone::PhoneNumber;
 use callbook_core::ports::{
     BusinessDirectory, CallStore, Clock, CustomerContact, IdempotencyStore, JobQueue, PortError,
@@ -54,13 +54,6 @@ impl From<OnceError<AnalyticsJobError>> for AnalyticsJobError {
         }
     }
 }
-
-/// Claimed for twice the function's timeout (inside the queue's 180 s visibility timeout);
-/// remembered past SQS's retention.
-const JOB_ONCE: OncePolicy = OncePolicy {
-    claim_for: chrono::Duration::seconds(60),
-    keep_for: chrono::Duration::days(15),
-};
 
 pub struct AnalyticsWorker<S, D, Q, I, C> {
     pub store: S,
@@ -129,7 +122,7 @@ where
         let job: AnalyticsJob = serde_json::from_str(body)?;
         let hash = job.fingerprint();
         let key = format!("analytics#{}#{hash}", job.business_id());
-        let ran = run_once(&self.jobs_done, &self.clock, JOB_ONCE, &key, &hash, || {
+        let ran = run_once(&self.jobs_done, &self.clock, QUEUE_JOB, &key, &hash, || {
             self.apply(&job)
         })
         .await?;

@@ -16,7 +16,7 @@ use callbook_core::jobs::{
     AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, BookingQueueMessage, BookingSummary,
     Job, JobKind, NotificationJob, NotificationKind,
 };
-use callbook_core::once::{OnceError, OncePolicy, Ran, run_once};
+use callbook_core::once::{OnceError, QUEUE_JOB, Ran, run_once};
 use callbook_core::ports::{
     BookingStore, Clock, IdempotencyStore, JobQueue, PortError, RecordOutcome, SlotStore,
     SystemClock,
@@ -49,14 +49,6 @@ impl From<OnceError<BookingJobError>> for BookingJobError {
         }
     }
 }
-
-/// A job's claim lasts twice the function's 30 s timeout, well inside the queue's 180 s
-/// visibility timeout, so a delivery that died holding it is retried by the next one; a done
-/// job is remembered past SQS's 14-day retention.
-const JOB_ONCE: OncePolicy = OncePolicy {
-    claim_for: chrono::Duration::seconds(60),
-    keep_for: chrono::Duration::days(15),
-};
 
 pub struct BookingWorker<S, T, Q, I, C> {
     pub store: S,
@@ -114,23 +106,8 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, I: IdempotencyStore, C: Clock>
 
     async fn process(&self, message: SqsMessage) -> Result<(), BookingJobError> {
         let body = message.body.as_deref().ok_or(BookingJobError::NoBody)?;
-        let (key, hash, ran) = match serde_json::from_str::<BookingQueueMessage>(body) {
-            Ok(BookingQueueMessage::Booking(job)) => {
-                let (key, hash) = (format!("booking#{}", job.job_id), booking_fingerprint(&job));
-                let ran = run_once(&self.jobs_done, &self.clock, JOB_ONCE, &key, &hash, || {
-                    self.record(&job)
-                })
-                .await;
-                (key, hash, ran)
-            }
-            Ok(BookingQueueMessage::Change(job)) => {
-                let (key, hash) = (format!("change#{}", job.job_id), change_fingerprint(&job));
-                let ran = run_once(&self.jobs_done, &self.clock, JOB_ONCE, &key, &hash, || {
-                    self.change(&job)
-                })
-                .await;
-                (key, hash, ran)
-            }
+        let message = match serde_json::from_str::<BookingQueueMessage>(body) {
+            Ok(message) => message,
             // The untagged enum's error says nothing useful; the booking's does.
             Err(_) => {
                 return Err(serde_json::from_str::<BookingJob>(body)
@@ -138,11 +115,30 @@ impl<S: BookingStore, T: SlotStore, Q: JobQueue, I: IdempotencyStore, C: Clock>
                     .map_or(BookingJobError::NoBody, BookingJobError::Unreadable));
             }
         };
+        let (key, hash) = match &message {
+            BookingQueueMessage::Booking(job) => {
+                (format!("booking#{}", job.job_id), booking_fingerprint(job))
+            }
+            BookingQueueMessage::Change(job) => {
+                (format!("change#{}", job.job_id), change_fingerprint(job))
+            }
+        };
+        let ran = run_once(&self.jobs_done, &self.clock, QUEUE_JOB, &key, &hash, || {
+            self.apply(&message)
+        })
+        .await;
         match ran? {
             Ran::Now(_) => {}
             Ran::Before(_) => info!(job = %key, fingerprint = %hash, "job done before: skipped"),
         }
         Ok(())
+    }
+
+    async fn apply(&self, message: &BookingQueueMessage) -> Result<String, BookingJobError> {
+        match message {
+            BookingQueueMessage::Booking(job) => self.record(job).await,
+            BookingQueueMessage::Change(job) => self.change(job).await,
+        }
     }
 
     async fn record(&self, job: &BookingJob) -> Result<String, BookingJobError> {

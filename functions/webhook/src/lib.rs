@@ -12,7 +12,7 @@ use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_core::auth::{
-    AuthError, AuthMode, Authenticator, WebhookSecret, stored_deployment_secrets,
+    AuthError, Authenticator, WebhookSecret, bearer_matches, stored_deployment_secrets,
 };
 use callbook_core::availability::{
     AvailabilityRequest, availability_answer, availability_request, free_starts,
@@ -21,7 +21,7 @@ use callbook_core::availability::{
 use callbook_core::booking::{
     BookingRecord, BookingRefusal, book_appointment_request, bookable_start, booking_confirmation,
 };
-use callbook_core::business::{Business, ConfigError, required, setting};
+use callbook_core::business::{Business, ConfigError, is_route_id, required, setting};
 use callbook_core::calls::{CallReport, CallStatus};
 use callbook_core::changes::{
     BookingLookup, Requester, appointments_answer, appointments_phone, cancel_confirmation,
@@ -440,20 +440,14 @@ where
     }
 
     /// The business's own secrets when the call is for a business that has them; `None` when
-    /// the deployment's secret applies. Route ids that no business could have (see
-    /// `Business::from_profile`) are not looked up, so a stranger's body cannot make us
+    /// the deployment's secret applies. Route ids that no business could have
+    /// ([`is_route_id`]) are not looked up, so a stranger's body cannot make us
     /// query or cache arbitrary keys. A business whose secret cannot be read gets 503.
     async fn business_secrets(
         &self,
         body: &Value,
     ) -> Result<Option<Vec<WebhookSecret>>, Response<Body>> {
-        let routable = |id: &&str| {
-            !id.is_empty()
-                && id.len() <= 200
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-        };
+        let routable = |id: &&str| is_route_id(id);
         let (assistant, phone_number) = call_routes(body);
         let (assistant, phone_number) = (assistant.filter(routable), phone_number.filter(routable));
         if assistant.is_none() && phone_number.is_none() {
@@ -1140,21 +1134,11 @@ where
 
     /// `Authorization: Bearer <MONITORING_TOKEN>`, compared in constant time.
     fn monitoring_authorized(&self, request: &Request) -> bool {
-        let Some(token) = &self.monitoring_token else {
-            return false;
-        };
-        let headers = request.headers();
-        Authenticator::new(AuthMode::Secret, vec![token.clone()]).is_some_and(|a| {
-            a.check(
-                |name| {
-                    (name == "authorization")
-                        .then(|| headers.get(name).map(|v| v.as_bytes()))
-                        .flatten()
-                },
-                &[],
-                self.clock.now(),
+        self.monitoring_token.as_ref().is_some_and(|token| {
+            bearer_matches(
+                token,
+                request.headers().get("authorization").map(|v| v.as_bytes()),
             )
-            .is_ok()
         })
     }
 

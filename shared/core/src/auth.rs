@@ -233,6 +233,15 @@ impl Authenticator {
     }
 }
 
+/// Whether an `Authorization` header's value is `Bearer <token>`, compared in constant time
+/// (the monitoring routes' check: no other header is read).
+pub fn bearer_matches(token: &WebhookSecret, authorization: Option<&[u8]>) -> bool {
+    check_secret(std::slice::from_ref(token), |name| {
+        (name == "authorization").then_some(authorization).flatten()
+    })
+    .is_ok()
+}
+
 fn check_secret<'a>(
     secrets: &[WebhookSecret],
     header: impl Fn(&str) -> Option<&'a [u8]>,

@@ -89,6 +89,16 @@ pub struct Business {
     pub webhook_secrets: Vec<SecretRef>,
 }
 
+/// An id a business, an assistant or a phone number may have: 1 to 200 ASCII letters, digits,
+/// `-` and `_`. The webhook looks up no other id before authentication.
+pub fn is_route_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
 impl Business {
     /// The default business of a single-business install.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -316,13 +326,7 @@ impl Business {
         if profile.name.trim().is_empty() {
             return Err(ConfigError::Missing("name"));
         }
-        let valid_id = |id: &String| {
-            !id.is_empty()
-                && id.len() <= 200
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-        };
+        let valid_id = |id: &String| is_route_id(id);
         if !valid_id(&profile.id) {
             return Err(ConfigError::Invalid {
                 name: "id",

@@ -41,6 +41,14 @@ pub struct OncePolicy {
     pub keep_for: Duration,
 }
 
+/// For a queue job: claimed for twice the functions' 30 s timeout, well inside the queues'
+/// 180 s visibility timeout, so a delivery that died holding the claim is retried by the next
+/// one; a done job is remembered past SQS's 14-day retention.
+pub const QUEUE_JOB: OncePolicy = OncePolicy {
+    claim_for: Duration::seconds(60),
+    keep_for: Duration::days(15),
+};
+
 /// Runs `work` once for `key`. A result that cannot be recorded is tried three times, then
 /// reported as a store failure: the job comes back, and the claim, once expired, lets it run
 /// again (so the work itself must tolerate a repeat, as conditional writes do).
