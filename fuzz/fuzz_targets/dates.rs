@@ -4,7 +4,7 @@
 //! leap-day ends, in New York, London and Chatham (+12:45/+13:45), with both date orders.
 #![no_main]
 
-use callbook_core::dates::{parse_time, resolve_date, resolve_start};
+use callbook_core::{parse_time, resolve_date, resolve_start};
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use libfuzzer_sys::fuzz_target;

@@ -4,7 +4,7 @@
 //! duration is computed.
 #![no_main]
 
-use callbook_core::vapi::{WebhookMessage, parse_webhook};
+use callbook_core::{WebhookMessage, parse_webhook};
 use callbook_core_fuzz::{all_tool_parsers, now};
 use libfuzzer_sys::fuzz_target;
 

@@ -6,7 +6,7 @@
 //! `<caller number>\n<JSON object>`, so the caller-ID fallback for the phone is fuzzed too.
 #![no_main]
 
-use callbook_core::vapi::CallContext;
+use callbook_core::CallContext;
 use callbook_core_fuzz::{all_tool_parsers, now};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};

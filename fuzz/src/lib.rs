@@ -4,12 +4,12 @@
 
 use std::sync::LazyLock;
 
-use callbook_core::availability::availability_request;
-use callbook_core::booking::book_appointment_request;
-use callbook_core::business::Business;
-use callbook_core::changes::{cancel_request, reschedule_request};
-use callbook_core::leads::capture_lead_request;
-use callbook_core::vapi::CallContext;
+use callbook_core::availability_request;
+use callbook_core::book_appointment_request;
+use callbook_core::Business;
+use callbook_core::{cancel_request, reschedule_request};
+use callbook_core::capture_lead_request;
+use callbook_core::CallContext;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 

@@ -6,18 +6,18 @@ use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::notify::{SesEmail, SnsSms};
 use callbook_aws::sqs::SqsJobQueue;
-use callbook_core::booking::BookingRecord;
-use callbook_core::email::EmailAddress;
-use callbook_core::jobs::{
+use callbook_core::BookingRecord;
+use callbook_core::BookingReference;
+use callbook_core::EmailAddress;
+use callbook_core::RenderedEmail;
+use callbook_core::{
     BookingChange, BookingChangeJob, BookingJob, CustomerDetails, Job, JobKind, NotificationJob,
 };
-use callbook_core::phone::{PhoneNumber, PhoneRegion};
-use callbook_core::ports::{
+use callbook_core::{
     BookingStore, Claim, EmailSender, HealthProbe, IdempotencyStore, JobQueue, PortError,
     RecordOutcome, SmsSender,
 };
-use callbook_core::reference::BookingReference;
-use callbook_core::templates::RenderedEmail;
+use callbook_core::{PhoneNumber, PhoneRegion};
 use callbook_tests::Moto;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -294,9 +294,9 @@ mod slots {
     use std::sync::Arc;
 
     use callbook_aws::slots::DynamoSlotStore;
-    use callbook_core::ports::{Reservation, SlotStore};
-    use callbook_core::reference::BookingReference;
-    use callbook_core::slots::{SlotCell, cells_for};
+    use callbook_core::BookingReference;
+    use callbook_core::{Reservation, SlotStore};
+    use callbook_core::{SlotCell, cells_for};
     use callbook_tests::Moto;
     use chrono::TimeZone;
     use chrono_tz::America::New_York;
@@ -564,9 +564,9 @@ async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once(
 #[tokio::test]
 async fn call_records_and_leads_are_written_only_over_the_version_read() {
     use callbook_aws::calls::DynamoCallStore;
-    use callbook_core::calls::{CallJob, CallRecord, CallStatus};
-    use callbook_core::leads::{LeadJob, LeadRecord, LeadSignals, LeadSource};
-    use callbook_core::ports::{CallStore, CustomerContact, Saved};
+    use callbook_core::{CallJob, CallRecord, CallStatus};
+    use callbook_core::{CallStore, CustomerContact, Saved};
+    use callbook_core::{LeadJob, LeadRecord, LeadSignals, LeadSource};
 
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
@@ -575,7 +575,7 @@ async fn call_records_and_leads_are_written_only_over_the_version_read() {
         moto.env("analytics-worker", "CALLS_TABLE"),
         moto.env("analytics-worker", "CUSTOMERS_TABLE"),
     );
-    let business = callbook_core::business::Business::from_lookup(&|_: &str| None).unwrap();
+    let business = callbook_core::Business::from_lookup(&|_: &str| None).unwrap();
     let status = CallStatus {
         business_id: "default".into(),
         call_id: "call-1".into(),
@@ -652,8 +652,8 @@ async fn call_records_and_leads_are_written_only_over_the_version_read() {
 #[tokio::test]
 async fn businesses_load_from_their_file_and_resolve_by_assistant_or_number() {
     use callbook_aws::business::{DynamoBusinessDirectory, LoadError, load_business};
-    use callbook_core::business::BusinessProfile;
-    use callbook_core::ports::{BusinessDirectory, CallRoute};
+    use callbook_core::BusinessProfile;
+    use callbook_core::{BusinessDirectory, CallRoute};
 
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
@@ -732,8 +732,8 @@ async fn businesses_load_from_their_file_and_resolve_by_assistant_or_number() {
 #[tokio::test]
 async fn booking_changes_move_the_calendar_with_the_record() {
     use callbook_aws::slots::DynamoSlotStore;
-    use callbook_core::ports::{Reservation, SlotStore};
-    use callbook_core::slots::SlotCell;
+    use callbook_core::SlotCell;
+    use callbook_core::{Reservation, SlotStore};
 
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
@@ -851,8 +851,8 @@ async fn booking_changes_move_the_calendar_with_the_record() {
 #[tokio::test]
 async fn secrets_are_read_from_ssm_and_secrets_manager_and_cached() {
     use callbook_aws::secrets::SsmSecretStore;
-    use callbook_core::ports::SecretStore;
-    use callbook_core::secrets::SecretRef;
+    use callbook_core::SecretRef;
+    use callbook_core::SecretStore;
 
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;

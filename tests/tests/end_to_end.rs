@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use callbook_aws::dynamo::{booking_key, customer_key};
-use callbook_core::reference::BookingReference;
+use callbook_core::BookingReference;
 use callbook_tests::{DevStack, eventually, get, post, queue_depth, queue_url};
 use chrono::{Datelike, Utc, Weekday};
 use serde_json::{Value, json};

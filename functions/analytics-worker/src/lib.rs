@@ -2,28 +2,21 @@
 //! its outcome), counts calls on the customer's history, and merges leads by phone with
 //! their score. Every job is applied by pure code (`CallRecord::apply`, `LeadRecord::merge`)
 //! and written back conditionally on the record's version, so redeliveries and concurrent
-//! jobs for one call or phone change nothing twice.
+//! jobs for one call or phone change nothing twice. Runs on callbook-aws's worker skeleton.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use callbook_aws::SdkConfig;
 use std::sync::Arc;
 
 use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::calls::DynamoCallStore;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::sqs::SqsJobQueue;
-use callbook_aws::sqs_batch::process_batch;
-use callbook_core::business::{Business, ConfigError, required};
-use callbook_core::calls::{Activity, CallJob, CallRecord};
-use callbook_core::jobs::{AnalyticsJob, Job, JobKind, LeadSummary, NotificationJob};
-use callbook_core::leads::{LeadJob, LeadRecord};
-use callbook_core::once::{OnceError, QUEUE_JOB, Ran, run_once};
-use callbook_core::phone::PhoneNumber;
-use callbook_core::ports::{
-    BusinessDirectory, CallStore, Clock, CustomerContact, IdempotencyStore, JobQueue, PortError,
-    Saved, SystemClock, business_by_id,
+use callbook_aws::{Resources, SdkConfig, SystemClock, Table, Worker};
+use callbook_core::{
+    Activity, AnalyticsJob, BookingReference, Business, BusinessDirectory, CallJob, CallRecord,
+    CallStore, Clock, ConfigError, CustomerContact, IdempotencyStore, Job, JobKind, JobQueue,
+    LeadJob, LeadRecord, LeadSummary, NotificationJob, PhoneNumber, PortError, Saved,
+    business_by_id, stable_id,
 };
-use callbook_core::reference::{BookingReference, stable_id};
 use thiserror::Error;
 use tracing::info;
 
@@ -31,108 +24,93 @@ use tracing::info;
 const ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Error)]
-pub enum AnalyticsJobError {
-    #[error("the message is not an analytics job: {0}")]
-    Unreadable(#[from] serde_json::Error),
-    #[error("the message has no body")]
-    NoBody,
+pub enum AnalyticsError {
     #[error(transparent)]
     Port(#[from] PortError),
     #[error("{0} kept changing under concurrent writes; retrying later")]
     Contended(&'static str),
-    #[error("another delivery of this job is running; it will be retried")]
-    InProgress,
 }
 
-impl From<OnceError<AnalyticsJobError>> for AnalyticsJobError {
-    fn from(e: OnceError<AnalyticsJobError>) -> Self {
-        match e {
-            // The key holds the content's hash: another payload is another key.
-            OnceError::InProgress | OnceError::Mismatch => Self::InProgress,
-            OnceError::Store(e) => Self::Port(e),
-            OnceError::Work(e) => e,
-        }
-    }
-}
-
-pub struct AnalyticsWorker<S, D, Q, I, C> {
-    pub store: S,
-    /// The install's default business; stored ones come from `directory`. A business's
-    /// services name what callers are interested in, for lead detection and scoring.
-    pub default_business: Arc<Business>,
-    pub directory: D,
+/// The analytics worker's ports, by role; each environment names its set with a marker.
+pub trait AnalyticsWorkerPorts {
+    /// Call records and leads.
+    type Calls: CallStore;
+    /// Stored businesses: their services name what callers are interested in.
+    type Directory: BusinessDirectory;
     /// For the business's notice of a new lead.
-    pub queue: Q,
+    type Queue: JobQueue;
     /// Each job runs once; the records' versions keep a repeat after an expired claim from
     /// changing anything twice.
-    pub jobs_done: I,
-    pub clock: C,
+    type JobsDone: IdempotencyStore;
+    type Clock: Clock;
 }
 
-pub type AwsAnalyticsWorker = AnalyticsWorker<
-    DynamoCallStore,
-    DynamoBusinessDirectory,
-    SqsJobQueue,
-    DynamoIdempotencyStore,
-    SystemClock,
->;
+pub struct AnalyticsWorker<P: AnalyticsWorkerPorts> {
+    pub calls: P::Calls,
+    /// The install's default business; stored ones come from `directory`.
+    pub default_business: Arc<Business>,
+    pub directory: P::Directory,
+    pub queue: P::Queue,
+    pub jobs_done: P::JobsDone,
+    pub clock: P::Clock,
+}
+
+/// In Lambda: DynamoDB, SQS and the system clock.
+pub enum Aws {}
+
+impl AnalyticsWorkerPorts for Aws {
+    type Calls = DynamoCallStore;
+    type Directory = DynamoBusinessDirectory;
+    type Queue = SqsJobQueue;
+    type JobsDone = DynamoIdempotencyStore;
+    type Clock = SystemClock;
+}
 
 pub fn build(
     sdk: &SdkConfig,
     lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<AwsAnalyticsWorker, ConfigError> {
+) -> Result<AnalyticsWorker<Aws>, ConfigError> {
+    let names = Resources::from_lookup(lookup);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Ok(AnalyticsWorker {
-        store: DynamoCallStore::new(
+        calls: DynamoCallStore::new(
             dynamodb.clone(),
-            required(lookup, "CALLS_TABLE")?,
-            required(lookup, "CUSTOMERS_TABLE")?,
+            names.table(Table::Calls)?,
+            names.table(Table::Customers)?,
         ),
         default_business: Arc::new(Business::from_lookup(lookup)?),
-        directory: DynamoBusinessDirectory::new(
-            dynamodb.clone(),
-            required(lookup, "BUSINESSES_TABLE")?,
-        ),
-        jobs_done: DynamoIdempotencyStore::new(dynamodb, required(lookup, "IDEMPOTENCY_TABLE")?),
-        queue: SqsJobQueue::new(
+        directory: DynamoBusinessDirectory::new(dynamodb.clone(), names.table(Table::Businesses)?),
+        jobs_done: DynamoIdempotencyStore::new(dynamodb, names.table(Table::Idempotency)?),
+        queue: SqsJobQueue::for_kinds(
             aws_sdk_sqs::Client::new(sdk),
-            vec![(
-                JobKind::Notification,
-                required(lookup, "NOTIFICATION_QUEUE_URL")?,
-            )],
-        ),
+            &names,
+            &[JobKind::Notification],
+        )?,
         clock: SystemClock,
     })
 }
 
-impl<S, D, Q, I, C> AnalyticsWorker<S, D, Q, I, C>
-where
-    S: CallStore,
-    D: BusinessDirectory,
-    Q: JobQueue,
-    I: IdempotencyStore,
-    C: Clock,
-{
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        process_batch(event, |message| Box::pin(self.process(message))).await
+impl<P: AnalyticsWorkerPorts> Worker for AnalyticsWorker<P> {
+    type Job = AnalyticsJob;
+    type Error = AnalyticsError;
+    type JobsDone = P::JobsDone;
+    type Clock = P::Clock;
+
+    fn jobs_done(&self) -> &P::JobsDone {
+        &self.jobs_done
     }
 
-    async fn process(&self, message: SqsMessage) -> Result<(), AnalyticsJobError> {
-        let body = message.body.as_deref().ok_or(AnalyticsJobError::NoBody)?;
-        let job: AnalyticsJob = serde_json::from_str(body)?;
-        let hash = job.fingerprint();
-        let key = format!("analytics#{}#{hash}", job.business_id());
-        let ran = run_once(&self.jobs_done, &self.clock, QUEUE_JOB, &key, &hash, || {
-            self.apply(&job)
-        })
-        .await?;
-        if let Ran::Before(_) = ran {
-            info!(job = %key, "job done before: skipped");
-        }
-        Ok(())
+    fn clock(&self) -> &P::Clock {
+        &self.clock
     }
 
-    async fn apply(&self, job: &AnalyticsJob) -> Result<String, AnalyticsJobError> {
+    async fn run(&self, job: &AnalyticsJob) -> Result<String, AnalyticsError> {
+        self.apply(job).await
+    }
+}
+
+impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
+    async fn apply(&self, job: &AnalyticsJob) -> Result<String, AnalyticsError> {
         let business =
             business_by_id(&self.directory, &self.default_business, job.business_id()).await?;
         let business = business.as_ref();
@@ -207,10 +185,10 @@ where
         business_id: &str,
         call_id: &str,
         job: CallJob<'_>,
-    ) -> Result<CallRecord, AnalyticsJobError> {
+    ) -> Result<CallRecord, AnalyticsError> {
         for _ in 0..ATTEMPTS {
             let now = self.clock.now();
-            let stored = self.store.call(business_id, call_id).await?;
+            let stored = self.calls.call(business_id, call_id).await?;
             let had_report = stored.as_ref().is_some_and(|c| c.report.is_some());
             let mut call = stored.unwrap_or_else(|| CallRecord::new(business_id, call_id, now));
             if !call.apply(&job, business, now) {
@@ -225,26 +203,22 @@ where
                 }),
                 _ => None,
             };
-            if self.store.save_call(&call, contact.as_ref()).await? == Saved::Written {
+            if self.calls.save_call(&call, contact.as_ref()).await? == Saved::Written {
                 return Ok(call);
             }
         }
-        Err(AnalyticsJobError::Contended("the call record"))
+        Err(AnalyticsError::Contended("the call record"))
     }
 
-    async fn merge_lead(
-        &self,
-        business: &Business,
-        job: &LeadJob,
-    ) -> Result<(), AnalyticsJobError> {
+    async fn merge_lead(&self, business: &Business, job: &LeadJob) -> Result<(), AnalyticsError> {
         for _ in 0..ATTEMPTS {
             let mut lead = self
-                .store
+                .calls
                 .lead(&job.business_id, &job.phone)
                 .await?
                 .unwrap_or_else(|| LeadRecord::new(job));
             let merged = lead.merge(job, business);
-            if merged && self.store.save_lead(&lead).await? == Saved::Stale {
+            if merged && self.calls.save_lead(&lead).await? == Saved::Stale {
                 continue;
             }
             if merged {
@@ -257,7 +231,7 @@ where
             }
             return Ok(());
         }
-        Err(AnalyticsJobError::Contended("the lead"))
+        Err(AnalyticsError::Contended("the lead"))
     }
 
     async fn tell_owner(&self, business: &Business, lead: &LeadRecord) -> Result<(), PortError> {
@@ -294,19 +268,19 @@ where
         business_id: &str,
         phone: &PhoneNumber,
         reference: &BookingReference,
-    ) -> Result<(), AnalyticsJobError> {
+    ) -> Result<(), AnalyticsError> {
         for _ in 0..ATTEMPTS {
-            let Some(mut lead) = self.store.lead(business_id, phone).await? else {
+            let Some(mut lead) = self.calls.lead(business_id, phone).await? else {
                 return Ok(());
             };
             if !lead.convert(reference) {
                 return Ok(());
             }
-            if self.store.save_lead(&lead).await? == Saved::Written {
+            if self.calls.save_lead(&lead).await? == Saved::Written {
                 return Ok(());
             }
         }
-        Err(AnalyticsJobError::Contended("the lead"))
+        Err(AnalyticsError::Contended("the lead"))
     }
 }
 

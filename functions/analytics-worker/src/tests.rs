@@ -1,25 +1,32 @@
 use super::*;
-use callbook_core::calls::CallOutcome;
-use callbook_core::leads::{LeadGrade, LeadStatus};
-use callbook_core::memory::{
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use callbook_core::CallOutcome;
+use callbook_core::testing::faults::Faulty;
+use callbook_core::testing::memory::{
     FixedClock, MemoryCallStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
 };
+use callbook_core::{LeadGrade, LeadStatus};
 use chrono::{TimeZone, Utc};
 
 const CALL_A: &str = "5a8c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b";
 const CALL_B: &str = "6b9d2f3a-4c5e-4f7a-9b0c-1d2e3f4a5b6c";
 
-type TestWorker = AnalyticsWorker<
-    MemoryCallStore,
-    MemoryDirectory,
-    MemoryQueue,
-    MemoryIdempotencyStore,
-    FixedClock,
->;
+/// The worker's ports in memory; the store a test makes fail is wrapped in `Faulty`.
+enum InMemory {}
+
+impl AnalyticsWorkerPorts for InMemory {
+    type Calls = Faulty<MemoryCallStore>;
+    type Directory = MemoryDirectory;
+    type Queue = MemoryQueue;
+    type JobsDone = MemoryIdempotencyStore;
+    type Clock = FixedClock;
+}
+
+type TestWorker = AnalyticsWorker<InMemory>;
 
 fn worker() -> TestWorker {
     AnalyticsWorker {
-        store: MemoryCallStore::default(),
+        calls: Faulty::default(),
         default_business: Arc::new(
             Business::from_lookup(&|name: &str| match name {
                 "BUSINESS_SERVICES" => {
@@ -49,7 +56,7 @@ fn failures(r: &SqsBatchResponse) -> Vec<String> {
 }
 
 fn call(w: &TestWorker, id: &str) -> CallRecord {
-    w.store
+    w.calls
         .calls()
         .into_iter()
         .find(|c| c.call_id == id)
@@ -87,7 +94,7 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
     );
 
     // captureLead during call A and call A's report merged into one lead for the phone.
-    let leads = w.store.leads();
+    let leads = w.calls.leads();
     assert_eq!(leads.len(), 1);
     let lead = &leads[0];
     assert_eq!(lead.sources.len(), 2);
@@ -113,7 +120,7 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
     );
 
     // Each call counted once on its caller's history.
-    let contacts = w.store.contacts.lock().unwrap().clone();
+    let contacts = w.calls.contacts.lock().unwrap().clone();
     assert_eq!(contacts.len(), 2);
     assert!(contacts.values().all(|(count, _)| *count == 1));
 }
@@ -122,7 +129,7 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
 async fn redelivery_changes_nothing() {
     let mut w = worker();
     w.handle(sample_event()).await;
-    let before = (w.store.calls(), w.store.leads());
+    let before = (w.calls.calls(), w.calls.leads());
     let sent = w.queue.sent().len();
     assert!(failures(&w.handle(sample_event()).await).is_empty());
     assert_eq!(
@@ -133,21 +140,21 @@ async fn redelivery_changes_nothing() {
     // Forgotten (the record expired): the versioned writes still change nothing twice.
     w.jobs_done = MemoryIdempotencyStore::default();
     assert!(failures(&w.handle(sample_event()).await).is_empty());
-    let mut after = (w.store.calls(), w.store.leads());
+    let mut after = (w.calls.calls(), w.calls.leads());
     let sort =
         |v: &mut (Vec<CallRecord>, Vec<LeadRecord>)| v.0.sort_by(|x, y| x.call_id.cmp(&y.call_id));
     let mut before = before;
     sort(&mut before);
     sort(&mut after);
     assert_eq!(before, after);
-    let contacts = w.store.contacts.lock().unwrap().clone();
+    let contacts = w.calls.contacts.lock().unwrap().clone();
     assert!(contacts.values().all(|(count, _)| *count == 1));
 }
 
 #[tokio::test]
 async fn a_concurrent_write_makes_it_read_again_and_a_booking_converts_the_lead() {
     let w = worker();
-    w.store.stale.fail_next(2);
+    w.calls.stale.arm(2);
     assert!(failures(&w.handle(sample_event()).await).is_empty());
     assert_eq!(call(&w, CALL_A).outcome, Some(CallOutcome::Lead));
 
@@ -163,7 +170,7 @@ async fn a_concurrent_write_makes_it_read_again_and_a_booking_converts_the_lead(
     );
     event.records = vec![booked];
     assert!(failures(&w.handle(event).await).is_empty());
-    let lead = &w.store.leads()[0];
+    let lead = &w.calls.leads()[0];
     assert_eq!(lead.status, LeadStatus::Converted);
     assert_eq!(
         lead.converted_reference.as_ref().unwrap().as_str(),
@@ -179,7 +186,7 @@ async fn failures_are_reported_per_message() {
     bad.message_id = Some("bad-1".into());
     bad.body = Some("{\"type\": \"somethingElse\"}".into());
     event.records.push(bad);
-    w.store.failures.fail_next(1);
+    w.calls.faults.fail_next(1);
     let response = w.handle(event).await;
     assert_eq!(
         failures(&response).len(),
@@ -218,7 +225,7 @@ async fn every_sample_event_is_processed() {
 #[tokio::test]
 async fn jobs_of_a_stored_business_use_it_and_unknown_businesses_are_retried() {
     let w = worker();
-    let profile: callbook_core::business::BusinessProfile =
+    let profile: callbook_core::BusinessProfile =
         serde_json::from_str(include_str!("../../../infra/business.example.json")).unwrap();
     w.directory.add(Business::from_profile(&profile).unwrap());
     let mut event = sample_event();
@@ -231,7 +238,7 @@ async fn jobs_of_a_stored_business_use_it_and_unknown_businesses_are_retried() {
         ));
     }
     assert!(failures(&w.handle(event.clone()).await).is_empty());
-    let lead = &w.store.leads()[0];
+    let lead = &w.calls.leads()[0];
     assert_eq!(lead.business_id, "smile-dental-london");
     // Its owner has a phone and an email.
     assert_eq!(w.queue.sent().len(), 2);

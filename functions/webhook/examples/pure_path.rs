@@ -5,15 +5,29 @@
 
 use std::time::Instant;
 
-use callbook_core::auth::Authenticator;
-use callbook_core::business::Business;
-use callbook_core::memory::{
+use callbook_core::Authenticator;
+use callbook_core::Business;
+use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
     MemorySecrets, MemorySlotStore, StaticHealth,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
-use webhook::Webhook;
+use webhook::{Webhook, WebhookPorts};
+
+/// Every port in memory: the webhook's own work, without I/O.
+enum InMemory {}
+
+impl WebhookPorts for InMemory {
+    type Queue = MemoryQueue;
+    type Calendar = MemorySlotStore;
+    type Bookings = MemoryBookingStore;
+    type Directory = MemoryDirectory;
+    type Answers = MemoryIdempotencyStore;
+    type Secrets = MemorySecrets;
+    type Health = StaticHealth;
+    type Clock = FixedClock;
+}
 
 fn main() {
     let iterations: usize = std::env::args()
@@ -23,17 +37,17 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let webhook = Webhook {
+    let webhook: Webhook<InMemory> = Webhook {
         auth: Authenticator::shared_secret("local-dev-secret").expect("secret"),
         secrets: MemorySecrets::default(),
         monitoring_token: None,
         max_body_bytes: webhook::DEFAULT_MAX_BODY_BYTES,
         business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),
         queue: MemoryQueue::default(),
-        slots: MemorySlotStore::default(),
+        calendar: MemorySlotStore::default(),
         bookings: MemoryBookingStore::default(),
         directory: MemoryDirectory::default(),
-        idempotency: MemoryIdempotencyStore::default(),
+        answers: MemoryIdempotencyStore::default(),
         health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
     };
@@ -69,7 +83,7 @@ fn main() {
             assert_eq!(response.status(), 200);
             // Keep the in-memory queue from growing across iterations.
             webhook.queue.jobs.lock().map(|mut j| j.clear()).ok();
-            webhook.slots.clear();
+            webhook.calendar.clear();
         }
         samples.sort();
         let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;

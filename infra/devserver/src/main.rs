@@ -12,6 +12,7 @@
 //! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout), CALLBOOK_DEV_DIR (.dev). Each start
 //! is a clean slate.
 
+mod ports;
 mod server;
 mod stack;
 mod workers;
@@ -36,22 +37,23 @@ async fn run() -> Result<(), String> {
     let sdk = stack.sdk_config().await;
     let env_dir = stack.write_env_files(&settings.dev_dir)?;
 
-    let webhook_env = stack.function_env("webhook")?;
-    let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned())
-        .await
-        .map_err(|e| format!("webhook: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.dev_port))
-        .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
-
-    // Faults on demand for tests (see callbook_core::faults): never in production code.
-    let faults = callbook_core::faults::FaultSpec::parse(
+    // Faults on demand for tests (see callbook_core::testing::faults): never in production.
+    let faults = callbook_core::testing::faults::FaultSpec::parse(
         &std::env::var("CALLBOOK_FAULTS").unwrap_or_default(),
     )
     .map_err(|e| format!("CALLBOOK_FAULTS: {e}"))?;
     for (function, port, plan) in faults.sites() {
         println!("  fault:     {function}.{port} fails {plan:?}");
     }
+    let webhook_env = stack.function_env("webhook")?;
+    let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned())
+        .await
+        .map_err(|e| format!("webhook: {e}"))?;
+    let webhook = ports::webhook(webhook, &faults);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.dev_port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
+
     let mut tasks = tokio::task::JoinSet::new();
     for function in stack.workers() {
         let worker = workers::Worker::build(&sdk, function, &faults)?;

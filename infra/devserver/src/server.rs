@@ -11,9 +11,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use tokio::net::TcpListener;
-use webhook::AwsWebhook;
+use webhook::Webhook;
 
-pub async fn serve(listener: TcpListener, webhook: AwsWebhook) -> Result<(), String> {
+use crate::ports::Dev;
+
+pub async fn serve(listener: TcpListener, webhook: Webhook<Dev>) -> Result<(), String> {
     let webhook = Arc::new(webhook);
     loop {
         let (stream, _) = listener
@@ -34,7 +36,7 @@ pub async fn serve(listener: TcpListener, webhook: AwsWebhook) -> Result<(), Str
 }
 
 async fn answer(
-    webhook: &AwsWebhook,
+    webhook: &Webhook<Dev>,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();

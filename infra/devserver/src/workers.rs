@@ -1,100 +1,31 @@
 //! Lambda's SQS event source mapping, locally: long-poll a batch, hand it to the worker's
-//! handler as an `SqsEvent`, delete only what succeeded.
+//! handler as an `SqsEvent`, delete only what succeeded. The workers' ports are wrapped for
+//! fault injection (`ports::Dev`).
 
 use std::time::Duration;
 
-use analytics_worker::{AnalyticsWorker, AwsAnalyticsWorker};
+use analytics_worker::AnalyticsWorker;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use booking_worker::{AwsBookingWorker, BookingWorker};
-use callbook_aws::SdkConfig;
-use callbook_core::business::ConfigError;
-use callbook_core::faults::{FaultSpec, Faults, Faulty};
-use notification_worker::{AwsNotificationWorker, NotificationWorker};
+use booking_worker::BookingWorker;
+use callbook_aws::{SdkConfig, Worker as _};
+use callbook_core::ConfigError;
+use callbook_core::testing::faults::{FaultSpec, Faults};
+use notification_worker::NotificationWorker;
 use serde_json::json;
 use tracing::{error, warn};
 
+use crate::ports::{self, Dev};
 use crate::stack::ProvisionedFunction;
 
-/// The functions' handlers with their AWS adapters, each wrapped so `CALLBOOK_FAULTS` can make
-/// it fail (see `callbook_core::faults`); unconfigured wrappers pass every call through.
-type DevBookingWorker = BookingWorker<
-    Faulty<<AwsBookingWorker as Ports>::Store>,
-    Faulty<<AwsBookingWorker as Ports>::Slots>,
-    Faulty<<AwsBookingWorker as Ports>::Queue>,
-    Faulty<<AwsBookingWorker as Ports>::Jobs>,
-    callbook_core::ports::SystemClock,
->;
-type DevNotificationWorker = NotificationWorker<
-    Faulty<<AwsNotificationWorker as Ports>::Store>,
-    Faulty<<AwsNotificationWorker as Ports>::Sms>,
-    Faulty<<AwsNotificationWorker as Ports>::Email>,
-    Faulty<<AwsNotificationWorker as Ports>::OptOuts>,
-    callbook_core::ports::SystemClock,
->;
-type DevAnalyticsWorker = AnalyticsWorker<
-    Faulty<<AwsAnalyticsWorker as Ports>::Store>,
-    Faulty<<AwsAnalyticsWorker as Ports>::Directory>,
-    Faulty<<AwsAnalyticsWorker as Ports>::Queue>,
-    Faulty<<AwsAnalyticsWorker as Ports>::Jobs>,
-    callbook_core::ports::SystemClock,
->;
-
-/// Names the adapter types of each AWS handler, so the wrapped types above follow them.
-pub trait Ports {
-    type Store;
-    type Slots;
-    type Queue;
-    type Jobs;
-    type Sms;
-    type Email;
-    type OptOuts;
-    type Directory;
-}
-
-impl<S, T, Q, I, C> Ports for BookingWorker<S, T, Q, I, C> {
-    type Store = S;
-    type Slots = T;
-    type Queue = Q;
-    type Jobs = I;
-    type Sms = ();
-    type Email = ();
-    type OptOuts = ();
-    type Directory = ();
-}
-
-impl<I, S, E, O, C> Ports for NotificationWorker<I, S, E, O, C> {
-    type Store = I;
-    type Slots = ();
-    type Queue = ();
-    type Jobs = ();
-    type Sms = S;
-    type Email = E;
-    type OptOuts = O;
-    type Directory = ();
-}
-
-impl<S, D, Q, I, C> Ports for AnalyticsWorker<S, D, Q, I, C> {
-    type Store = S;
-    type Slots = ();
-    type Queue = Q;
-    type Jobs = I;
-    type Sms = ();
-    type Email = ();
-    type OptOuts = ();
-    type Directory = D;
-}
-
 pub enum Worker {
-    Booking(Box<DevBookingWorker>),
-    Notification(Box<DevNotificationWorker>),
-    Analytics(Box<DevAnalyticsWorker>),
+    Booking(Box<BookingWorker<Dev>>),
+    Notification(Box<NotificationWorker<Dev>>),
+    Analytics(Box<AnalyticsWorker<Dev>>),
 }
 
 impl Worker {
     /// Every SQS-triggered function of the template must be known here: a new one fails loudly.
-    /// Ports: `store`, `slots`, `queue`, `jobs` (the idempotency store), `sms`, `email`,
-    /// `opt-outs`, `directory`, as each function has them.
     pub fn build(
         sdk: &SdkConfig,
         function: &ProvisionedFunction,
@@ -103,47 +34,21 @@ impl Worker {
         let env = &function.environment;
         let lookup = |k: &str| env.get(k).cloned();
         let context = |e: ConfigError| format!("{}: {e}", function.logical_id);
-        let name = function.binary.as_str();
-        match name {
+        match function.binary.as_str() {
             "booking-worker" => booking_worker::build(sdk, &lookup)
-                .map(|w| {
-                    Worker::Booking(Box::new(BookingWorker {
-                        store: faults.wrap(name, "store", w.store),
-                        slots: faults.wrap(name, "slots", w.slots),
-                        queue: faults.wrap(name, "queue", w.queue),
-                        jobs_done: faults.wrap(name, "jobs", w.jobs_done),
-                        clock: w.clock,
-                    }))
-                })
-                .map_err(context),
+                .map(|w| Worker::Booking(Box::new(ports::booking_worker(w, faults)))),
             "notification-worker" => notification_worker::build(sdk, &lookup)
-                .map(|w| {
-                    Worker::Notification(Box::new(NotificationWorker {
-                        sent: faults.wrap(name, "jobs", w.sent),
-                        sms: faults.wrap(name, "sms", w.sms),
-                        email: faults.wrap(name, "email", w.email),
-                        opt_outs: faults.wrap(name, "opt-outs", w.opt_outs),
-                        clock: w.clock,
-                    }))
-                })
-                .map_err(context),
+                .map(|w| Worker::Notification(Box::new(ports::notification_worker(w, faults)))),
             "analytics-worker" => analytics_worker::build(sdk, &lookup)
-                .map(|w| {
-                    Worker::Analytics(Box::new(AnalyticsWorker {
-                        store: faults.wrap(name, "store", w.store),
-                        default_business: w.default_business,
-                        directory: faults.wrap(name, "directory", w.directory),
-                        queue: faults.wrap(name, "queue", w.queue),
-                        jobs_done: faults.wrap(name, "jobs", w.jobs_done),
-                        clock: w.clock,
-                    }))
-                })
-                .map_err(context),
-            other => Err(format!(
-                "{}: the dev server does not know the worker binary {other:?}",
-                function.logical_id
-            )),
+                .map(|w| Worker::Analytics(Box::new(ports::analytics_worker(w, faults)))),
+            other => {
+                return Err(format!(
+                    "{}: the dev server does not know the worker binary {other:?}",
+                    function.logical_id
+                ));
+            }
         }
+        .map_err(context)
     }
 
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use callbook_core::business::{Business, BusinessProfile, ConfigError};
-use callbook_core::ports::{BusinessDirectory, CallRoute, PortError};
+use callbook_core::{Business, BusinessProfile, ConfigError};
+use callbook_core::{BusinessDirectory, CallRoute, PortError};
 use thiserror::Error;
 
 use crate::dynamo::{Item, from_item, s};

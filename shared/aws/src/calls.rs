@@ -12,10 +12,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use callbook_core::calls::CallRecord;
-use callbook_core::leads::LeadRecord;
-use callbook_core::phone::PhoneNumber;
-use callbook_core::ports::{CallStore, CustomerContact, PortError, Saved};
+use callbook_core::CallRecord;
+use callbook_core::LeadRecord;
+use callbook_core::PhoneNumber;
+use callbook_core::{CallStore, CustomerContact, PortError, Saved};
 
 use crate::dynamo::{
     Item, customer_key, customer_pk, from_item, get_consistent, s, to_item, version_condition,

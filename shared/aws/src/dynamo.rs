@@ -18,12 +18,12 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use callbook_core::booking::{BookingRecord, CustomerRecord};
-use callbook_core::changes::ChangeDecision;
-use callbook_core::jobs::{BookingChange, BookingChangeJob, BookingJob};
-use callbook_core::phone::PhoneNumber;
-use callbook_core::ports::{BookingStore, ChangeApplied, PortError, RecordOutcome};
-use callbook_core::reference::BookingReference;
+use callbook_core::BookingReference;
+use callbook_core::ChangeDecision;
+use callbook_core::PhoneNumber;
+use callbook_core::{BookingChange, BookingChangeJob, BookingJob};
+use callbook_core::{BookingRecord, CustomerRecord};
+use callbook_core::{BookingStore, ChangeApplied, PortError, RecordOutcome};
 use chrono::{DateTime, Utc};
 
 use crate::sdk_message;

@@ -1,9 +1,10 @@
 //! HealthProbe over the tables and queues: DescribeTable and GetQueueAttributes, concurrently.
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use callbook_core::ports::{ComponentHealth, HealthProbe};
+use callbook_core::{ComponentHealth, HealthProbe};
 use tokio::task::JoinSet;
 
+use crate::config::Resources;
 use crate::sdk_message;
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,24 @@ impl AwsHealthProbe {
             tables,
             queues,
         }
+    }
+
+    /// Checks every table and queue the function was given.
+    pub fn for_resources(
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        resources: &Resources,
+    ) -> Self {
+        let tables = resources.tables().iter();
+        let queues = resources.queues().iter();
+        Self::new(
+            dynamodb,
+            sqs,
+            tables
+                .map(|(t, name)| (t.name().to_string(), name.clone()))
+                .collect(),
+            queues.map(|(q, url)| (q.name(), url.clone())).collect(),
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use callbook_core::ports::{Claim, IdempotencyStore, PortError};
+use callbook_core::{Claim, IdempotencyStore, PortError};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::sdk_message;

@@ -1,8 +1,12 @@
 //! callbook-aws: one AWS adapter per port of callbook-core, plus what every function's `main`
-//! shares (SDK config, logging, SQS batch handling). Clients are built once, at init.
+//! shares: the deployment's table and queue names (`config`), SDK config, logging, the system
+//! clock, and the one skeleton every SQS worker runs on (`worker`). Clients are built once,
+//! at init.
 
 pub mod business;
 pub mod calls;
+pub mod clock;
+pub mod config;
 pub mod dynamo;
 pub mod health;
 pub mod idempotency;
@@ -10,10 +14,13 @@ pub mod notify;
 pub mod secrets;
 pub mod slots;
 pub mod sqs;
-pub mod sqs_batch;
 pub mod telemetry;
+pub mod worker;
 
 pub use aws_config::SdkConfig;
+pub use clock::SystemClock;
+pub use config::{Queue, Resources, Table};
+pub use worker::Worker;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> SdkConfig {

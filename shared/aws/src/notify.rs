@@ -2,10 +2,10 @@
 
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sns::types::MessageAttributeValue;
-use callbook_core::email::EmailAddress;
-use callbook_core::phone::PhoneNumber;
-use callbook_core::ports::{EmailSender, PortError, SmsSender};
-use callbook_core::templates::RenderedEmail;
+use callbook_core::EmailAddress;
+use callbook_core::PhoneNumber;
+use callbook_core::RenderedEmail;
+use callbook_core::{EmailSender, PortError, SmsSender};
 
 use crate::sdk_message;
 
@@ -132,7 +132,7 @@ impl SmsOptOuts {
     }
 }
 
-impl callbook_core::ports::OptOuts for SmsOptOuts {
+impl callbook_core::OptOuts for SmsOptOuts {
     async fn opted_out(&self, business_id: &str, phone: &PhoneNumber) -> Result<bool, PortError> {
         let ours = crate::dynamo::get_consistent(
             &self.dynamodb,

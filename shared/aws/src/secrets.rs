@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
-use callbook_core::ports::{PortError, SecretStore};
-use callbook_core::secrets::SecretRef;
+use callbook_core::SecretRef;
+use callbook_core::{PortError, SecretStore};
 
 use crate::sdk_message;
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use callbook_core::changes::CalendarChange;
-use callbook_core::ports::{PortError, Reservation, SlotStore};
-use callbook_core::reference::BookingReference;
-use callbook_core::slots::SlotCell;
+use callbook_core::BookingReference;
+use callbook_core::CalendarChange;
+use callbook_core::SlotCell;
+use callbook_core::{PortError, Reservation, SlotStore};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::sdk_message;

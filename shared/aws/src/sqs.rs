@@ -2,10 +2,12 @@
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use callbook_core::jobs::{Job, JobKind};
-use callbook_core::ports::{JobQueue, PortError};
+use callbook_core::{Job, JobKind};
+use callbook_core::{JobQueue, PortError};
 
+use crate::config::{Queue, Resources};
 use crate::sdk_message;
+use callbook_core::ConfigError;
 
 #[derive(Debug, Clone)]
 pub struct SqsJobQueue {
@@ -17,6 +19,19 @@ impl SqsJobQueue {
     /// A function only gets the URLs of the queues it may send to.
     pub fn new(client: Client, urls: Vec<(JobKind, String)>) -> Self {
         Self { client, urls }
+    }
+
+    /// The queues of `kinds`, as the function's environment names them.
+    pub fn for_kinds(
+        client: Client,
+        resources: &Resources,
+        kinds: &[JobKind],
+    ) -> Result<Self, ConfigError> {
+        let urls = kinds
+            .iter()
+            .map(|kind| Ok((*kind, resources.queue(Queue::Jobs(*kind))?)))
+            .collect::<Result<_, ConfigError>>()?;
+        Ok(Self::new(client, urls))
     }
 
     fn url(&self, kind: JobKind) -> Result<&str, PortError> {

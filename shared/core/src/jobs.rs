@@ -1,53 +1,17 @@
-//! Jobs: the messages our functions pass to each other through SQS. One queue per job type.
+//! Jobs: the messages our functions pass to each other through SQS, one queue per job type,
+//! and what makes each the job it is (`QueueJob`: its idempotency key and fingerprint), so a
+//! worker runs it once however often it is delivered.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::email::EmailAddress;
-use crate::phone::PhoneNumber;
-use crate::reference::BookingReference;
-use crate::slots::SlotCell;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomerDetails {
-    pub name: String,
-    pub phone: PhoneNumber,
-    pub email: EmailAddress,
-}
-
-/// A booking the webhook accepted; the booking worker records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BookingJob {
-    /// Stable for the life of the job: redeliveries carry the same id.
-    pub job_id: String,
-    pub business_id: String,
-    pub business_name: String,
-    pub reference: BookingReference,
-    pub customer: CustomerDetails,
-    pub service: String,
-    pub duration_minutes: u32,
-    /// The service's price when the catalogue lists one (for the customer's lifetime value).
-    #[serde(default)]
-    pub price_cents: Option<u64>,
-    pub start_utc: DateTime<Utc>,
-    /// The same instant in the business's zone, as it was spoken to the caller.
-    pub start_local: DateTime<FixedOffset>,
-    pub time_zone: String,
-    /// The calendar cells the webhook reserved for it (released when it is cancelled).
-    #[serde(default)]
-    pub slot_cells: Vec<SlotCell>,
-    pub call_id: Option<String>,
-    pub tool_call_id: Option<String>,
-    pub requested_at: DateTime<Utc>,
-    /// The business's own recipients for new bookings (owner email and phone).
-    #[serde(default)]
-    pub owner: Vec<Recipient>,
-    /// The holder claim the webhook set on its first cell (a hash: no phone in clear).
-    #[serde(default)]
-    pub holder: Option<String>,
-}
+use crate::domain::booking::BookingJob;
+use crate::domain::booking_change::BookingChangeJob;
+use crate::values::email::EmailAddress;
+use crate::values::phone::PhoneNumber;
+use crate::values::recipient::Recipient;
+use crate::values::reference::{BookingReference, stable_id};
 
 /// What a notification is about; the worker renders it with the templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,22 +25,6 @@ pub struct BookingSummary {
     pub service: String,
     pub start_local: DateTime<FixedOffset>,
     pub time_zone: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "channel", rename_all = "camelCase")]
-pub enum Recipient {
-    Sms { phone: PhoneNumber },
-    Email { email: EmailAddress },
-}
-
-impl Recipient {
-    pub fn channel(&self) -> &'static str {
-        match self {
-            Self::Sms { .. } => "sms",
-            Self::Email { .. } => "email",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,49 +195,6 @@ impl NotificationJob {
     }
 }
 
-/// A change a caller asked for on a booking they have; the booking worker applies it to the
-/// record (with an audit entry), frees the calendar cells it no longer needs, and notifies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BookingChangeJob {
-    /// Stable across redeliveries; the audit trail records it, so a change applies once.
-    pub job_id: String,
-    pub business_id: String,
-    pub business_name: String,
-    pub reference: BookingReference,
-    pub change: BookingChange,
-    pub call_id: Option<String>,
-    pub tool_call_id: Option<String>,
-    pub requested_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum BookingChange {
-    #[serde(rename_all = "camelCase")]
-    Cancel { reason: Option<String> },
-    /// The new time and its cells.
-    #[serde(rename_all = "camelCase")]
-    Reschedule {
-        start_utc: DateTime<Utc>,
-        start_local: DateTime<FixedOffset>,
-        slot_cells: Vec<SlotCell>,
-        /// The cells the webhook reserved for it (those the booking did not hold then).
-        #[serde(default)]
-        reserved: Vec<SlotCell>,
-        /// The holder claim of the new time (who booked it: see `SlotStore::reserve`).
-        #[serde(default)]
-        holder: Option<String>,
-        /// The business's capacity, for cells that must be taken when the change applies.
-        #[serde(default = "one")]
-        capacity: u32,
-    },
-}
-
-fn one() -> u32 {
-    1
-}
-
 /// What travels on the booking queue: a new booking or a change to one.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
@@ -302,10 +207,10 @@ pub enum BookingQueueMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum AnalyticsJob {
-    CallReport(crate::calls::CallReport),
-    CallStatus(crate::calls::CallStatus),
-    CallActivity(crate::calls::CallActivity),
-    Lead(crate::leads::LeadJob),
+    CallReport(crate::domain::calls::CallReport),
+    CallStatus(crate::domain::calls::CallStatus),
+    CallActivity(crate::domain::calls::CallActivity),
+    Lead(crate::domain::leads::LeadJob),
 }
 
 impl AnalyticsJob {
@@ -317,7 +222,7 @@ impl AnalyticsJob {
             fields.remove("reportedAt");
             fields.remove("capturedAt");
         }
-        crate::reference::stable_id(value.to_string().as_bytes())
+        crate::values::reference::stable_id(value.to_string().as_bytes())
     }
 
     pub fn business_id(&self) -> &str {
@@ -402,5 +307,136 @@ impl JobKind {
             Self::Notification => "notification",
             Self::Analytics => "analytics",
         }
+    }
+}
+
+/// How long a job's claim and its record are kept, and whether a repeat waits for a run still
+/// in progress elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct OncePolicy {
+    /// A delivery that dies holding the claim blocks others this long (about the function's
+    /// timeout, and shorter than the queue's visibility timeout so the redelivery may run).
+    pub claim_for: Duration,
+    /// How long a completed job is remembered (longer than any redelivery or retry).
+    pub keep_for: Duration,
+    /// A repeat that finds the job running elsewhere waits for its result this way; without
+    /// it, the repeat is refused at once (a queue redelivers it later).
+    pub waiting: Option<Waiting>,
+}
+
+/// Up to `tries` more claims, `every` apart.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiting {
+    pub tries: u32,
+    pub every: std::time::Duration,
+}
+
+/// For a queue job: claimed for twice the functions' 30 s timeout, well inside the queues'
+/// 180 s visibility timeout, so a delivery that died holding the claim is retried by the next
+/// one; a done job is remembered past SQS's 14-day retention.
+pub const QUEUE_JOB: OncePolicy = OncePolicy {
+    claim_for: Duration::seconds(60),
+    keep_for: Duration::days(15),
+    waiting: None,
+};
+
+/// A job a queue worker runs once: it says how it is read from a message body, its
+/// idempotency key, and what makes it that job (a redelivery has the same fingerprint; the
+/// same key with another fingerprint is refused).
+pub trait QueueJob: DeserializeOwned {
+    /// What the queue's messages are, for errors: "booking".
+    const KIND: &'static str;
+    const POLICY: OncePolicy = QUEUE_JOB;
+
+    fn parse(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+
+    fn key(&self) -> String;
+
+    fn fingerprint(&self) -> String;
+}
+
+impl QueueJob for BookingQueueMessage {
+    const KIND: &'static str = "booking";
+
+    /// The untagged enum's error says nothing useful; the booking's does.
+    fn parse(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body).map_err(|e| match serde_json::from_str::<BookingJob>(body) {
+            Err(booking) => booking,
+            Ok(_) => e,
+        })
+    }
+
+    fn key(&self) -> String {
+        match self {
+            Self::Booking(job) => format!("booking#{}", job.job_id),
+            Self::Change(job) => format!("change#{}", job.job_id),
+        }
+    }
+
+    /// Not when it was queued: a retried enqueue of the same booking carries a later
+    /// `requestedAt`.
+    fn fingerprint(&self) -> String {
+        let text = match self {
+            Self::Booking(job) => format!(
+                "{}|{}|{}|{}|{}",
+                job.business_id,
+                job.reference,
+                job.start_utc.to_rfc3339(),
+                job.service,
+                job.customer.phone.as_str()
+            ),
+            Self::Change(job) => format!(
+                "{}|{}|{}",
+                job.business_id,
+                job.reference,
+                serde_json::to_string(&job.change).unwrap_or_default()
+            ),
+        };
+        stable_id(text.as_bytes())
+    }
+}
+
+impl QueueJob for AnalyticsJob {
+    const KIND: &'static str = "analytics";
+
+    /// Keyed by its content: another payload is another key.
+    fn key(&self) -> String {
+        format!("analytics#{}#{}", self.business_id(), self.fingerprint())
+    }
+
+    fn fingerprint(&self) -> String {
+        AnalyticsJob::fingerprint(self)
+    }
+}
+
+/// A send may hold its claim 5 minutes before another delivery may retry it; a sent
+/// notification is remembered 30 days (well past SQS's 14-day retention).
+pub const SENDING: OncePolicy = OncePolicy {
+    claim_for: Duration::minutes(5),
+    keep_for: Duration::days(30),
+    waiting: None,
+};
+
+impl QueueJob for NotificationJob {
+    const KIND: &'static str = "notification";
+    const POLICY: OncePolicy = SENDING;
+
+    fn key(&self) -> String {
+        format!("notification#{}", self.notification_id)
+    }
+
+    /// The same message: its id, kind and recipient.
+    fn fingerprint(&self) -> String {
+        stable_id(
+            format!(
+                "{}|{}|{}",
+                self.notification_id,
+                self.kind.as_str(),
+                serde_json::to_string(&self.recipient).unwrap_or_default()
+            )
+            .as_bytes(),
+        )
     }
 }

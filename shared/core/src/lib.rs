@@ -1,28 +1,84 @@
 //! callbook-core: the Vapi protocol and the booking domain, without I/O and without the AWS
 //! SDK, so it compiles and fuzzes fast. I/O lives behind the traits in `ports`.
+//!
+//! Layers, each using only the ones before it (checked by `tests/layers.rs`):
+//! 1. `values`: leaf value types (phone, email, reference, dates, times, hours, slots,
+//!    speech, recipient, secrets, config);
+//! 2. `vapi`: the protocol (messages, tools, answers, auth);
+//! 3. `domain`: businesses, services, bookings and their changes, availability, calls, leads;
+//! 4. `jobs`, then `templates`: what the functions pass each other, and how it is written;
+//! 5. `ports`: the I/O the handlers need, as traits;
+//! 6. `once`, `resilience`, `deployment`: behaviour built on the ports;
+//! 7. `testing` (tests and the `testing` feature only): in-memory ports and `Faulty`.
+//!
+//! The types callers use most are re-exported here: `callbook_core::BookingRecord`.
 
-pub mod auth;
-pub mod availability;
-pub mod booking;
-pub mod business;
-pub mod calls;
-pub mod changes;
-pub mod dates;
-pub mod email;
-pub mod faults;
-pub mod hours;
+pub mod deployment;
+pub mod domain;
 pub mod jobs;
-pub mod leads;
-pub mod memory;
 pub mod once;
-pub mod phone;
 pub mod ports;
-pub mod redact;
-pub mod reference;
 pub mod resilience;
-pub mod secrets;
-pub mod services;
-pub mod slots;
 pub mod templates;
-pub mod tools;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod values;
 pub mod vapi;
+
+pub use deployment::stored_deployment_secrets;
+pub use values::config::{ConfigError, number, required, setting};
+pub use values::dates::{DateError, resolve_date};
+pub use values::email::{EmailAddress, EmailError};
+pub use values::phone::{PhoneError, PhoneNumber, PhoneRegion};
+pub use values::recipient::Recipient;
+pub use values::redact::redact_text;
+pub use values::reference::{BookingReference, stable_id};
+pub use values::secrets::SecretRef;
+pub use values::slots::{SlotCell, cells_for};
+pub use values::speech::{Refusal, spoken_date, spoken_datetime, spoken_list, spoken_time};
+pub use values::times::{StartError, TimeError, parse_time, resolve_start};
+
+pub use vapi::answers::{ToolOutcome, single_call_response, tool_calls_response};
+pub use vapi::auth::{
+    AuthError, AuthMode, Authenticator, HmacAlgorithm, WebhookSecret, bearer_matches,
+};
+pub use vapi::envelope::{
+    CallContext, EndOfCallReport, EnvelopeError, StatusUpdate, ToolCall, UnreadableArguments,
+    WebhookMessage, call_routes, parse_json, parse_webhook, read_webhook,
+};
+pub use vapi::tools::{TOOLS, Tool, ToolSpec};
+
+pub use domain::availability::{
+    AvailabilityRequest, availability_answer, availability_request, free_starts,
+    fully_booked_answer,
+};
+pub use domain::booking::{
+    BookingJob, BookingRecord, BookingRefusal, BookingRequest, BookingStatus, CustomerDetails,
+    CustomerRecord, book_appointment_request, bookable_start, booking_confirmation,
+};
+pub use domain::booking_change::{BookingChange, BookingChangeJob, CalendarChange, ChangeDecision};
+pub use domain::business::{Business, BusinessProfile, ChosenService, is_route_id};
+pub use domain::calls::{
+    Activity, CallActivity, CallJob, CallOutcome, CallRecord, CallReport, CallStatus,
+};
+pub use domain::changes::{
+    BookingLookup, Requester, appointments_answer, appointments_phone, cancel_confirmation,
+    cancel_request, choose_booking, reschedule_confirmation, reschedule_request,
+};
+pub use domain::leads::{
+    LeadGrade, LeadJob, LeadRecord, LeadSignals, LeadSource, LeadStatus, capture_lead_request,
+    lead_confirmation,
+};
+
+pub use jobs::{
+    AnalyticsJob, BookingQueueMessage, BookingSummary, Job, JobKind, LeadSummary, NotificationJob,
+    NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, SENDING, Waiting,
+};
+pub use once::{OnceError, Ran, Record, run_once};
+pub use ports::{
+    BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, Clock,
+    ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore, JobQueue,
+    OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
+    business_by_id, business_for_call,
+};
+pub use templates::RenderedEmail;

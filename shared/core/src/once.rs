@@ -1,14 +1,17 @@
 //! Running a job once, Powertools-style, on an `IdempotencyStore`: claim the job's key with the
 //! hash of what makes it that job; a completed key is skipped, a key claimed by another
-//! delivery is retried later, a key reused for another payload is refused; the work's failure
-//! gives the claim up so the redelivery can run it.
+//! delivery is retried later (or waited for, when the policy says so), a key reused for
+//! another payload is refused; the work's failure gives the claim up so the redelivery can
+//! run it. Queue workers run every job this way (callbook-aws's worker skeleton), and the
+//! webhook every tool call (its answer is the record).
 
 use std::future::Future;
 
-use chrono::Duration;
 use thiserror::Error;
 
+use crate::jobs::OncePolicy;
 use crate::ports::{Claim, Clock, IdempotencyStore, PortError};
+use crate::vapi::answers::ToolOutcome;
 
 #[derive(Debug, Error)]
 pub enum OnceError<E> {
@@ -16,6 +19,7 @@ pub enum OnceError<E> {
     InProgress,
     #[error("this job id was used before with other content: not run")]
     Mismatch,
+    /// The claim could not be made: nothing was run.
     #[error("the idempotency store failed: {0}")]
     Store(PortError),
     #[error(transparent)]
@@ -24,70 +28,82 @@ pub enum OnceError<E> {
 
 /// What happened to the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ran {
-    /// Run now; the result is stored.
-    Now(String),
-    /// Run before; its stored result.
+pub enum Ran<T> {
+    /// Run now; its record is stored.
+    Now(T),
+    /// Run before; its stored record.
     Before(String),
+    /// Run now, but its record could not be stored (three tries): once the claim expires, a
+    /// repeat would run it again, so the work itself must tolerate a repeat.
+    Unrecorded(T, PortError),
 }
 
-/// How long a job's claim and its record are kept.
-#[derive(Debug, Clone, Copy)]
-pub struct OncePolicy {
-    /// A delivery that dies holding the claim blocks others this long (about the function's
-    /// timeout, and shorter than the queue's visibility timeout so the redelivery may run).
-    pub claim_for: Duration,
-    /// How long a completed job is remembered (longer than any redelivery or retry).
-    pub keep_for: Duration,
+/// What a run leaves behind for a repeat to find.
+pub trait Record {
+    fn record(&self) -> String;
 }
 
-/// For a queue job: claimed for twice the functions' 30 s timeout, well inside the queues'
-/// 180 s visibility timeout, so a delivery that died holding the claim is retried by the next
-/// one; a done job is remembered past SQS's 14-day retention.
-pub const QUEUE_JOB: OncePolicy = OncePolicy {
-    claim_for: Duration::seconds(60),
-    keep_for: Duration::days(15),
-};
+impl Record for String {
+    fn record(&self) -> String {
+        self.clone()
+    }
+}
 
-/// Runs `work` once for `key`. A result that cannot be recorded is tried three times, then
-/// reported as a store failure: the job comes back, and the claim, once expired, lets it run
-/// again (so the work itself must tolerate a repeat, as conditional writes do).
-pub async fn run_once<I, C, E, F, Fut>(
+/// A tool call's outcome is kept as Vapi's answer (`{"result": ...}` or `{"error": ...}`).
+impl Record for ToolOutcome {
+    fn record(&self) -> String {
+        self.remembered().unwrap_or_default()
+    }
+}
+
+/// Runs `work` once for `key`.
+pub async fn run_once<I, C, T, E, F, Fut>(
     store: &I,
     clock: &C,
     policy: OncePolicy,
     key: &str,
     payload_hash: &str,
     work: F,
-) -> Result<Ran, OnceError<E>>
+) -> Result<Ran<T>, OnceError<E>>
 where
     I: IdempotencyStore,
     C: Clock,
+    T: Record,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<String, E>>,
+    Fut: Future<Output = Result<T, E>>,
 {
-    match store
-        .claim(key, payload_hash, clock.now(), policy.claim_for)
-        .await
-        .map_err(OnceError::Store)?
-    {
-        Claim::Completed(result) => return Ok(Ran::Before(result)),
-        Claim::InProgress => return Err(OnceError::InProgress),
-        Claim::Mismatch => return Err(OnceError::Mismatch),
-        Claim::Acquired => {}
+    let mut waited = 0;
+    loop {
+        match store
+            .claim(key, payload_hash, clock.now(), policy.claim_for)
+            .await
+            .map_err(OnceError::Store)?
+        {
+            Claim::Completed(record) => return Ok(Ran::Before(record)),
+            Claim::InProgress => match policy.waiting {
+                Some(waiting) if waited < waiting.tries => {
+                    waited += 1;
+                    clock.sleep(waiting.every).await;
+                }
+                _ => return Err(OnceError::InProgress),
+            },
+            Claim::Mismatch => return Err(OnceError::Mismatch),
+            Claim::Acquired => break,
+        }
     }
     match work().await {
         Ok(result) => {
+            let record = result.record();
             // Each attempt has the SDK's own retries with backoff; these cover a failure
             // that outlasts them.
             let mut attempt = 0;
             loop {
                 match store
-                    .complete(key, payload_hash, &result, clock.now(), policy.keep_for)
+                    .complete(key, payload_hash, &record, clock.now(), policy.keep_for)
                     .await
                 {
                     Ok(()) => return Ok(Ran::Now(result)),
-                    Err(e) if attempt >= 2 => return Err(OnceError::Store(e)),
+                    Err(e) if attempt >= 2 => return Ok(Ran::Unrecorded(result, e)),
                     Err(_) => attempt += 1,
                 }
             }
@@ -103,13 +119,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{FixedClock, MemoryIdempotencyStore};
-    use chrono::{TimeZone, Utc};
+    use crate::testing::faults::Faulty;
+    use crate::testing::memory::{FixedClock, MemoryIdempotencyStore};
+    use chrono::{Duration, TimeZone, Utc};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const POLICY: OncePolicy = OncePolicy {
         claim_for: Duration::seconds(30),
         keep_for: Duration::days(1),
+        waiting: None,
     };
 
     fn clock() -> FixedClock {
@@ -151,7 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_claimed_elsewhere_is_retried_later_and_a_store_failure_is_reported() {
-        let store = MemoryIdempotencyStore::default();
+        let store = Faulty::<MemoryIdempotencyStore>::default();
         let claim = store
             .claim("k", "h", clock().now(), Duration::seconds(30))
             .await;
@@ -162,7 +180,7 @@ mod tests {
         .await;
         assert!(matches!(busy, Err(OnceError::InProgress)));
 
-        store.failures.fail_next(1);
+        store.faults.fail_next(1);
         let down = run_once(&store, &clock(), POLICY, "k2", "h", || async {
             Ok::<_, PortError>(String::new())
         })

@@ -1,5 +1,5 @@
 //! The I/O the handlers need, as small traits: one AWS adapter each (callbook-aws) and an
-//! in-memory version for tests (`memory`).
+//! in-memory version for tests (`testing::memory`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,16 +7,18 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use thiserror::Error;
 
-use crate::booking::{BookingRecord, CustomerRecord};
-use crate::business::Business;
-use crate::calls::CallRecord;
-use crate::email::EmailAddress;
-use crate::jobs::{BookingChangeJob, BookingJob, Job};
-use crate::leads::LeadRecord;
-use crate::phone::PhoneNumber;
-use crate::reference::BookingReference;
-use crate::slots::SlotCell;
+use crate::domain::booking::BookingJob;
+use crate::domain::booking::{BookingRecord, CustomerRecord};
+use crate::domain::booking_change::BookingChangeJob;
+use crate::domain::business::Business;
+use crate::domain::calls::CallRecord;
+use crate::domain::leads::LeadRecord;
+use crate::jobs::Job;
 use crate::templates::RenderedEmail;
+use crate::values::email::EmailAddress;
+use crate::values::phone::PhoneNumber;
+use crate::values::reference::BookingReference;
+use crate::values::slots::SlotCell;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum PortError {
@@ -43,17 +45,11 @@ impl PortError {
     }
 }
 
+/// The time, and waiting (a repeated tool call waits for the first one's answer). The system
+/// clock is callbook-aws's `SystemClock`; tests fix the time.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
+    fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send;
 }
 
 /// Sends jobs to the queue of their kind. Returns only once every job is accepted.
@@ -352,7 +348,7 @@ pub async fn business_for_call<D: BusinessDirectory>(
 pub trait SecretStore: Send + Sync {
     fn secret(
         &self,
-        reference: &crate::secrets::SecretRef,
+        reference: &crate::values::secrets::SecretRef,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 

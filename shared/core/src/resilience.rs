@@ -10,10 +10,10 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::email::EmailAddress;
-use crate::phone::PhoneNumber;
 use crate::ports::{Clock, EmailSender, PortError, SmsSender};
 use crate::templates::RenderedEmail;
+use crate::values::email::EmailAddress;
+use crate::values::phone::PhoneNumber;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -125,7 +125,7 @@ impl<P, C: Clock> Failover<P, C> {
                 }
                 Err(e) => {
                     guarded.breaker.record(false, self.clock.now());
-                    tracing::warn!(provider = guarded.name, error = %crate::redact::redact_text(&e.to_string()), "provider failed");
+                    tracing::warn!(provider = guarded.name, error = %crate::values::redact::redact_text(&e.to_string()), "provider failed");
                     last = Some(e);
                 }
             }
@@ -155,7 +155,8 @@ impl<P: EmailSender, C: Clock> EmailSender for Failover<P, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{FixedClock, MemoryEmail};
+    use crate::testing::faults::Faulty;
+    use crate::testing::memory::{FixedClock, MemoryEmail};
     use chrono::TimeZone;
 
     fn t(secs: i64) -> DateTime<Utc> {
@@ -196,20 +197,20 @@ mod tests {
         let failover = Failover {
             primary: Guarded::new(
                 "ses-primary",
-                MemoryEmail::default(),
+                Faulty::<MemoryEmail>::default(),
                 2,
                 Duration::seconds(60),
             ),
             secondary: Some(Guarded::new(
                 "ses-secondary",
-                MemoryEmail::default(),
+                Faulty::<MemoryEmail>::default(),
                 2,
                 Duration::seconds(60),
             )),
             clock: FixedClock(t(0)),
         };
         let to = EmailAddress::parse("a@example.com").unwrap();
-        failover.primary.provider.failures.fail_next(100);
+        failover.primary.provider.faults.fail_next(100);
         for _ in 0..3 {
             assert!(failover.send_email(&to, &email()).await.is_ok());
         }
@@ -235,7 +236,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .provider
-            .failures
+            .faults
             .fail_next(100);
         assert!(failover.send_email(&to, &email()).await.is_err());
         assert!(failover.send_email(&to, &email()).await.is_err());

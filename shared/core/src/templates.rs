@@ -4,8 +4,8 @@
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 
-use crate::dates::spoken_datetime;
 use crate::jobs::{BookingSummary, LeadSummary, NotificationJob, NotificationKind};
+use crate::values::speech::spoken_datetime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
@@ -279,7 +279,7 @@ pub fn escape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::BookingReference;
+    use crate::values::reference::BookingReference;
 
     fn summary(name: &str) -> BookingSummary {
         BookingSummary {

@@ -2,13 +2,13 @@
 //! value or an error, never a panic. 512 cases per property in `make test`; more with
 //! `PROPTEST_CASES=100000 cargo test -p callbook-core --test never_panics`.
 
-use callbook_core::availability::availability_request;
-use callbook_core::booking::book_appointment_request;
-use callbook_core::business::Business;
-use callbook_core::changes::{cancel_request, reschedule_request};
-use callbook_core::dates::{parse_time, resolve_date, resolve_start};
-use callbook_core::leads::capture_lead_request;
-use callbook_core::vapi::{CallContext, parse_webhook};
+use callbook_core::Business;
+use callbook_core::availability_request;
+use callbook_core::book_appointment_request;
+use callbook_core::capture_lead_request;
+use callbook_core::{CallContext, parse_webhook};
+use callbook_core::{cancel_request, reschedule_request};
+use callbook_core::{parse_time, resolve_date, resolve_start};
 use chrono::{NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use callbook_aws::business::load_business;
-use callbook_core::business::BusinessProfile;
+use callbook_core::BusinessProfile;
 
 const USAGE: &str = "usage:
   callbook-admin load-business <file.json>          (needs BUSINESSES_TABLE)
@@ -112,8 +112,8 @@ async fn opt_out(out: bool, business: &str, raw_phone: &str) -> ExitCode {
         return ExitCode::from(2);
     };
     let region = std::env::var("DEFAULT_PHONE_REGION").unwrap_or_else(|_| "US".into());
-    let phone = match callbook_core::phone::PhoneRegion::from_code(&region)
-        .and_then(|r| callbook_core::phone::PhoneNumber::parse(raw_phone, r))
+    let phone = match callbook_core::PhoneRegion::from_code(&region)
+        .and_then(|r| callbook_core::PhoneNumber::parse(raw_phone, r))
     {
         Ok(p) => p,
         Err(e) => {

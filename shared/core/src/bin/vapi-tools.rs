@@ -3,7 +3,7 @@
 //!
 //!     cargo run -p callbook-core --bin vapi-tools [-- --server-url https://.../vapi-webhook]
 
-use callbook_core::tools::TOOLS;
+use callbook_core::TOOLS;
 use serde_json::Value;
 
 fn main() {

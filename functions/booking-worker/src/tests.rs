@@ -1,0 +1,370 @@
+use super::*;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use callbook_core::SlotStore;
+use callbook_core::testing::faults::Faulty;
+use callbook_core::testing::memory::{
+    FixedClock, MemoryBookingStore, MemoryIdempotencyStore, MemoryQueue, MemorySlotStore,
+};
+use std::sync::Arc;
+
+/// What the webhook did before these jobs existed: a booking's cells, and the cells of a
+/// new time it reserved for a reschedule.
+async fn reserve_as_the_webhook_did(w: &TestWorker, event: &SqsEvent) {
+    for record in &event.records {
+        let job: BookingQueueMessage =
+            serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+        let (reference, cells, tag) = match &job {
+            BookingQueueMessage::Booking(b) => (
+                b.reference.clone(),
+                b.slot_cells.clone(),
+                b.holder.clone().unwrap_or_else(|| "booked".into()),
+            ),
+            BookingQueueMessage::Change(c) => match &c.change {
+                BookingChange::Reschedule { reserved, .. } => (
+                    c.reference.clone(),
+                    reserved.clone(),
+                    format!("r-{}", c.job_id),
+                ),
+                BookingChange::Cancel { .. } => continue,
+            },
+        };
+        if !cells.is_empty() {
+            w.calendar
+                .reserve("default", &cells, 1, &reference, &tag)
+                .await
+                .unwrap();
+        }
+    }
+}
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+
+/// The worker's ports in memory; the stores a test makes fail are wrapped in `Faulty`.
+enum InMemory {}
+
+impl BookingWorkerPorts for InMemory {
+    type Bookings = Faulty<MemoryBookingStore>;
+    type Calendar = Arc<MemorySlotStore>;
+    type Queue = Faulty<MemoryQueue>;
+    type JobsDone = MemoryIdempotencyStore;
+    type Clock = FixedClock;
+}
+
+type TestWorker = BookingWorker<InMemory>;
+
+/// The store writes a change's cells with its record, to the calendar the worker frees.
+fn worker() -> TestWorker {
+    let bookings = Faulty::<MemoryBookingStore>::default();
+    BookingWorker {
+        calendar: bookings.calendar.clone(),
+        bookings,
+        queue: Faulty::default(),
+        jobs_done: MemoryIdempotencyStore::default(),
+        clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 5).unwrap()),
+    }
+}
+
+fn sample_event() -> SqsEvent {
+    let text = include_str!("../../../events/booking-worker-sqs.json");
+    serde_json::from_str(text).unwrap()
+}
+
+fn failures(r: &SqsBatchResponse) -> Vec<String> {
+    r.batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn records_the_booking_and_customer_then_asks_for_notifications() {
+    let w = worker();
+    let response = w.handle(sample_event()).await;
+    assert!(failures(&response).is_empty());
+    let bookings = w.bookings.bookings();
+    assert_eq!(bookings.len(), 1);
+    let b = &bookings[0];
+    assert_eq!(
+        (b.reference.as_str(), b.status.as_str(), b.audit.len()),
+        ("K7P2X9", "confirmed", 1)
+    );
+    assert_eq!(b.start_local.to_rfc3339(), "2026-11-25T14:00:00-05:00");
+    let customers = w.bookings.customers();
+    assert_eq!(customers.len(), 1);
+    assert_eq!(
+        (customers[0].booking_count, customers[0].name.as_str()),
+        (1, "Test User")
+    );
+    let sent = w.queue.sent();
+    let ids: Vec<String> = sent.iter().map(Job::id).collect();
+    assert_eq!(
+        ids,
+        [
+            "default#K7P2X9#booking-confirmation#sms",
+            "default#K7P2X9#booking-confirmation#email",
+            "default#call#3f1c2a9e-5b7d-4c1e-9a8f-2d6b0e4c7a11#booked#K7P2X9"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_same_job_twice_writes_once() {
+    let mut w = worker();
+    w.handle(sample_event()).await;
+    let response = w.handle(sample_event()).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(w.bookings.bookings().len(), 1);
+    assert_eq!(w.bookings.customers()[0].booking_count, 1);
+    // The job is remembered: the repeat does nothing at all.
+    assert_eq!(w.queue.sent().len(), 3);
+
+    // Forgotten (its record expired): the conditional writes still write nothing twice;
+    // the follow-up jobs are asked for again, with the same ids, deduplicated downstream.
+    w.jobs_done = MemoryIdempotencyStore::default();
+    let response = w.handle(sample_event()).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(w.bookings.bookings().len(), 1);
+    assert_eq!(w.bookings.customers()[0].booking_count, 1);
+    assert_eq!(w.queue.sent().len(), 6);
+}
+
+/// The worker dies after its DynamoDB write and before the message is deleted (here: the
+/// follow-up enqueue fails): the message comes back, the claim was given up, and the
+/// redelivery writes nothing twice and asks for the follow-ups once.
+#[tokio::test]
+async fn a_crash_after_the_write_is_redelivered_and_nothing_is_doubled() {
+    let w = worker();
+    w.queue.faults.fail_next(1);
+    let response = w.handle(sample_event()).await;
+    assert_eq!(failures(&response).len(), 1, "back to the queue");
+    assert_eq!(w.bookings.bookings().len(), 1, "the write happened");
+    assert!(w.queue.sent().is_empty());
+    let response = w.handle(sample_event()).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(w.bookings.bookings().len(), 1);
+    assert_eq!(w.bookings.customers()[0].booking_count, 1);
+    assert_eq!(w.queue.sent().len(), 3);
+}
+
+#[tokio::test]
+async fn a_job_id_reused_for_another_booking_is_refused_and_kept_for_the_dlq() {
+    let w = worker();
+    w.handle(sample_event()).await;
+    let mut other = sample_event();
+    let mut job: Value = serde_json::from_str(other.records[0].body.as_deref().unwrap()).unwrap();
+    job["service"] = json!("Cleaning");
+    other.records[0].body = Some(job.to_string());
+    let response = w.handle(other).await;
+    assert_eq!(failures(&response).len(), 1);
+    assert_eq!(w.bookings.bookings().len(), 1);
+    assert_eq!(w.bookings.bookings()[0].service, "Consultation");
+}
+
+#[tokio::test]
+async fn failures_are_reported_per_message() {
+    let w = worker();
+    let mut event = sample_event();
+    let mut bad = event.records[0].clone();
+    bad.message_id = Some("bad-1".into());
+    bad.body = Some("{\"not\": \"a job\"}".into());
+    event.records.push(bad);
+    let response = w.handle(event).await;
+    assert_eq!(failures(&response), ["bad-1"]);
+    assert_eq!(w.bookings.bookings().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_enqueue_sends_the_message_back_and_the_retry_completes() {
+    let w = worker();
+    w.queue.faults.fail_next(1);
+    let response = w.handle(sample_event()).await;
+    assert_eq!(failures(&response).len(), 1);
+    assert_eq!(w.bookings.bookings().len(), 1);
+    let response = w.handle(sample_event()).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(w.bookings.customers()[0].booking_count, 1);
+    assert_eq!(w.queue.sent().len(), 3);
+}
+
+fn changes_event() -> SqsEvent {
+    let text = include_str!("../../../events/booking-worker-sqs-changes.json");
+    serde_json::from_str(text).unwrap()
+}
+
+#[tokio::test]
+async fn a_reschedule_then_a_cancel_apply_once_free_the_calendar_and_notify() {
+    use callbook_core::BookingStatus;
+    let w = worker();
+    let event = changes_event();
+    reserve_as_the_webhook_did(&w, &event).await;
+    let mut first_two = event.clone();
+    first_two.records.truncate(2);
+    assert!(failures(&w.handle(first_two.clone()).await).is_empty());
+    let b = &w.bookings.bookings()[0];
+    assert_eq!(
+        (b.status, b.start_local.to_rfc3339().as_str(), b.audit.len()),
+        (BookingStatus::Rescheduled, "2026-11-27T10:00:00-05:00", 2)
+    );
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    assert!(
+        w.calendar
+            .taken("default", day(25))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the old time is free"
+    );
+    assert_eq!(w.calendar.taken("default", day(27)).await.unwrap().len(), 2);
+
+    // Redelivered: nothing applied twice; the cancel then frees the new time too.
+    assert!(failures(&w.handle(event).await).is_empty());
+    let b = &w.bookings.bookings()[0];
+    assert_eq!((b.status, b.audit.len()), (BookingStatus::Cancelled, 3));
+    assert!(
+        w.calendar
+            .taken("default", day(27))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let customer = &w.bookings.customers()[0];
+    assert_eq!(customer.lifetime_value_cents, 0, "booked 150.00, cancelled");
+
+    let ids: Vec<String> = w.queue.sent().iter().map(Job::id).collect();
+    for id in [
+        "default#K7P2X9#reschedule#5e0c#booking-rescheduled#sms",
+        "default#K7P2X9#cancel#booking-cancelled#email",
+        "default#call#3f1c2a9e-5b7d-4c1e-9a8f-2d6b0e4c7a11#cancelled#K7P2X9",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+    }
+}
+
+/// Two moves in quick succession, the second planned by the webhook before the first
+/// applied: whatever order and however often they arrive, the booking holds exactly the
+/// cells its record names.
+#[tokio::test]
+async fn moves_planned_from_a_stale_view_never_leave_the_booking_without_its_cells() {
+    use callbook_core::SlotCell;
+    let w = worker();
+    let mut event = changes_event();
+    event.records.truncate(1);
+    reserve_as_the_webhook_did(&w, &event).await;
+    assert!(failures(&w.handle(event.clone()).await).is_empty());
+    let booking = w.bookings.bookings()[0].clone();
+    let cell = |h: u32, m: u32| SlotCell {
+        day: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+        start_utc: Utc.with_ymd_and_hms(2026, 11, 25, h + 5, m, 0).unwrap(),
+    };
+    let move_job = |id: &str, h: u32, m: u32, reserved: Vec<SlotCell>, secs: i64| {
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, h + 5, m, 0).unwrap();
+        let next = start + chrono::Duration::minutes(30);
+        BookingChangeJob {
+            job_id: id.into(),
+            business_id: "default".into(),
+            business_name: "Clinic".into(),
+            reference: booking.reference.clone(),
+            change: BookingChange::Reschedule {
+                start_utc: start,
+                start_local: start.fixed_offset(),
+                slot_cells: vec![
+                    SlotCell {
+                        day: cell(0, 0).day,
+                        start_utc: start,
+                    },
+                    SlotCell {
+                        day: cell(0, 0).day,
+                        start_utc: next,
+                    },
+                ],
+                reserved,
+                holder: Some(format!("tag-{id}")),
+                capacity: 1,
+            },
+            call_id: None,
+            tool_call_id: None,
+            requested_at: Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
+                + chrono::Duration::seconds(secs),
+        }
+    };
+    // Booked 14:00-15:00. r1: to 16:00. r2, planned while it still stood at 14:00: to
+    // 14:30, so the webhook reserved only 15:00 (it thought 14:30 was the booking's).
+    let r1 = move_job("r1", 16, 0, vec![cell(16, 0), cell(16, 30)], 1);
+    let r2 = move_job("r2", 14, 30, vec![cell(15, 0)], 2);
+    for (job, tag) in [(&r1, "w1"), (&r2, "w2")] {
+        let BookingChange::Reschedule { reserved, .. } = &job.change else {
+            unreachable!()
+        };
+        w.calendar
+            .reserve("default", reserved, 1, &booking.reference, tag)
+            .await
+            .unwrap();
+    }
+    let as_event = |jobs: &[&BookingChangeJob]| {
+        let mut e = event.clone();
+        let template = e.records[0].clone();
+        e.records = jobs
+            .iter()
+            .map(|j| {
+                let mut r = template.clone();
+                r.message_id = Some(j.job_id.clone());
+                r.body = Some(serde_json::to_string(j).unwrap());
+                r
+            })
+            .collect();
+        e
+    };
+    // r1, r2, then r1 again (a redelivery).
+    assert!(failures(&w.handle(as_event(&[&r1, &r2, &r1])).await).is_empty());
+    let b = &w.bookings.bookings()[0];
+    assert_eq!(b.slot_cells, vec![cell(14, 30), cell(15, 0)]);
+    let day = cell(0, 0).day;
+    let taken: Vec<(SlotCell, u32)> = w.calendar.taken("default", day).await.unwrap();
+    assert_eq!(taken, vec![(cell(14, 30), 1), (cell(15, 0), 1)]);
+}
+
+#[tokio::test]
+async fn a_change_to_a_booking_not_yet_recorded_is_retried() {
+    let w = worker();
+    let mut event = changes_event();
+    event.records.remove(0);
+    assert_eq!(failures(&w.handle(event).await).len(), 2);
+    assert!(w.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_store_failure_sends_the_message_back() {
+    let w = worker();
+    w.bookings.faults.fail_next(1);
+    assert_eq!(failures(&w.handle(sample_event()).await).len(), 1);
+    assert!(w.bookings.bookings().is_empty() && w.queue.sent().is_empty());
+}
+
+/// Every sample event of this worker in events/ goes through the handler without failures.
+#[tokio::test]
+async fn every_sample_event_is_processed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("booking-worker-")
+        {
+            continue;
+        }
+        let event: SqsEvent =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let w = worker();
+        reserve_as_the_webhook_did(&w, &event).await;
+        assert!(
+            failures(&w.handle(event).await).is_empty(),
+            "{}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 1, "no booking-worker-* samples in events/");
+}

@@ -1,0 +1,181 @@
+use super::*;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use callbook_core::PhoneNumber;
+use callbook_core::testing::faults::Faulty;
+use callbook_core::testing::memory::{
+    FixedClock, MemoryEmail, MemoryIdempotencyStore, MemoryOptOuts, MemorySms,
+};
+use chrono::{TimeZone, Utc};
+
+/// The worker's ports in memory; the ones a test makes fail are wrapped in `Faulty`.
+enum InMemory {}
+
+impl NotificationWorkerPorts for InMemory {
+    type JobsDone = MemoryIdempotencyStore;
+    type Sms = MemorySms;
+    type Email = Faulty<MemoryEmail>;
+    type OptOuts = Faulty<MemoryOptOuts>;
+    type Clock = FixedClock;
+}
+
+type TestWorker = NotificationWorker<InMemory>;
+
+fn worker() -> TestWorker {
+    NotificationWorker {
+        jobs_done: MemoryIdempotencyStore::default(),
+        sms: MemorySms::default(),
+        email: Faulty::default(),
+        opt_outs: Faulty::default(),
+        clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 10).unwrap()),
+    }
+}
+
+fn sample_event() -> SqsEvent {
+    serde_json::from_str(include_str!("../../../events/notification-worker-sqs.json")).unwrap()
+}
+
+fn failures(r: &SqsBatchResponse) -> Vec<String> {
+    r.batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+fn counts(w: &TestWorker) -> (usize, usize) {
+    (
+        w.sms.sent.lock().unwrap().len(),
+        w.email.sent.lock().unwrap().len(),
+    )
+}
+
+#[tokio::test]
+async fn sends_one_sms_and_one_email_from_the_templates() {
+    let w = worker();
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    let sms = w.sms.sent.lock().unwrap().clone();
+    assert_eq!(sms[0].0.as_str(), "+17025551234");
+    assert!(
+        sms[0]
+            .1
+            .contains("Wednesday, November 25 at 2:00 PM EST. Reference K7P2X9")
+    );
+    let email = w.email.sent.lock().unwrap().clone();
+    assert_eq!(email[0].0.as_str(), "test@example.com");
+    assert!(email[0].1.html.contains("<strong>K7P2X9</strong>"));
+}
+
+#[tokio::test]
+async fn a_redelivered_notification_is_not_sent_twice() {
+    let w = worker();
+    w.handle(sample_event()).await;
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(counts(&w), (1, 1));
+}
+
+#[tokio::test]
+async fn a_failed_send_goes_back_to_the_queue_and_the_retry_sends() {
+    let w = worker();
+    w.email.faults.fail_next(1);
+    let response = w.handle(sample_event()).await;
+    assert_eq!(
+        failures(&response),
+        [sample_event().records[1].message_id.clone().unwrap()]
+    );
+    assert_eq!(counts(&w), (1, 0));
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(counts(&w), (1, 1));
+}
+
+#[tokio::test]
+async fn a_send_in_progress_elsewhere_is_retried_later() {
+    let w = worker();
+    let key = "notification#default#K7P2X9#booking-confirmation#sms";
+    w.jobs_done
+        .claim(key, "another-hash", w.clock.now(), Duration::minutes(5))
+        .await
+        .unwrap();
+    let response = w.handle(sample_event()).await;
+    assert_eq!(failures(&response).len(), 1);
+    assert_eq!(counts(&w), (0, 1));
+}
+
+#[tokio::test]
+async fn an_unreadable_job_is_a_failure_not_a_drop() {
+    let w = worker();
+    let mut event = sample_event();
+    event.records[0].body = Some("{\"channel\": \"pigeon\"}".into());
+    assert_eq!(failures(&w.handle(event).await).len(), 1);
+}
+
+/// Every sample event of this worker in events/ goes through the handler without failures.
+#[tokio::test]
+async fn every_sample_event_is_processed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("notification-worker-")
+        {
+            continue;
+        }
+        let event: SqsEvent =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(
+            failures(&worker().handle(event).await).is_empty(),
+            "{}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 1, "no notification-worker-* samples in events/");
+}
+
+#[tokio::test(start_paused = true)]
+async fn sends_are_paced_to_the_per_instance_rate() {
+    let paced = Paced::new(50, MemorySms::default());
+    let to = PhoneNumber::parse(
+        "+17025551234",
+        callbook_core::PhoneRegion::from_code("US").unwrap(),
+    )
+    .unwrap();
+    let start = tokio::time::Instant::now();
+    for _ in 0..100 {
+        paced.send_sms(&to, "hi").await.unwrap();
+    }
+    // 100 sends at 50/s: the last goes out 99 intervals (1.98 s) after the first.
+    assert_eq!(start.elapsed(), std::time::Duration::from_millis(1980));
+    assert_eq!(paced.inner.sent.lock().unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn a_phone_that_opted_out_gets_no_sms_but_its_email_goes() {
+    let w = worker();
+    let phone = PhoneNumber::parse(
+        "+17025551234",
+        callbook_core::PhoneRegion::from_code("US").unwrap(),
+    )
+    .unwrap();
+    w.opt_outs
+        .phones
+        .lock()
+        .unwrap()
+        .push(("default".into(), phone));
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(counts(&w), (0, 1));
+    // Recorded as handled: a redelivery does not send it either.
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(counts(&w), (0, 1));
+    // The opt-out list unreachable: the message goes back to the queue, nothing is sent,
+    // and its claim is given up so the retry can send it.
+    let w = worker();
+    w.opt_outs.faults.fail_next(1);
+    let response = w.handle(sample_event()).await;
+    assert_eq!(failures(&response).len(), 1);
+    assert_eq!(counts(&w), (0, 1));
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(counts(&w), (1, 1));
+}

@@ -1,0 +1,144 @@
+//! Tool calls: each answered once (a repeat of the same call and tool-call id hears the first
+//! answer), dispatched by the tool it names, and logged without personal data.
+
+use callbook_core::{
+    Business, CallContext, Clock, OnceError, OncePolicy, Ran, Tool, ToolCall, ToolOutcome, Waiting,
+    redact_text, run_once, single_call_response, stable_id, tool_calls_response,
+};
+use chrono::Duration;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::spoken::{ID_REUSED, SystemProblem, UNREADABLE_ARGUMENTS, unknown_tool};
+use crate::tools::ToolRequest;
+use crate::{Webhook, WebhookPorts};
+
+/// A tool call's answer is remembered for an hour; its claim may run 30 s; a repeat that
+/// finds the first still running waits for its answer about 2 s (20 × 100 ms) before saying so.
+const ANSWERS: OncePolicy = OncePolicy {
+    claim_for: Duration::seconds(30),
+    keep_for: Duration::hours(1),
+    waiting: Some(Waiting {
+        tries: 20,
+        every: std::time::Duration::from_millis(100),
+    }),
+};
+
+impl<P: WebhookPorts> Webhook<P> {
+    /// `tool-calls`: one result per call, in order.
+    pub(crate) async fn answer_tool_calls(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_calls: &[ToolCall],
+    ) -> Value {
+        let mut answers = Vec::with_capacity(tool_calls.len());
+        for tool_call in tool_calls {
+            answers.push((tool_call, self.answer_tool(business, call, tool_call).await));
+        }
+        tool_calls_response(&answers)
+    }
+
+    /// The legacy `function-call` and the original flat form: one call, one answer.
+    pub(crate) async fn answer_single_call(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_call: &ToolCall,
+    ) -> Value {
+        single_call_response(&self.answer_tool(business, call, tool_call).await)
+    }
+
+    /// A tool call answered once: the same call id and tool-call id again (Vapi or a proxy
+    /// delivering it twice) gets the stored answer; the same ids with other arguments are
+    /// refused; a repeat while the first is still running waits for its answer. Calls without
+    /// an id, and system failures, are not remembered.
+    async fn answer_tool(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_call: &ToolCall,
+    ) -> ToolOutcome {
+        let Some(id) = tool_call.id.as_deref().filter(|id| !id.is_empty()) else {
+            return self.run_tool(business, call, tool_call).await;
+        };
+        let key = format!(
+            "tool#{}#{}#{}",
+            business.id,
+            call.call_id.as_deref().unwrap_or_default(),
+            id
+        );
+        // The tool and its arguments; not timestamps or the call's status.
+        let arguments = match &tool_call.arguments {
+            Ok(map) => serde_json::to_string(map).unwrap_or_default(),
+            Err(problem) => problem.to_string(),
+        };
+        let hash = stable_id(format!("{}|{arguments}", tool_call.name).as_bytes());
+        let ran = run_once(&self.answers, &self.clock, ANSWERS, &key, &hash, || async {
+            match self.run_tool(business, call, tool_call).await {
+                failure @ ToolOutcome::SystemFailure(_) => Err(failure),
+                outcome => Ok(outcome),
+            }
+        })
+        .await;
+        match ran {
+            Ok(Ran::Now(outcome)) => outcome,
+            Ok(Ran::Unrecorded(outcome, e)) => {
+                // The answer stands; a repeat runs again and meets the tools' own duplicate
+                // checks (a booking's reference, the calendar's claims).
+                warn!(error = %e, "tool answer not remembered");
+                outcome
+            }
+            Ok(Ran::Before(record)) => {
+                info!(tool = %tool_call.name, "repeated tool call: the first answer is given again");
+                ToolOutcome::from_remembered(&record)
+                    .unwrap_or_else(|| SystemProblem::Booking.into())
+            }
+            Err(OnceError::Work(failure)) => failure,
+            Err(OnceError::Mismatch) => {
+                warn!(tool = %tool_call.name, "tool-call id reused with other arguments");
+                ToolOutcome::refusal(ID_REUSED)
+            }
+            Err(OnceError::InProgress) => SystemProblem::StillWorking.into(),
+            Err(OnceError::Store(e)) => {
+                // Without the store the tool still runs: its own checks prevent doubles.
+                warn!(error = %e, "idempotency store unavailable; answering without it");
+                self.run_tool(business, call, tool_call).await
+            }
+        }
+    }
+
+    async fn run_tool(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_call: &ToolCall,
+    ) -> ToolOutcome {
+        let outcome = match (&tool_call.arguments, Tool::named(&tool_call.name)) {
+            (Err(problem), _) => {
+                warn!(tool = %tool_call.name, %problem, "tool call rejected");
+                ToolOutcome::refusal(UNREADABLE_ARGUMENTS)
+            }
+            (Ok(_), None) => ToolOutcome::refusal(unknown_tool(&tool_call.name)),
+            (Ok(args), Some(tool)) => {
+                let request = ToolRequest {
+                    business,
+                    call,
+                    tool_call,
+                    args,
+                    now: self.clock.now(),
+                };
+                self.run(tool, &request).await
+            }
+        };
+        match &outcome {
+            ToolOutcome::Answer(_) => {
+                info!(tool = %tool_call.name, call_id = ?call.call_id, "tool call answered")
+            }
+            refused => {
+                info!(tool = %tool_call.name, call_id = ?call.call_id, refusal = %redact_text(refused.text()), "tool call refused")
+            }
+        }
+        outcome
+    }
+}

@@ -1,0 +1,88 @@
+//! bookAppointment: the slot is reserved (all its cells or none) before the caller hears
+//! "booked", and the booking job is on the queue before the answer goes back.
+
+use callbook_core::{
+    BookingJob, BookingRefusal, Job, JobQueue, Reservation, SlotStore, book_appointment_request,
+    booking_confirmation, cells_for,
+};
+use chrono::Utc;
+use tracing::{error, info};
+
+use super::{Answer, NotDone, ToolRequest, booking_reference, holder_tag};
+use crate::spoken::SystemProblem;
+use crate::{Webhook, WebhookPorts};
+
+impl<P: WebhookPorts> Webhook<P> {
+    pub(crate) async fn book_appointment(&self, request: &ToolRequest<'_>) -> Answer {
+        let (business, call, now) = (request.business, request.call, request.now);
+        let asked = match book_appointment_request(request.args, call, business, now) {
+            Ok(asked) => asked,
+            Err(refusal) => return Err(self.explain(business, refusal, now).await.into()),
+        };
+        let cells = cells_for(asked.start, asked.service.minutes, business.slot_minutes);
+        // Who is booking what: the same caller asking again for the same time and service (a
+        // re-issued call under a new id, or the flat form without ids) gets the booking they
+        // have. The reservation checks it atomically, so concurrent repeats book once.
+        let holder = holder_tag(
+            business,
+            &asked.customer.phone,
+            &asked.start,
+            &asked.service.name,
+        );
+        let reference = booking_reference(request);
+        let reference = match self
+            .calendar
+            .reserve(&business.id, &cells, business.capacity, &reference, &holder)
+            .await
+        {
+            Ok(Reservation::Reserved) => reference,
+            // A retry of this very call: its reservation stands, and so may its queued job.
+            Ok(Reservation::AlreadyReserved) => reference,
+            // Enqueued again below: if the first attempt never got its job onto the queue, this
+            // one does (the worker records a booking once).
+            Ok(Reservation::HeldBy(existing)) => {
+                info!(reference = %existing, "repeated booking request: the existing booking is returned");
+                existing
+            }
+            Ok(Reservation::Full) => {
+                let refusal = BookingRefusal::taken(asked.start, asked.service.minutes);
+                return Err(self.explain(business, refusal, now).await.into());
+            }
+            Err(e) => {
+                error!(error = %e, reference = %reference, "slots could not be reserved");
+                return Err(NotDone::Failed(SystemProblem::Booking));
+            }
+        };
+        let job = BookingJob {
+            // One job id per booking, so every enqueue of it is recorded once.
+            job_id: format!("{}#{}", business.id, reference),
+            business_id: business.id.clone(),
+            business_name: business.name.clone(),
+            reference: reference.clone(),
+            customer: asked.customer.clone(),
+            service: asked.service.name.clone(),
+            duration_minutes: asked.service.minutes,
+            price_cents: asked.service.price_cents,
+            start_utc: asked.start.with_timezone(&Utc),
+            start_local: asked.start.fixed_offset(),
+            time_zone: business.zone.name().to_string(),
+            slot_cells: cells,
+            call_id: call.call_id.clone(),
+            tool_call_id: request.tool_call.id.clone(),
+            requested_at: now,
+            owner: business.owner_recipients(),
+            holder: Some(holder),
+        };
+        if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
+            // The slot stays held: SQS may have stored the job despite the error, or a
+            // concurrent repeat of this request may have queued it, and freeing it could let a
+            // second caller double-book. The caller is asked to try again; their retry finds
+            // this reservation (held_by) and enqueues the job. The cost is a held slot if they
+            // never do: better than a double booking.
+            error!(error = %e, reference = %reference, "booking job not accepted by the queue; slot kept");
+            return Err(NotDone::Failed(SystemProblem::Booking));
+        }
+        info!(reference = %reference, phone = %asked.customer.phone.redacted(), start = %asked.start, "booking accepted");
+        Ok(booking_confirmation(&asked, &reference))
+    }
+}

@@ -1,0 +1,109 @@
+//! The dev server's ports: each function's AWS adapters, wrapped in `Faulty` so
+//! `CALLBOOK_FAULTS` can make any of them fail (see `callbook_core::testing::faults`); an
+//! unconfigured wrapper passes every call through. One marker, `Dev`, names them for every
+//! function, as `Aws` does in each function crate.
+
+use analytics_worker::{AnalyticsWorker, AnalyticsWorkerPorts};
+use booking_worker::{BookingWorker, BookingWorkerPorts};
+use callbook_aws::SystemClock;
+use callbook_core::testing::faults::{FaultSpec, Faulty};
+use notification_worker::{NotificationWorker, NotificationWorkerPorts};
+use webhook::{Webhook, WebhookPorts};
+
+pub enum Dev {}
+
+impl WebhookPorts for Dev {
+    type Queue = Faulty<<webhook::Aws as WebhookPorts>::Queue>;
+    type Calendar = Faulty<<webhook::Aws as WebhookPorts>::Calendar>;
+    type Bookings = Faulty<<webhook::Aws as WebhookPorts>::Bookings>;
+    type Directory = Faulty<<webhook::Aws as WebhookPorts>::Directory>;
+    type Answers = Faulty<<webhook::Aws as WebhookPorts>::Answers>;
+    type Secrets = Faulty<<webhook::Aws as WebhookPorts>::Secrets>;
+    type Health = <webhook::Aws as WebhookPorts>::Health;
+    type Clock = SystemClock;
+}
+
+impl BookingWorkerPorts for Dev {
+    type Bookings = Faulty<<booking_worker::Aws as BookingWorkerPorts>::Bookings>;
+    type Calendar = Faulty<<booking_worker::Aws as BookingWorkerPorts>::Calendar>;
+    type Queue = Faulty<<booking_worker::Aws as BookingWorkerPorts>::Queue>;
+    type JobsDone = Faulty<<booking_worker::Aws as BookingWorkerPorts>::JobsDone>;
+    type Clock = SystemClock;
+}
+
+impl NotificationWorkerPorts for Dev {
+    type JobsDone = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::JobsDone>;
+    type Sms = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::Sms>;
+    type Email = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::Email>;
+    type OptOuts = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::OptOuts>;
+    type Clock = SystemClock;
+}
+
+impl AnalyticsWorkerPorts for Dev {
+    type Calls = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::Calls>;
+    type Directory = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::Directory>;
+    type Queue = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::Queue>;
+    type JobsDone = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::JobsDone>;
+    type Clock = SystemClock;
+}
+
+/// The port names `CALLBOOK_FAULTS` uses are the fields' names (`jobs_done` is `jobs`).
+pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
+    Webhook {
+        auth: w.auth,
+        monitoring_token: w.monitoring_token,
+        max_body_bytes: w.max_body_bytes,
+        business: w.business,
+        queue: faults.wrap("webhook", "queue", w.queue),
+        calendar: faults.wrap("webhook", "calendar", w.calendar),
+        bookings: faults.wrap("webhook", "bookings", w.bookings),
+        directory: faults.wrap("webhook", "directory", w.directory),
+        answers: faults.wrap("webhook", "answers", w.answers),
+        secrets: faults.wrap("webhook", "secrets", w.secrets),
+        health: w.health,
+        clock: w.clock,
+    }
+}
+
+pub fn booking_worker(
+    w: BookingWorker<booking_worker::Aws>,
+    faults: &FaultSpec,
+) -> BookingWorker<Dev> {
+    let name = "booking-worker";
+    BookingWorker {
+        bookings: faults.wrap(name, "bookings", w.bookings),
+        calendar: faults.wrap(name, "calendar", w.calendar),
+        queue: faults.wrap(name, "queue", w.queue),
+        jobs_done: faults.wrap(name, "jobs", w.jobs_done),
+        clock: w.clock,
+    }
+}
+
+pub fn notification_worker(
+    w: NotificationWorker<notification_worker::Aws>,
+    faults: &FaultSpec,
+) -> NotificationWorker<Dev> {
+    let name = "notification-worker";
+    NotificationWorker {
+        jobs_done: faults.wrap(name, "jobs", w.jobs_done),
+        sms: faults.wrap(name, "sms", w.sms),
+        email: faults.wrap(name, "email", w.email),
+        opt_outs: faults.wrap(name, "opt-outs", w.opt_outs),
+        clock: w.clock,
+    }
+}
+
+pub fn analytics_worker(
+    w: AnalyticsWorker<analytics_worker::Aws>,
+    faults: &FaultSpec,
+) -> AnalyticsWorker<Dev> {
+    let name = "analytics-worker";
+    AnalyticsWorker {
+        calls: faults.wrap(name, "calls", w.calls),
+        default_business: w.default_business,
+        directory: faults.wrap(name, "directory", w.directory),
+        queue: faults.wrap(name, "queue", w.queue),
+        jobs_done: faults.wrap(name, "jobs", w.jobs_done),
+        clock: w.clock,
+    }
+}

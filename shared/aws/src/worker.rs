@@ -1,0 +1,148 @@
+//! One skeleton for every SQS function, in the spirit of lambda_runtime's typed partial-batch
+//! helper: a worker says which job its queue carries and how to run one; the skeleton reads
+//! each message, runs its job once (`run_once`, keyed as the job type declares), and reports
+//! only the failed messages (`ReportBatchItemFailures`), so SQS redelivers those and, after
+//! `maxReceiveCount`, moves them to the DLQ. Each message runs in its own span; a failure's
+//! reason is logged, redacted, by message id.
+
+use std::future::Future;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use callbook_core::{
+    Clock, ConfigError, IdempotencyStore, OnceError, PortError, QueueJob, Ran, redact_text,
+    run_once,
+};
+use lambda_runtime::{LambdaEvent, service_fn};
+use thiserror::Error;
+use tracing::{Instrument, info};
+
+use crate::SdkConfig;
+
+/// An SQS function's handler.
+pub trait Worker: Sync {
+    /// What its queue carries.
+    type Job: QueueJob + Send + Sync;
+    type Error: std::error::Error + Send;
+    /// Where each job's claim and record are kept.
+    type JobsDone: IdempotencyStore;
+    type Clock: Clock;
+
+    fn jobs_done(&self) -> &Self::JobsDone;
+
+    fn clock(&self) -> &Self::Clock;
+
+    /// Does the job; `Ok` is what is recorded (a repeat finds it and skips the job). A failure
+    /// gives the claim up, so the redelivery runs it again.
+    fn run(&self, job: &Self::Job) -> impl Future<Output = Result<String, Self::Error>> + Send;
+
+    /// The batch, as Lambda's event source mapping hands it over.
+    fn handle(&self, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + Send
+    where
+        Self: Sized,
+    {
+        handle(self, event)
+    }
+}
+
+/// Why a message failed; it comes back after the visibility timeout.
+#[derive(Debug, Error)]
+pub enum JobFailure<E> {
+    #[error("the message has no body")]
+    NoBody,
+    #[error("the message is not a {kind} job: {error}")]
+    Unreadable {
+        kind: &'static str,
+        error: serde_json::Error,
+    },
+    #[error("another delivery of this job is running; it will be retried")]
+    InProgress,
+    #[error("this job id was used before with other content: not run")]
+    Mismatch,
+    #[error("the idempotency store failed: {0}")]
+    Store(PortError),
+    /// Done, but not recorded: retried, and the job's own conditional writes keep the repeat
+    /// from doing anything twice.
+    #[error("the job ran but could not be recorded: {0}")]
+    Unrecorded(PortError),
+    #[error(transparent)]
+    Job(E),
+}
+
+/// Runs every message of the batch once; returns the ones that failed.
+pub async fn handle<W: Worker>(worker: &W, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let receive_count = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .cloned()
+            .unwrap_or_default();
+        let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
+        // Boxed: the nested SDK futures are too deep for the compiler's layout otherwise.
+        let result = Box::pin(run_message(worker, message))
+            .instrument(span.clone())
+            .await;
+        if let Err(e) = result {
+            // Provider errors can quote the recipient: redact before logging.
+            let reason = redact_text(&e.to_string());
+            span.in_scope(
+                || tracing::error!(error = %reason, "message failed; it will be retried"),
+            );
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+async fn run_message<W: Worker>(
+    worker: &W,
+    message: SqsMessage,
+) -> Result<(), JobFailure<W::Error>> {
+    let body = message.body.as_deref().ok_or(JobFailure::NoBody)?;
+    let job = W::Job::parse(body).map_err(|error| JobFailure::Unreadable {
+        kind: W::Job::KIND,
+        error,
+    })?;
+    let (key, fingerprint) = (job.key(), job.fingerprint());
+    let ran = run_once(
+        worker.jobs_done(),
+        worker.clock(),
+        W::Job::POLICY,
+        &key,
+        &fingerprint,
+        || worker.run(&job),
+    )
+    .await;
+    match ran {
+        Ok(Ran::Now(_)) => Ok(()),
+        Ok(Ran::Before(_)) => {
+            info!(job = %key, %fingerprint, "job done before: skipped");
+            Ok(())
+        }
+        Ok(Ran::Unrecorded(_, e)) => Err(JobFailure::Unrecorded(e)),
+        Err(OnceError::InProgress) => Err(JobFailure::InProgress),
+        Err(OnceError::Mismatch) => Err(JobFailure::Mismatch),
+        Err(OnceError::Store(e)) => Err(JobFailure::Store(e)),
+        Err(OnceError::Work(e)) => Err(JobFailure::Job(e)),
+    }
+}
+
+/// A worker function's `main`: logging, then the SDK configuration and the worker built once
+/// from the environment; the runtime lends the worker to every invocation.
+pub async fn serve<W, B>(build: B) -> Result<(), lambda_runtime::Error>
+where
+    W: Worker,
+    B: FnOnce(&SdkConfig, &fn(&str) -> Option<String>) -> Result<W, ConfigError>,
+{
+    crate::telemetry::init_tracing();
+    let sdk = crate::sdk_config().await;
+    let environment: fn(&str) -> Option<String> = crate::config::environment;
+    let worker = &build(&sdk, &environment)?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, lambda_runtime::Error>(handle(worker, event.payload).await)
+    }))
+    .await
+}
