@@ -8,7 +8,7 @@ TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
-	@echo "make test           unit, adapter (moto) and end-to-end tests, and the template lint"
+	@echo "make test           unit, adapter (moto) and end-to-end tests, the code's shape, and the template lint"
 	@echo "make build          release zips for Lambda (cargo lambda build --release --arm64)"
 	@echo "make sam-build      sam build (cargo-lambda build method)"
 	@echo "make lint-template  sam validate --lint and checkov"
@@ -31,6 +31,7 @@ dev: venv tools
 test: venv tools checkov
 	cargo build -p callbook-dev -p callbook-aws --bins
 	cargo test --workspace
+	infra/check-structure.sh
 	infra/lint-template.sh
 
 lint-template: tools checkov

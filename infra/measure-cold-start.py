@@ -12,7 +12,7 @@ this measures the runtime and our init, not the network.
     python3 infra/measure-cold-start.py [--runs 20] [target/release/webhook ...]
 
 Without arguments it also measures target/release/examples/floor (lambda_http + aws-config +
-SQS + DynamoDB clients and a trivial handler), the floor our functions are held to (<= 1.5x).
+SQS + DynamoDB clients and a trivial handler), the floor our functions are held to (<= 1.2x).
 """
 import argparse
 import http.server

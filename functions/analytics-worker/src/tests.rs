@@ -1,10 +1,12 @@
 use super::*;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
+use callbook_aws::worker::failed_messages as failures;
 use callbook_core::CallOutcome;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryCallStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
 };
+use callbook_core::testing::sample_events;
 use callbook_core::{LeadGrade, LeadStatus};
 use chrono::{TimeZone, Utc};
 
@@ -46,13 +48,6 @@ fn worker() -> TestWorker {
 
 fn sample_event() -> SqsEvent {
     serde_json::from_str(include_str!("../../../events/analytics-worker-sqs.json")).unwrap()
-}
-
-fn failures(r: &SqsBatchResponse) -> Vec<String> {
-    r.batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
 }
 
 fn call(w: &TestWorker, id: &str) -> CallRecord {
@@ -198,28 +193,10 @@ async fn failures_are_reported_per_message() {
 
 #[tokio::test]
 async fn every_sample_event_is_processed() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("analytics-worker-")
-        {
-            continue;
-        }
-        let event: SqsEvent =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert!(
-            failures(&worker().handle(event).await).is_empty(),
-            "{}",
-            path.display()
-        );
-        seen += 1;
+    for (name, text) in sample_events("analytics-worker-") {
+        let event: SqsEvent = serde_json::from_str(&text).unwrap();
+        assert!(failures(&worker().handle(event).await).is_empty(), "{name}");
     }
-    assert!(seen >= 1, "no analytics-worker-* samples in events/");
 }
 
 #[tokio::test]

@@ -1,11 +1,12 @@
 use super::*;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
+use callbook_aws::worker::failed_messages as failures;
 use callbook_core::SlotStore;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryIdempotencyStore, MemoryQueue, MemorySlotStore,
 };
-use std::sync::Arc;
+use callbook_core::testing::sample_events;
 
 /// What the webhook did before these jobs existed: a booking's cells, and the cells of a
 /// new time it reserved for a reschedule.
@@ -44,7 +45,7 @@ enum InMemory {}
 
 impl BookingWorkerPorts for InMemory {
     type Bookings = Faulty<MemoryBookingStore>;
-    type Calendar = Arc<MemorySlotStore>;
+    type Calendar = MemorySlotStore;
     type Queue = Faulty<MemoryQueue>;
     type JobsDone = MemoryIdempotencyStore;
     type Clock = FixedClock;
@@ -67,13 +68,6 @@ fn worker() -> TestWorker {
 fn sample_event() -> SqsEvent {
     let text = include_str!("../../../events/booking-worker-sqs.json");
     serde_json::from_str(text).unwrap()
-}
-
-fn failures(r: &SqsBatchResponse) -> Vec<String> {
-    r.batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
 }
 
 #[tokio::test]
@@ -343,28 +337,10 @@ async fn a_store_failure_sends_the_message_back() {
 /// Every sample event of this worker in events/ goes through the handler without failures.
 #[tokio::test]
 async fn every_sample_event_is_processed() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("booking-worker-")
-        {
-            continue;
-        }
-        let event: SqsEvent =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (name, text) in sample_events("booking-worker-") {
+        let event: SqsEvent = serde_json::from_str(&text).unwrap();
         let w = worker();
         reserve_as_the_webhook_did(&w, &event).await;
-        assert!(
-            failures(&w.handle(event).await).is_empty(),
-            "{}",
-            path.display()
-        );
-        seen += 1;
+        assert!(failures(&w.handle(event).await).is_empty(), "{name}");
     }
-    assert!(seen >= 1, "no booking-worker-* samples in events/");
 }

@@ -1,10 +1,12 @@
 use super::*;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
+use callbook_aws::worker::failed_messages as failures;
 use callbook_core::PhoneNumber;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryEmail, MemoryIdempotencyStore, MemoryOptOuts, MemorySms,
 };
+use callbook_core::testing::sample_events;
 use chrono::{TimeZone, Utc};
 
 /// The worker's ports in memory; the ones a test makes fail are wrapped in `Faulty`.
@@ -32,13 +34,6 @@ fn worker() -> TestWorker {
 
 fn sample_event() -> SqsEvent {
     serde_json::from_str(include_str!("../../../events/notification-worker-sqs.json")).unwrap()
-}
-
-fn failures(r: &SqsBatchResponse) -> Vec<String> {
-    r.batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
 }
 
 fn counts(w: &TestWorker) -> (usize, usize) {
@@ -110,28 +105,10 @@ async fn an_unreadable_job_is_a_failure_not_a_drop() {
 /// Every sample event of this worker in events/ goes through the handler without failures.
 #[tokio::test]
 async fn every_sample_event_is_processed() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("notification-worker-")
-        {
-            continue;
-        }
-        let event: SqsEvent =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert!(
-            failures(&worker().handle(event).await).is_empty(),
-            "{}",
-            path.display()
-        );
-        seen += 1;
+    for (name, text) in sample_events("notification-worker-") {
+        let event: SqsEvent = serde_json::from_str(&text).unwrap();
+        assert!(failures(&worker().handle(event).await).is_empty(), "{name}");
     }
-    assert!(seen >= 1, "no notification-worker-* samples in events/");
 }
 
 #[tokio::test(start_paused = true)]

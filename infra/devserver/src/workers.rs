@@ -8,6 +8,7 @@ use analytics_worker::AnalyticsWorker;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use booking_worker::BookingWorker;
+use callbook_aws::worker::failed_messages;
 use callbook_aws::{SdkConfig, Worker as _};
 use callbook_core::ConfigError;
 use callbook_core::testing::faults::{FaultSpec, Faults};
@@ -125,14 +126,14 @@ pub async fn poll(
             }
         };
         let response = worker.handle(event).await;
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
+        let failed = failed_messages(&response);
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
-            .filter(|m| !failed.contains(&m.message_id().unwrap_or_default()))
+            .filter(|m| {
+                !failed
+                    .iter()
+                    .any(|f| f == m.message_id().unwrap_or_default())
+            })
             .enumerate()
             .filter_map(|(i, m)| {
                 DeleteMessageBatchRequestEntry::builder()

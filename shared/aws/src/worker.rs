@@ -54,18 +54,22 @@ pub enum JobFailure<E> {
         kind: &'static str,
         error: serde_json::Error,
     },
-    #[error("another delivery of this job is running; it will be retried")]
-    InProgress,
-    #[error("this job id was used before with other content: not run")]
-    Mismatch,
-    #[error("the idempotency store failed: {0}")]
-    Store(PortError),
+    /// Running elsewhere, used before for other content, the store down, or the job failed.
+    #[error(transparent)]
+    NotRun(#[from] OnceError<E>),
     /// Done, but not recorded: retried, and the job's own conditional writes keep the repeat
     /// from doing anything twice.
     #[error("the job ran but could not be recorded: {0}")]
     Unrecorded(PortError),
-    #[error(transparent)]
-    Job(E),
+}
+
+/// The ids of the messages a batch response sends back to the queue.
+pub fn failed_messages(response: &SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
 }
 
 /// Runs every message of the batch once; returns the ones that failed.
@@ -115,18 +119,14 @@ async fn run_message<W: Worker>(
         &fingerprint,
         || worker.run(&job),
     )
-    .await;
+    .await?;
     match ran {
-        Ok(Ran::Now(_)) => Ok(()),
-        Ok(Ran::Before(_)) => {
+        Ran::Now(_) => Ok(()),
+        Ran::Before(_) => {
             info!(job = %key, %fingerprint, "job done before: skipped");
             Ok(())
         }
-        Ok(Ran::Unrecorded(_, e)) => Err(JobFailure::Unrecorded(e)),
-        Err(OnceError::InProgress) => Err(JobFailure::InProgress),
-        Err(OnceError::Mismatch) => Err(JobFailure::Mismatch),
-        Err(OnceError::Store(e)) => Err(JobFailure::Store(e)),
-        Err(OnceError::Work(e)) => Err(JobFailure::Job(e)),
+        Ran::Unrecorded(_, e) => Err(JobFailure::Unrecorded(e)),
     }
 }
 

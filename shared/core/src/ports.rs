@@ -251,46 +251,6 @@ pub trait SlotStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<(SlotCell, u32)>, PortError>> + Send;
 }
 
-/// A shared calendar is still a calendar (the in-memory booking store and the worker share one).
-impl<T: SlotStore> SlotStore for Arc<T> {
-    fn reserve(
-        &self,
-        business_id: &str,
-        cells: &[SlotCell],
-        capacity: u32,
-        reference: &BookingReference,
-        holder: &str,
-    ) -> impl Future<Output = Result<Reservation, PortError>> + Send {
-        (**self).reserve(business_id, cells, capacity, reference, holder)
-    }
-
-    fn held_by(
-        &self,
-        business_id: &str,
-        cell: &SlotCell,
-        holder: &str,
-    ) -> impl Future<Output = Result<Option<BookingReference>, PortError>> + Send {
-        (**self).held_by(business_id, cell, holder)
-    }
-
-    fn release(
-        &self,
-        business_id: &str,
-        cells: &[SlotCell],
-        reference: &BookingReference,
-    ) -> impl Future<Output = Result<(), PortError>> + Send {
-        (**self).release(business_id, cells, reference)
-    }
-
-    fn taken(
-        &self,
-        business_id: &str,
-        day: NaiveDate,
-    ) -> impl Future<Output = Result<Vec<(SlotCell, u32)>, PortError>> + Send {
-        (**self).taken(business_id, day)
-    }
-}
-
 /// One component of the system as the health check saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentHealth {

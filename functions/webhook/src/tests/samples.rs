@@ -1,22 +1,16 @@
 use super::*;
+use callbook_core::testing::sample_events;
 
 /// Every API Gateway event in events/ goes through the handler, so the samples never rot.
 #[tokio::test]
 async fn every_sample_event_is_answered() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.starts_with("webhook-") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
+    let samples = sample_events("webhook-");
+    for (name, text) in &samples {
         let request =
-            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            lambda_http::request::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let w = webhook();
         let (status, body) = send(&w, request).await;
-        let expected: Value = serde_json::from_str::<Value>(&text).unwrap()["_expect"].clone();
+        let expected: Value = serde_json::from_str::<Value>(text).unwrap()["_expect"].clone();
         assert_eq!(
             status.as_u16() as u64,
             expected["status"].as_u64().unwrap(),
@@ -30,11 +24,11 @@ async fn every_sample_event_is_answered() {
             expected["jobs"].as_u64().unwrap_or(0),
             "{name}"
         );
-        seen += 1;
     }
     assert!(
-        seen >= 5,
-        "expected the webhook samples in events/, found {seen}"
+        samples.len() >= 5,
+        "expected the webhook samples in events/, found {}",
+        samples.len()
     );
 }
 

@@ -9,6 +9,8 @@
 use std::process::ExitCode;
 
 use callbook_aws::business::load_business;
+use callbook_aws::config::environment;
+use callbook_aws::{Resources, Table};
 use callbook_core::BusinessProfile;
 
 const USAGE: &str = "usage:
@@ -16,6 +18,17 @@ const USAGE: &str = "usage:
   callbook-admin redrive <dead-letter-queue-url> <source-queue-url>
   callbook-admin opt-out <business-id> <phone>    (no more SMS to it; needs CUSTOMERS_TABLE)
   callbook-admin opt-in <business-id> <phone>";
+
+/// The table's name from the environment, or the usage and `None`.
+fn table_or_usage(table: Table) -> Option<String> {
+    match Resources::from_lookup(&environment).table(table) {
+        Ok(name) => Some(name),
+        Err(e) => {
+            eprintln!("callbook-admin: {e}\n{USAGE}");
+            None
+        }
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -33,11 +46,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(table) = std::env::var("BUSINESSES_TABLE")
-        .ok()
-        .filter(|t| !t.is_empty())
-    else {
-        eprintln!("callbook-admin: BUSINESSES_TABLE is not set\n{USAGE}");
+    let Some(table) = table_or_usage(Table::Businesses) else {
         return ExitCode::from(2);
     };
     let text = match std::fs::read_to_string(file) {
@@ -104,11 +113,7 @@ async fn redrive(dead_letter: &str, source: &str) -> ExitCode {
 /// Adds a phone to (or removes it from) a business's own SMS opt-out list: what a STOP
 /// reply asks for. The notification worker checks it, and SNS's own list, before each SMS.
 async fn opt_out(out: bool, business: &str, raw_phone: &str) -> ExitCode {
-    let Some(table) = std::env::var("CUSTOMERS_TABLE")
-        .ok()
-        .filter(|t| !t.is_empty())
-    else {
-        eprintln!("callbook-admin: CUSTOMERS_TABLE is not set\n{USAGE}");
+    let Some(table) = table_or_usage(Table::Customers) else {
         return ExitCode::from(2);
     };
     let region = std::env::var("DEFAULT_PHONE_REGION").unwrap_or_else(|_| "US".into());

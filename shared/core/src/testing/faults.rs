@@ -234,217 +234,52 @@ impl<P> std::ops::Deref for Faulty<P> {
     }
 }
 
-impl<P: JobQueue> JobQueue for Faulty<P> {
-    async fn enqueue(&self, jobs: &[Job]) -> Result<(), PortError> {
-        self.faults.check("enqueue")?;
-        self.inner.enqueue(jobs).await
-    }
+/// `Faulty<P>` is the port `P` is: each method counts the call against the plan, fails it
+/// with `PortError::Unavailable` when picked, and otherwise asks the port it wraps.
+macro_rules! faulty {
+    ($port:ident: $(fn $method:ident($($arg:ident: $ty:ty),*) -> $out:ty, $operation:literal;)+) => {
+        impl<P: $port> $port for Faulty<P> {
+            $(async fn $method(&self, $($arg: $ty),*) -> Result<$out, PortError> {
+                self.faults.check($operation)?;
+                self.inner.$method($($arg),*).await
+            })+
+        }
+    };
 }
 
-impl<P: BookingStore> BookingStore for Faulty<P> {
-    async fn record_booking(
-        &self,
-        job: &BookingJob,
-        now: DateTime<Utc>,
-    ) -> Result<RecordOutcome, PortError> {
-        self.faults.check("record booking")?;
-        self.inner.record_booking(job, now).await
-    }
-
-    async fn booking(
-        &self,
-        business_id: &str,
-        reference: &BookingReference,
-    ) -> Result<Option<BookingRecord>, PortError> {
-        self.faults.check("read booking")?;
-        self.inner.booking(business_id, reference).await
-    }
-
-    async fn customer(
-        &self,
-        business_id: &str,
-        phone: &PhoneNumber,
-    ) -> Result<Option<CustomerRecord>, PortError> {
-        self.faults.check("read customer")?;
-        self.inner.customer(business_id, phone).await
-    }
-
-    async fn bookings_of(
-        &self,
-        business_id: &str,
-        phone: &PhoneNumber,
-        from: DateTime<Utc>,
-    ) -> Result<Vec<BookingRecord>, PortError> {
-        self.faults.check("list bookings")?;
-        self.inner.bookings_of(business_id, phone, from).await
-    }
-
-    async fn apply_change(
-        &self,
-        job: &BookingChangeJob,
-        now: DateTime<Utc>,
-    ) -> Result<ChangeApplied, PortError> {
-        self.faults.check("apply change")?;
-        self.inner.apply_change(job, now).await
-    }
-}
-
-impl<P: CallStore> CallStore for Faulty<P> {
-    async fn call(
-        &self,
-        business_id: &str,
-        call_id: &str,
-    ) -> Result<Option<CallRecord>, PortError> {
-        self.faults.check("read call")?;
-        self.inner.call(business_id, call_id).await
-    }
-
-    async fn save_call(
-        &self,
-        call: &CallRecord,
-        contact: Option<&CustomerContact>,
-    ) -> Result<Saved, PortError> {
-        self.faults.check("save call")?;
-        self.inner.save_call(call, contact).await
-    }
-
-    async fn lead(
-        &self,
-        business_id: &str,
-        phone: &PhoneNumber,
-    ) -> Result<Option<LeadRecord>, PortError> {
-        self.faults.check("read lead")?;
-        self.inner.lead(business_id, phone).await
-    }
-
-    async fn save_lead(&self, lead: &LeadRecord) -> Result<Saved, PortError> {
-        self.faults.check("save lead")?;
-        self.inner.save_lead(lead).await
-    }
-}
-
-impl<P: IdempotencyStore> IdempotencyStore for Faulty<P> {
-    async fn claim(
-        &self,
-        key: &str,
-        payload_hash: &str,
-        now: DateTime<Utc>,
-        in_progress_for: Duration,
-    ) -> Result<Claim, PortError> {
-        self.faults.check("claim")?;
-        self.inner
-            .claim(key, payload_hash, now, in_progress_for)
-            .await
-    }
-
-    async fn complete(
-        &self,
-        key: &str,
-        payload_hash: &str,
-        result: &str,
-        now: DateTime<Utc>,
-        keep_for: Duration,
-    ) -> Result<(), PortError> {
-        self.faults.check("complete")?;
-        self.inner
-            .complete(key, payload_hash, result, now, keep_for)
-            .await
-    }
-
-    async fn release(&self, key: &str) -> Result<(), PortError> {
-        self.faults.check("release claim")?;
-        self.inner.release(key).await
-    }
-}
-
-impl<P: SmsSender> SmsSender for Faulty<P> {
-    async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<String, PortError> {
-        self.faults.check("send sms")?;
-        self.inner.send_sms(to, text).await
-    }
-}
-
-impl<P: EmailSender> EmailSender for Faulty<P> {
-    async fn send_email(
-        &self,
-        to: &EmailAddress,
-        email: &RenderedEmail,
-    ) -> Result<String, PortError> {
-        self.faults.check("send email")?;
-        self.inner.send_email(to, email).await
-    }
-}
-
-impl<P: SlotStore> SlotStore for Faulty<P> {
-    async fn reserve(
-        &self,
-        business_id: &str,
-        cells: &[SlotCell],
-        capacity: u32,
-        reference: &BookingReference,
-        holder: &str,
-    ) -> Result<Reservation, PortError> {
-        self.faults.check("reserve slot")?;
-        self.inner
-            .reserve(business_id, cells, capacity, reference, holder)
-            .await
-    }
-
-    async fn held_by(
-        &self,
-        business_id: &str,
-        first: &SlotCell,
-        holder: &str,
-    ) -> Result<Option<BookingReference>, PortError> {
-        self.faults.check("read holder")?;
-        self.inner.held_by(business_id, first, holder).await
-    }
-
-    async fn release(
-        &self,
-        business_id: &str,
-        cells: &[SlotCell],
-        reference: &BookingReference,
-    ) -> Result<(), PortError> {
-        self.faults.check("release slot")?;
-        self.inner.release(business_id, cells, reference).await
-    }
-
-    async fn taken(
-        &self,
-        business_id: &str,
-        day: NaiveDate,
-    ) -> Result<Vec<(SlotCell, u32)>, PortError> {
-        self.faults.check("read calendar")?;
-        self.inner.taken(business_id, day).await
-    }
-}
-
-impl<P: BusinessDirectory> BusinessDirectory for Faulty<P> {
-    async fn business_for(&self, route: CallRoute<'_>) -> Result<Option<Arc<Business>>, PortError> {
-        self.faults.check("find business")?;
-        self.inner.business_for(route).await
-    }
-
-    async fn business(&self, id: &str) -> Result<Option<Arc<Business>>, PortError> {
-        self.faults.check("find business")?;
-        self.inner.business(id).await
-    }
-}
-
-impl<P: SecretStore> SecretStore for Faulty<P> {
-    async fn secret(&self, reference: &SecretRef) -> Result<String, PortError> {
-        self.faults.check("read secret")?;
-        self.inner.secret(reference).await
-    }
-}
-
-impl<P: OptOuts> OptOuts for Faulty<P> {
-    async fn opted_out(&self, business_id: &str, phone: &PhoneNumber) -> Result<bool, PortError> {
-        self.faults.check("check opt-out")?;
-        self.inner.opted_out(business_id, phone).await
-    }
-}
+faulty!(JobQueue: fn enqueue(jobs: &[Job]) -> (), "enqueue";);
+faulty!(BookingStore:
+    fn record_booking(job: &BookingJob, now: DateTime<Utc>) -> RecordOutcome, "record booking";
+    fn booking(business_id: &str, reference: &BookingReference) -> Option<BookingRecord>, "read booking";
+    fn customer(business_id: &str, phone: &PhoneNumber) -> Option<CustomerRecord>, "read customer";
+    fn bookings_of(business_id: &str, phone: &PhoneNumber, from: DateTime<Utc>) -> Vec<BookingRecord>, "list bookings";
+    fn apply_change(job: &BookingChangeJob, now: DateTime<Utc>) -> ChangeApplied, "apply change";
+);
+faulty!(CallStore:
+    fn call(business_id: &str, call_id: &str) -> Option<CallRecord>, "read call";
+    fn save_call(call: &CallRecord, contact: Option<&CustomerContact>) -> Saved, "save call";
+    fn lead(business_id: &str, phone: &PhoneNumber) -> Option<LeadRecord>, "read lead";
+    fn save_lead(lead: &LeadRecord) -> Saved, "save lead";
+);
+faulty!(IdempotencyStore:
+    fn claim(key: &str, payload_hash: &str, now: DateTime<Utc>, in_progress_for: Duration) -> Claim, "claim";
+    fn complete(key: &str, payload_hash: &str, result: &str, now: DateTime<Utc>, keep_for: Duration) -> (), "complete";
+    fn release(key: &str) -> (), "release claim";
+);
+faulty!(SmsSender: fn send_sms(to: &PhoneNumber, text: &str) -> String, "send sms";);
+faulty!(EmailSender: fn send_email(to: &EmailAddress, email: &RenderedEmail) -> String, "send email";);
+faulty!(SlotStore:
+    fn reserve(business_id: &str, cells: &[SlotCell], capacity: u32, reference: &BookingReference, holder: &str) -> Reservation, "reserve slot";
+    fn held_by(business_id: &str, first: &SlotCell, holder: &str) -> Option<BookingReference>, "read holder";
+    fn release(business_id: &str, cells: &[SlotCell], reference: &BookingReference) -> (), "release slot";
+    fn taken(business_id: &str, day: NaiveDate) -> Vec<(SlotCell, u32)>, "read calendar";
+);
+faulty!(BusinessDirectory:
+    fn business_for(route: CallRoute<'_>) -> Option<Arc<Business>>, "find business";
+    fn business(id: &str) -> Option<Arc<Business>>, "find business";
+);
+faulty!(SecretStore: fn secret(reference: &SecretRef) -> String, "read secret";);
+faulty!(OptOuts: fn opted_out(business_id: &str, phone: &PhoneNumber) -> bool, "check opt-out";);
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Bookings and their customers.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
@@ -22,8 +22,8 @@ type BookingState = (
 pub struct MemoryBookingStore {
     state: Mutex<BookingState>,
     /// The calendar a change's cells are written to with its record (share it with the
-    /// worker's `SlotStore`: `Arc<MemorySlotStore>`).
-    pub calendar: Arc<MemorySlotStore>,
+    /// worker's `SlotStore`: a clone of it is the same calendar).
+    pub calendar: MemorySlotStore,
 }
 
 impl MemoryBookingStore {

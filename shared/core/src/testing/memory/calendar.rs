@@ -1,7 +1,7 @@
 //! The business calendar's cells.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 
@@ -12,12 +12,19 @@ use crate::values::reference::BookingReference;
 use crate::values::slots::SlotCell;
 
 /// Cells and the references holding them; one lock, so reserving is as atomic as a transaction.
-#[derive(Debug, Default)]
+/// A clone is the same calendar (the booking store writes a change's cells to the calendar
+/// the booking worker frees).
+#[derive(Debug, Default, Clone)]
 pub struct MemorySlotStore {
-    cells: Mutex<HashMap<(String, SlotCell), Vec<String>>>,
+    cells: Arc<Mutex<Cells>>,
     /// (business, first cell, holder tag) → reference; changed only under the `cells` lock.
-    holders: Mutex<HashMap<(String, SlotCell, String), String>>,
+    holders: Arc<Mutex<Holders>>,
 }
+
+/// (business, cell) → the references holding it.
+type Cells = HashMap<(String, SlotCell), Vec<String>>;
+/// (business, first cell, holder tag) → reference.
+type Holders = HashMap<(String, SlotCell, String), String>;
 
 impl MemorySlotStore {
     /// No cell is held by anyone.
@@ -208,7 +215,6 @@ impl SlotStore for MemorySlotStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use chrono::TimeZone;
     use chrono_tz::America::New_York;

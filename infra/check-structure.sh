@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The shape the code keeps (docs/architecture.md), checked in `make test`:
+# - every function's main.rs is at most 10 lines (the handler lives in the library);
+# - no source file outside tests is over 500 lines (tests: `tests.rs`, `tests/` folders);
+# - the functions' release builds do not compile callbook-core's test doubles (`testing`).
+# The core's layers and its lack of import circles are checked by shared/core/tests/layers.rs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+problems=0
+fail() { echo "check-structure: $*" >&2; problems=$((problems + 1)); }
+
+for main in functions/*/src/main.rs; do
+  lines=$(wc -l <"$main")
+  (( lines <= 10 )) || fail "$main has $lines lines (at most 10: build and serve only)"
+done
+
+while IFS= read -r file; do
+  [[ -f "$file" ]] || continue
+  lines=$(wc -l <"$file")
+  (( lines <= 500 )) || fail "$file has $lines lines (at most 500 outside tests: split it)"
+done < <(git ls-files -co --exclude-standard -- '*.rs' \
+  | grep -v -E '(^|/)tests(/|\.rs$)' | grep -v -E '^fuzz/(target|corpus|artifacts)/')
+
+# The packages `make build` builds, together, as it builds them: dev-dependencies are not
+# part of a release build, so only a normal dependency could bring `testing` in.
+functions=(webhook booking-worker notification-worker analytics-worker)
+features=$(cargo tree --offline -e normal,features -i callbook-core --prefix none \
+  $(printf -- '-p %s ' "${functions[@]}") 2>/dev/null || cargo tree -e normal,features \
+  -i callbook-core --prefix none $(printf -- '-p %s ' "${functions[@]}"))
+if grep -q 'feature "testing"' <<<"$features"; then
+  fail "a function's release build enables callbook-core's \"testing\" feature (test doubles)"
+fi
+
+if (( problems > 0 )); then
+  echo "check-structure: $problems problem(s)" >&2
+  exit 1
+fi
+echo "check-structure: main.rs files, file sizes and release features are as they should be"
