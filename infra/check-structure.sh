@@ -15,22 +15,24 @@ for main in functions/*/src/main.rs; do
   (( lines <= 10 )) || fail "$main has $lines lines (at most 10: build and serve only)"
 done
 
+# Listed first, so a failing git stops the script rather than passing an empty list.
+sources=$(git ls-files -co --exclude-standard -- '*.rs')
 while IFS= read -r file; do
   [[ -f "$file" ]] || continue
   lines=$(wc -l <"$file")
   (( lines <= 500 )) || fail "$file has $lines lines (at most 500 outside tests: split it)"
-done < <(git ls-files -co --exclude-standard -- '*.rs' \
-  | grep -v -E '(^|/)tests(/|\.rs$)' | grep -v -E '^fuzz/(target|corpus|artifacts)/')
+done < <(grep -v -E '(^|/)tests(/|\.rs$)' <<<"$sources" | grep -v -E '^fuzz/(target|corpus|artifacts)/')
 
-# The packages `make build` builds, together, as it builds them: dev-dependencies are not
-# part of a release build, so only a normal dependency could bring `testing` in.
-functions=(webhook booking-worker notification-worker analytics-worker)
-features=$(cargo tree --offline -e normal,features -i callbook-core --prefix none \
-  $(printf -- '-p %s ' "${functions[@]}") 2>/dev/null || cargo tree -e normal,features \
-  -i callbook-core --prefix none $(printf -- '-p %s ' "${functions[@]}"))
-if grep -q 'feature "testing"' <<<"$features"; then
-  fail "a function's release build enables callbook-core's \"testing\" feature (test doubles)"
-fi
+# The functions' release builds as they are made: from the root without -p (`make build`,
+# `sam build`: the workspace's default members), and each function on its own. Dev-dependencies
+# are not part of a release build, so only a normal dependency could bring `testing` in.
+features() { cargo tree -e normal,features -i callbook-core --prefix none "$@"; }
+for selection in "" "-p webhook" "-p booking-worker" "-p notification-worker" "-p analytics-worker"; do
+  # shellcheck disable=SC2086
+  if features $selection | grep -q 'feature "testing"'; then
+    fail "the release build (${selection:-workspace default members}) enables callbook-core's \"testing\" feature (test doubles)"
+  fi
+done
 
 if (( problems > 0 )); then
   echo "check-structure: $problems problem(s)" >&2

@@ -91,7 +91,13 @@ impl<P: WebhookPorts> Webhook<P> {
             Ok(value) => self.business_named_by(value).await?,
             Err(_) => self.business.clone(),
         };
-        let own_secrets = self.own_secrets(&business).await?;
+        // The install's default business is configured, not stored: the deployment's secret
+        // is its secret.
+        let own_secrets = if Arc::ptr_eq(&business, &self.business) {
+            None
+        } else {
+            self.own_secrets(&business).await?
+        };
         let header = |name: &str| headers.get(name).map(|v| v.as_bytes());
         let checked = match &own_secrets {
             Some(secrets) => self

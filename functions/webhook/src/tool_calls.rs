@@ -2,8 +2,8 @@
 //! answer), dispatched by the tool it names, and logged without personal data.
 
 use callbook_core::{
-    Business, CallContext, Clock, OnceError, OncePolicy, Ran, Tool, ToolCall, ToolOutcome, Waiting,
-    redact_text, run_once, single_call_response, stable_id, tool_calls_response,
+    Business, CallContext, Clock, OnceError, OncePolicy, Ran, Record, Tool, ToolCall, ToolOutcome,
+    Waiting, redact_text, run_once, single_call_response, stable_id, tool_calls_response,
 };
 use chrono::Duration;
 use serde_json::Value;
@@ -14,15 +14,30 @@ use crate::tools::ToolRequest;
 use crate::{Webhook, WebhookPorts};
 
 /// A tool call's answer is remembered for an hour; its claim may run 30 s; a repeat that
-/// finds the first still running waits for its answer about 2 s (20 × 100 ms) before saying so.
+/// finds the first still running waits up to 2 s for its answer before saying so. The answer
+/// is written once: the caller is waiting, and a repeat meets the tools' own duplicate checks.
 const ANSWERS: OncePolicy = OncePolicy {
     claim_for: Duration::seconds(30),
     keep_for: Duration::hours(1),
     waiting: Some(Waiting {
-        tries: 20,
+        up_to: std::time::Duration::from_secs(2),
         every: std::time::Duration::from_millis(100),
     }),
+    record_attempts: 1,
 };
+
+/// An outcome a repeat of the tool call hears again: an answer or a refusal, kept as Vapi's
+/// answer JSON. A system failure has none, so it cannot be remembered.
+struct Remembered {
+    outcome: ToolOutcome,
+    json: String,
+}
+
+impl Record for Remembered {
+    fn record(&self) -> String {
+        self.json.clone()
+    }
+}
 
 impl<P: WebhookPorts> Webhook<P> {
     /// `tool-calls`: one result per call, in order.
@@ -75,15 +90,16 @@ impl<P: WebhookPorts> Webhook<P> {
         };
         let hash = stable_id(format!("{}|{arguments}", tool_call.name).as_bytes());
         let ran = run_once(&self.answers, &self.clock, ANSWERS, &key, &hash, || async {
-            match self.run_tool(business, call, tool_call).await {
-                failure @ ToolOutcome::SystemFailure(_) => Err(failure),
-                outcome => Ok(outcome),
+            let outcome = self.run_tool(business, call, tool_call).await;
+            match outcome.remembered() {
+                Some(json) => Ok(Remembered { outcome, json }),
+                None => Err(outcome),
             }
         })
         .await;
         match ran {
-            Ok(Ran::Now(outcome)) => outcome,
-            Ok(Ran::Unrecorded(outcome, e)) => {
+            Ok(Ran::Now(Remembered { outcome, .. })) => outcome,
+            Ok(Ran::Unrecorded(Remembered { outcome, .. }, e)) => {
                 // The answer stands; a repeat runs again and meets the tools' own duplicate
                 // checks (a booking's reference, the calendar's claims).
                 warn!(error = %e, "tool answer not remembered");

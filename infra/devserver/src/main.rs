@@ -42,6 +42,7 @@ async fn run() -> Result<(), String> {
         &std::env::var("CALLBOOK_FAULTS").unwrap_or_default(),
     )
     .map_err(|e| format!("CALLBOOK_FAULTS: {e}"))?;
+    ports::check_fault_sites(&faults)?;
     for (function, port, plan) in faults.sites() {
         println!("  fault:     {function}.{port} fails {plan:?}");
     }

@@ -12,6 +12,52 @@ use webhook::{Webhook, WebhookPorts};
 
 pub enum Dev {}
 
+/// The ports `CALLBOOK_FAULTS` may name, per function: the handlers' fields (`jobs` is
+/// `jobs_done`), and `delete` for the batch delete after a worker's run.
+const FAULT_SITES: &[(&str, &[&str])] = &[
+    (
+        "webhook",
+        &[
+            "queue",
+            "calendar",
+            "bookings",
+            "directory",
+            "answers",
+            "secrets",
+        ],
+    ),
+    (
+        "booking-worker",
+        &["bookings", "calendar", "queue", "jobs", "delete"],
+    ),
+    (
+        "notification-worker",
+        &["jobs", "sms", "email", "opt-outs", "delete"],
+    ),
+    (
+        "analytics-worker",
+        &["calls", "directory", "queue", "jobs", "delete"],
+    ),
+];
+
+/// Every site a spec names exists, so a misspelt one is an error rather than no fault at all.
+pub fn check_fault_sites(faults: &FaultSpec) -> Result<(), String> {
+    for (function, port, _) in faults.sites() {
+        let ports = FAULT_SITES
+            .iter()
+            .find(|(name, _)| *name == function)
+            .map(|(_, ports)| *ports)
+            .ok_or_else(|| format!("CALLBOOK_FAULTS: no function {function:?}"))?;
+        if !ports.contains(&port) {
+            return Err(format!(
+                "CALLBOOK_FAULTS: {function} has no port {port:?} (its ports: {})",
+                ports.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl WebhookPorts for Dev {
     type Queue = Faulty<<webhook::Aws as WebhookPorts>::Queue>;
     type Calendar = Faulty<<webhook::Aws as WebhookPorts>::Calendar>;
@@ -105,5 +151,30 @@ pub fn analytics_worker(
         queue: faults.wrap(name, "queue", w.queue),
         jobs_done: faults.wrap(name, "jobs", w.jobs_done),
         clock: w.clock,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_at_a_port_that_does_not_exist_is_refused() {
+        let ok = FaultSpec::parse(
+            "booking-worker.delete=nth:1; notification-worker.email=percent:50; webhook.answers=first:1",
+        )
+        .unwrap();
+        assert_eq!(check_fault_sites(&ok), Ok(()));
+        for (spec, says) in [
+            ("booking-worker.store=first:1", "has no port \"store\""),
+            ("webhook.delete=first:1", "has no port \"delete\""),
+            (
+                "billing-worker.queue=first:1",
+                "no function \"billing-worker\"",
+            ),
+        ] {
+            let error = check_fault_sites(&FaultSpec::parse(spec).unwrap()).unwrap_err();
+            assert!(error.contains(says), "{spec}: {error}");
+        }
     }
 }

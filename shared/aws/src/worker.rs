@@ -49,7 +49,7 @@ pub trait Worker: Sync {
 pub enum JobFailure<E> {
     #[error("the message has no body")]
     NoBody,
-    #[error("the message is not a {kind} job: {error}")]
+    #[error("the message is not a job of the {kind} queue: {error}")]
     Unreadable {
         kind: &'static str,
         error: serde_json::Error,
@@ -145,4 +145,111 @@ where
         Ok::<_, lambda_runtime::Error>(handle(worker, event.payload).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
+    use callbook_core::testing::faults::Faulty;
+    use callbook_core::testing::memory::{FixedClock, MemoryIdempotencyStore};
+    use callbook_core::{OncePolicy, QUEUE_JOB};
+    use chrono::{TimeZone, Utc};
+    use serde::Deserialize;
+
+    /// A job that says what to do: succeed, or fail.
+    #[derive(Deserialize)]
+    struct Chore {
+        id: String,
+        fails: bool,
+    }
+
+    impl QueueJob for Chore {
+        const KIND: &'static str = "chore";
+        const POLICY: OncePolicy = QUEUE_JOB;
+
+        fn key(&self) -> String {
+            format!("chore#{}", self.id)
+        }
+
+        fn fingerprint(&self) -> String {
+            format!("{}|{}", self.id, self.fails)
+        }
+    }
+
+    struct Chores {
+        jobs_done: Faulty<MemoryIdempotencyStore>,
+        clock: FixedClock,
+        /// Makes the record of the next runs fail, as a store going down mid-job would.
+        unrecordable: bool,
+    }
+
+    impl Worker for Chores {
+        type Job = Chore;
+        type Error = PortError;
+        type JobsDone = Faulty<MemoryIdempotencyStore>;
+        type Clock = FixedClock;
+
+        fn jobs_done(&self) -> &Self::JobsDone {
+            &self.jobs_done
+        }
+
+        fn clock(&self) -> &FixedClock {
+            &self.clock
+        }
+
+        async fn run(&self, chore: &Chore) -> Result<String, PortError> {
+            if self.unrecordable {
+                self.jobs_done.faults.fail_next(3);
+            }
+            if chore.fails {
+                return Err(PortError::unavailable("chore", "it failed"));
+            }
+            Ok("done".into())
+        }
+    }
+
+    fn batch(bodies: &[(&str, &str)]) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        for (id, body) in bodies {
+            let mut message = SqsMessage::default();
+            message.message_id = Some(id.to_string());
+            message.body = Some(body.to_string());
+            event.records.push(message);
+        }
+        event
+    }
+
+    fn chores(unrecordable: bool) -> Chores {
+        Chores {
+            jobs_done: Faulty::default(),
+            clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
+            unrecordable,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_messages_that_failed_go_back_and_a_done_job_is_skipped() {
+        let worker = chores(false);
+        let event = batch(&[
+            ("m1", r#"{"id": "a", "fails": false}"#),
+            ("m2", r#"{"id": "b", "fails": true}"#),
+            ("m3", "not json"),
+            ("m4", r#"{"id": "a", "fails": true}"#),
+        ]);
+        // m4 reuses job a's id with other content: refused, not run.
+        assert_eq!(
+            failed_messages(&worker.handle(event).await),
+            ["m2", "m3", "m4"]
+        );
+        let again = batch(&[("m5", r#"{"id": "a", "fails": false}"#)]);
+        assert!(failed_messages(&worker.handle(again).await).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_ran_but_could_not_be_recorded_goes_back_to_the_queue() {
+        let worker = chores(true);
+        let event = batch(&[("m1", r#"{"id": "a", "fails": false}"#)]);
+        assert_eq!(failed_messages(&worker.handle(event).await), ["m1"]);
+    }
 }

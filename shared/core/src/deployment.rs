@@ -8,8 +8,8 @@ use crate::values::secrets::SecretRef;
 /// The deployment's secrets kept in SSM or Secrets Manager: `VAPI_WEBHOOK_SECRET_REF` and
 /// `VAPI_WEBHOOK_SECRET_PREVIOUS_REF` name them (`ssm:<parameter>` or
 /// `secretsmanager:<secret id>`), in place of `VAPI_WEBHOOK_SECRET` and
-/// `VAPI_WEBHOOK_SECRET_PREVIOUS`; `MONITORING_TOKEN_REF` likewise for `MONITORING_TOKEN`. Read once, at init; returns the values to use for those
-/// two settings. A setting given both ways is refused, so it is clear which one is in force.
+/// `VAPI_WEBHOOK_SECRET_PREVIOUS`; `MONITORING_TOKEN_REF` likewise for `MONITORING_TOKEN`.
+/// Read once, at init; returns the values to use for those settings. A setting given both ways is refused, so it is clear which one is in force.
 pub async fn stored_deployment_secrets<S: SecretStore>(
     store: &S,
     lookup: &impl Fn(&str) -> Option<String>,

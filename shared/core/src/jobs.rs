@@ -322,12 +322,14 @@ pub struct OncePolicy {
     /// A repeat that finds the job running elsewhere waits for its result this way; without
     /// it, the repeat is refused at once (a queue redelivers it later).
     pub waiting: Option<Waiting>,
+    /// How many times a result is written before its run is reported `Unrecorded`.
+    pub record_attempts: u32,
 }
 
-/// Up to `tries` more claims, `every` apart.
+/// Claims again `every` so long, until `up_to` has passed since the first claim.
 #[derive(Debug, Clone, Copy)]
 pub struct Waiting {
-    pub tries: u32,
+    pub up_to: std::time::Duration,
     pub every: std::time::Duration,
 }
 
@@ -338,6 +340,7 @@ pub const QUEUE_JOB: OncePolicy = OncePolicy {
     claim_for: Duration::seconds(60),
     keep_for: Duration::days(15),
     waiting: None,
+    record_attempts: 3,
 };
 
 /// A job a queue worker runs once: it says how it is read from a message body, its
@@ -417,6 +420,7 @@ pub const SENDING: OncePolicy = OncePolicy {
     claim_for: Duration::minutes(5),
     keep_for: Duration::days(30),
     waiting: None,
+    record_attempts: 3,
 };
 
 impl QueueJob for NotificationJob {

@@ -11,7 +11,6 @@ use thiserror::Error;
 
 use crate::jobs::OncePolicy;
 use crate::ports::{Claim, Clock, IdempotencyStore, PortError};
-use crate::vapi::answers::ToolOutcome;
 
 #[derive(Debug, Error)]
 pub enum OnceError<E> {
@@ -49,13 +48,6 @@ impl Record for String {
     }
 }
 
-/// A tool call's outcome is kept as Vapi's answer (`{"result": ...}` or `{"error": ...}`).
-impl Record for ToolOutcome {
-    fn record(&self) -> String {
-        self.remembered().unwrap_or_default()
-    }
-}
-
 /// Runs `work` once for `key`.
 pub async fn run_once<I, C, T, E, F, Fut>(
     store: &I,
@@ -72,7 +64,8 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut waited = 0;
+    // Real time, not the clock port's: tests fix the clock, and still wait.
+    let first_claim = std::time::Instant::now();
     loop {
         match store
             .claim(key, payload_hash, clock.now(), policy.claim_for)
@@ -81,8 +74,7 @@ where
         {
             Claim::Completed(record) => return Ok(Ran::Before(record)),
             Claim::InProgress => match policy.waiting {
-                Some(waiting) if waited < waiting.tries => {
-                    waited += 1;
+                Some(waiting) if first_claim.elapsed() < waiting.up_to => {
                     clock.sleep(waiting.every).await;
                 }
                 _ => return Err(OnceError::InProgress),
@@ -94,23 +86,27 @@ where
     match work().await {
         Ok(result) => {
             let record = result.record();
-            // Each attempt has the SDK's own retries with backoff; these cover a failure
-            // that outlasts them.
-            let mut attempt = 0;
+            // Each attempt has the SDK's own retries with backoff; more attempts cover a
+            // failure that outlasts them.
+            let mut attempt = 1;
             loop {
                 match store
                     .complete(key, payload_hash, &record, clock.now(), policy.keep_for)
                     .await
                 {
                     Ok(()) => return Ok(Ran::Now(result)),
-                    Err(e) if attempt >= 2 => return Ok(Ran::Unrecorded(result, e)),
+                    Err(e) if attempt >= policy.record_attempts => {
+                        return Ok(Ran::Unrecorded(result, e));
+                    }
                     Err(_) => attempt += 1,
                 }
             }
         }
         Err(e) => {
-            // If this fails too, the claim expires after `claim_for`.
-            let _ = store.release(key).await;
+            if let Err(failed) = store.release(key).await {
+                // The claim expires after `claim_for`; until then a retry is told to wait.
+                tracing::warn!(error = %failed, "claim not given up");
+            }
             Err(OnceError::Work(e))
         }
     }
@@ -128,6 +124,7 @@ mod tests {
         claim_for: Duration::seconds(30),
         keep_for: Duration::days(1),
         waiting: None,
+        record_attempts: 3,
     };
 
     fn clock() -> FixedClock {
@@ -186,5 +183,63 @@ mod tests {
         })
         .await;
         assert!(matches!(down, Err(OnceError::Store(_))));
+    }
+
+    #[tokio::test]
+    async fn a_result_that_cannot_be_recorded_is_reported_with_the_result() {
+        let store = Faulty::<MemoryIdempotencyStore>::default();
+        // The store fails once the work has run: every attempt to record the result.
+        let ran = run_once(&store, &clock(), POLICY, "k", "h", || async {
+            store.faults.fail_next(3);
+            Ok::<_, PortError>("sent".to_string())
+        })
+        .await;
+        assert!(
+            matches!(&ran, Ok(Ran::Unrecorded(result, _)) if result == "sent"),
+            "{ran:?}"
+        );
+        // Two tries were not enough: with the third, it is recorded.
+        let store = Faulty::<MemoryIdempotencyStore>::default();
+        let ran = run_once(&store, &clock(), POLICY, "k", "h", || async {
+            store.faults.fail_next(2);
+            Ok::<_, PortError>("sent".to_string())
+        })
+        .await;
+        assert_eq!(ran.unwrap(), Ran::Now("sent".into()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repeat_waits_for_the_first_run_when_the_policy_says_so() {
+        let store = std::sync::Arc::new(MemoryIdempotencyStore::default());
+        let waiting = OncePolicy {
+            waiting: Some(crate::jobs::Waiting {
+                up_to: std::time::Duration::from_secs(2),
+                every: std::time::Duration::from_millis(20),
+            }),
+            ..POLICY
+        };
+        let first = {
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move {
+                run_once(&*store, &clock(), POLICY, "k", "h", || async {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    Ok::<_, PortError>("booked".to_string())
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Without waiting: told it is in progress; with it: the first run's result.
+        let impatient = run_once(&*store, &clock(), POLICY, "k", "h", || async {
+            Ok::<_, PortError>("again".to_string())
+        })
+        .await;
+        assert!(matches!(impatient, Err(OnceError::InProgress)));
+        let patient = run_once(&*store, &clock(), waiting, "k", "h", || async {
+            Ok::<_, PortError>("again".to_string())
+        })
+        .await;
+        assert_eq!(patient.unwrap(), Ran::Before("booked".into()));
+        assert_eq!(first.await.unwrap().unwrap(), Ran::Now("booked".into()));
     }
 }

@@ -9,13 +9,7 @@ async fn a_caller_books_lists_moves_and_cancels_and_each_change_frees_its_time()
     let call = "call-e2e-life";
     let other = "+17025550199";
 
-    let booked = tool_call(
-        &stack,
-        call,
-        PHONE,
-        "bookAppointment",
-        book_args("Test User", &date, "10am"),
-    );
+    let booked = book(&stack, call, PHONE, "Test User", &date, "10am");
     let reference = reference_in(
         booked["result"]
             .as_str()
@@ -73,26 +67,14 @@ async fn a_caller_books_lists_moves_and_cancels_and_each_change_frees_its_time()
     )
     .await;
     assert!(s(&rescheduled, "startLocal").contains("T14:00:00"));
-    let taken = tool_call(
-        &stack,
-        "call-other-1",
-        other,
-        "bookAppointment",
-        book_args("Other Caller", &date, "2pm"),
-    );
+    let taken = book(&stack, "call-other-1", other, "Other Caller", &date, "2pm");
     assert!(
         taken["error"]
             .as_str()
             .is_some_and(|e| e.contains("is already booked")),
         "{taken}"
     );
-    let freed = tool_call(
-        &stack,
-        "call-other-1",
-        other,
-        "bookAppointment",
-        book_args("Other Caller", &date, "10am"),
-    );
+    let freed = book(&stack, "call-other-1", other, "Other Caller", &date, "10am");
     assert!(
         freed["result"]
             .as_str()
@@ -127,13 +109,7 @@ async fn a_caller_books_lists_moves_and_cancels_and_each_change_frees_its_time()
             .is_some_and(|entries| entries.len() == 3),
         "booked, rescheduled, cancelled"
     );
-    let rebooked = tool_call(
-        &stack,
-        "call-other-2",
-        other,
-        "bookAppointment",
-        book_args("Other Caller", &date, "2pm"),
-    );
+    let rebooked = book(&stack, "call-other-2", other, "Other Caller", &date, "2pm");
     assert!(
         rebooked["result"]
             .as_str()

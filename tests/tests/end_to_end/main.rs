@@ -179,6 +179,17 @@ fn rand_suffix() -> u128 {
         .as_nanos()
 }
 
+/// bookAppointment for `name` from `phone`, with the fixture's email and service.
+fn book(stack: &DevStack, call_id: &str, phone: &str, name: &str, date: &str, time: &str) -> Value {
+    tool_call(
+        stack,
+        call_id,
+        phone,
+        "bookAppointment",
+        book_args(name, date, time),
+    )
+}
+
 fn book_args(name: &str, date: &str, time: &str) -> Value {
     json!({"customerName": name, "customerEmail": EMAIL, "serviceType": "Consultation", "date": date, "time": time})
 }

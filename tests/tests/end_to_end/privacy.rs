@@ -84,13 +84,7 @@ async fn a_phone_on_the_opt_out_list_gets_its_email_but_no_sms() {
         "the phone is not printed in clear: {out}"
     );
     let date = next_open_day();
-    let booked = tool_call(
-        &stack,
-        "call-optout",
-        PHONE,
-        "bookAppointment",
-        book_args("Test User", &date, "10am"),
-    );
+    let booked = book(&stack, "call-optout", PHONE, "Test User", &date, "10am");
     assert!(booked["result"].is_string(), "{booked}");
     eventually("the email", Duration::from_secs(20), || async {
         (stack.sent_messages().emails_to(EMAIL).len() == 1).then_some(())
@@ -101,13 +95,7 @@ async fn a_phone_on_the_opt_out_list_gets_its_email_but_no_sms() {
     // Opted back in: the next booking's SMS goes out.
     let (ok, _) = stack.admin(&["opt-in", "default", PHONE]);
     assert!(ok);
-    let again = tool_call(
-        &stack,
-        "call-optin",
-        PHONE,
-        "bookAppointment",
-        book_args("Test User", &date, "3pm"),
-    );
+    let again = book(&stack, "call-optin", PHONE, "Test User", &date, "3pm");
     assert!(again["result"].is_string(), "{again}");
     eventually("the SMS", Duration::from_secs(20), || async {
         (stack.sent_messages().sms_to(PHONE).len() == 1).then_some(())

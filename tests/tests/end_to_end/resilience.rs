@@ -45,13 +45,7 @@ async fn a_worker_dying_between_its_write_and_the_delete_doubles_nothing() {
     );
     let tables = Tables::new(&stack).await;
     let date = next_open_day();
-    let answer = tool_call(
-        &stack,
-        "call-e2e-crash",
-        PHONE,
-        "bookAppointment",
-        book_args("Test User", &date, "1pm"),
-    );
+    let answer = book(&stack, "call-e2e-crash", PHONE, "Test User", &date, "1pm");
     assert!(
         answer["result"]
             .as_str()
@@ -179,13 +173,7 @@ async fn email_fails_over_to_the_secondary_region_and_a_redrive_delivers_it_once
         .await
         .unwrap();
     let date = next_open_day();
-    let first = tool_call(
-        &stack,
-        "call-fo-1",
-        PHONE,
-        "bookAppointment",
-        book_args("Test User", &date, "9am"),
-    );
+    let first = book(&stack, "call-fo-1", PHONE, "Test User", &date, "9am");
     assert!(first["result"].is_string(), "{first}");
     eventually(
         "the email, sent from the secondary region",
@@ -201,13 +189,7 @@ async fn email_fails_over_to_the_secondary_region_and_a_redrive_delivers_it_once
         .send()
         .await
         .unwrap();
-    let second = tool_call(
-        &stack,
-        "call-fo-2",
-        PHONE,
-        "bookAppointment",
-        book_args("Test User", &date, "11am"),
-    );
+    let second = book(&stack, "call-fo-2", PHONE, "Test User", &date, "11am");
     assert!(second["result"].is_string(), "{second}");
     eventually(
         "the email in the dead-letter queue",

@@ -14,7 +14,7 @@ pub fn sample_events(prefix: &str) -> Vec<(String, String)> {
         .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .filter_map(Result::ok)
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with(prefix))
+        .filter(|name| name.starts_with(prefix) && name.ends_with(".json"))
         .map(|name| {
             let text = std::fs::read_to_string(format!("{dir}/{name}"))
                 .unwrap_or_else(|e| panic!("events/{name}: {e}"));
