@@ -1,4 +1,5 @@
 use super::*;
+use callbook_core::testing::sample_events;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_each() {
@@ -195,15 +196,9 @@ async fn rejected_requests_leave_no_queue_message_and_no_record() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_webhook_sample_is_answered_through_the_stack() {
     let stack = DevStack::start(2, 3);
-    let dir = callbook_tests::repo_root().join("events");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.starts_with("webhook-") {
-            continue;
-        }
-        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let samples = sample_events("webhook-");
+    for (name, text) in &samples {
+        let event: Value = serde_json::from_str(text).unwrap();
         let url = format!("{}{}", stack.base_url, event["rawPath"].as_str().unwrap());
         let headers: Vec<(String, String)> = event["headers"]
             .as_object()
@@ -239,9 +234,12 @@ async fn every_webhook_sample_is_answered_through_the_stack() {
         if status == 200 && event["rawPath"] == "/vapi-webhook" {
             assert!(answer.is_object(), "{name}: {answer}");
         }
-        seen += 1;
     }
-    assert!(seen >= 15, "only {seen} webhook samples");
+    assert!(
+        samples.len() >= 15,
+        "only {} webhook samples",
+        samples.len()
+    );
 }
 
 /// 20 callers ask for the same slot at once (capacity 1): one is booked, the others are
