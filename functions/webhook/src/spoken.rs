@@ -17,6 +17,8 @@ pub enum SystemProblem {
     Lead,
     /// The same tool call is still being answered elsewhere.
     StillWorking,
+    /// The message's time ran out before this tool call was answered.
+    OutOfTime,
 }
 
 impl SystemProblem {
@@ -28,6 +30,7 @@ impl SystemProblem {
             Self::Calendar => CALENDAR_PROBLEM,
             Self::Lead => LEAD_PROBLEM,
             Self::StillWorking => STILL_WORKING,
+            Self::OutOfTime => OUT_OF_TIME,
         }
     }
 }
@@ -42,6 +45,13 @@ pub const LEAD_PROBLEM: &str =
     "I'm sorry, I couldn't pass that on because of a system problem. Please try again in a moment.";
 pub const STILL_WORKING: &str =
     "I'm still working on that request; please give me a moment and ask again.";
+
+pub const OUT_OF_TIME: &str =
+    "I'm sorry, that took too long to check. Please ask me again in a moment.";
+
+/// Tool calls past the most one message may carry.
+pub const TOO_MANY_TOOL_CALLS: &str =
+    "I can only handle a few requests at once; please ask for that one again.";
 
 /// A tool-call id used again with other arguments.
 pub const ID_REUSED: &str = "That request was already made with other details; please ask again.";

@@ -9,7 +9,9 @@ use chrono::Duration;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::spoken::{ID_REUSED, SystemProblem, UNREADABLE_ARGUMENTS, unknown_tool};
+use crate::spoken::{
+    ID_REUSED, SystemProblem, TOO_MANY_TOOL_CALLS, UNREADABLE_ARGUMENTS, unknown_tool,
+};
 use crate::tools::ToolRequest;
 use crate::{Webhook, WebhookPorts};
 
@@ -25,6 +27,16 @@ const ANSWERS: OncePolicy = OncePolicy {
     }),
     record_attempts: 1,
 };
+
+/// At most this many tool calls of one message are answered; the rest hear that they should
+/// ask again. A body of a thousand calls would otherwise run past Lambda's and Vapi's timeouts.
+pub const MAX_TOOL_CALLS: usize = 10;
+
+/// Every answer of a message is given within this: the function times out at 15 s and Vapi
+/// waits up to 20 s. A tool still running at the deadline is dropped and the caller hears an
+/// apology: what it did so far is what a crash would leave, which its repeat finds (its
+/// reservation, its claim on the answer).
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// An outcome a repeat of the tool call hears again: an answer or a refusal, kept as Vapi's
 /// answer JSON. A system failure has none, so it cannot be remembered.
@@ -47,9 +59,23 @@ impl<P: WebhookPorts> Webhook<P> {
         call: &CallContext,
         tool_calls: &[ToolCall],
     ) -> Value {
+        let deadline = tokio::time::Instant::now() + ANSWER_WITHIN;
         let mut answers = Vec::with_capacity(tool_calls.len());
-        for tool_call in tool_calls {
-            answers.push((tool_call, self.answer_tool(business, call, tool_call).await));
+        for (i, tool_call) in tool_calls.iter().enumerate() {
+            let outcome = if i < MAX_TOOL_CALLS {
+                self.answer_in_time(business, call, tool_call, deadline)
+                    .await
+            } else {
+                ToolOutcome::refusal(TOO_MANY_TOOL_CALLS)
+            };
+            answers.push((tool_call, outcome));
+        }
+        if tool_calls.len() > MAX_TOOL_CALLS {
+            warn!(
+                calls = tool_calls.len(),
+                answered = MAX_TOOL_CALLS,
+                "too many tool calls in one message"
+            );
         }
         tool_calls_response(&answers)
     }
@@ -61,7 +87,30 @@ impl<P: WebhookPorts> Webhook<P> {
         call: &CallContext,
         tool_call: &ToolCall,
     ) -> Value {
-        single_call_response(&self.answer_tool(business, call, tool_call).await)
+        let deadline = tokio::time::Instant::now() + ANSWER_WITHIN;
+        single_call_response(
+            &self
+                .answer_in_time(business, call, tool_call, deadline)
+                .await,
+        )
+    }
+
+    /// A tool call answered before `deadline`, or an apology.
+    async fn answer_in_time(
+        &self,
+        business: &Business,
+        call: &CallContext,
+        tool_call: &ToolCall,
+        deadline: tokio::time::Instant,
+    ) -> ToolOutcome {
+        let answer = self.answer_tool(business, call, tool_call);
+        match tokio::time::timeout_at(deadline, answer).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                warn!(tool = %tool_call.name, "tool call not answered in time");
+                SystemProblem::OutOfTime.into()
+            }
+        }
     }
 
     /// A tool call answered once: the same call id and tool-call id again (Vapi or a proxy

@@ -210,3 +210,54 @@ async fn a_concurrent_duplicate_waits_for_the_first_answer() {
     assert!(answers[0]["results"][0]["result"].is_string());
     assert_eq!(booking_jobs(&w).len(), 1);
 }
+
+#[tokio::test]
+async fn at_most_ten_tool_calls_of_one_message_are_answered() {
+    let w = webhook();
+    let calls: Vec<Value> = (0..25)
+        .map(|i| {
+            json!({"id": format!("call_{i}"), "type": "function", "function": {
+                "name": "checkAvailability", "arguments": {"serviceType": "Consultation", "date": "tomorrow"}}})
+        })
+        .collect();
+    let (status, body) = send(&w, authed(&tool_calls_body(json!(calls)))).await;
+    assert_eq!(status, StatusCode::OK);
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 25, "every call gets an answer with its id");
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(result["toolCallId"], format!("call_{i}"));
+        if i < tool_calls::MAX_TOOL_CALLS {
+            assert!(result["result"].is_string(), "{result}");
+        } else {
+            assert_eq!(result["error"], TOO_MANY_TOOL_CALLS);
+        }
+    }
+    // Only the answered ones read the calendar or were remembered.
+    assert_eq!(
+        w.answers.faults.calls(),
+        2 * tool_calls::MAX_TOOL_CALLS as u64
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_is_answered_within_its_deadline_even_when_the_calendar_is_slow() {
+    let w = webhook();
+    // Each calendar read takes 4 s: the third call would end past the 10 s deadline.
+    w.calendar
+        .faults
+        .slow_down(std::time::Duration::from_secs(4));
+    let calls: Vec<Value> = (0..4)
+        .map(|i| {
+            json!({"id": format!("slow_{i}"), "type": "function", "function": {
+                "name": "checkAvailability", "arguments": {"serviceType": "Consultation", "date": "tomorrow"}}})
+        })
+        .collect();
+    let started = tokio::time::Instant::now();
+    let (status, body) = send(&w, authed(&tool_calls_body(json!(calls)))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() <= tool_calls::ANSWER_WITHIN + std::time::Duration::from_millis(50));
+    let results = body["results"].as_array().unwrap();
+    assert!(results[0]["result"].is_string() && results[1]["result"].is_string());
+    assert_eq!(results[2]["error"], OUT_OF_TIME);
+    assert_eq!(results[3]["error"], OUT_OF_TIME);
+}

@@ -97,6 +97,8 @@ pub struct Faults {
     calls: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
     forced: Arc<AtomicU64>,
+    /// Milliseconds every call waits before it runs (a slow backend).
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl Faults {
@@ -106,6 +108,7 @@ impl Faults {
             calls: Arc::default(),
             failed: Arc::default(),
             forced: Arc::default(),
+            delay_ms: Arc::default(),
         }
     }
 
@@ -116,6 +119,19 @@ impl Faults {
     /// The next `n` calls fail, then the plan applies again.
     pub fn fail_next(&self, n: u64) {
         self.forced.store(n, Ordering::SeqCst);
+    }
+
+    /// Every call from now on waits `by` before it runs.
+    pub fn slow_down(&self, by: std::time::Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    async fn wait(&self) {
+        let ms = self.delay_ms.load(Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
     }
 
     /// Counts a call; true when it is forced to fail or the plan fails it.
@@ -240,6 +256,7 @@ macro_rules! faulty {
     ($port:ident: $(fn $method:ident($($arg:ident: $ty:ty),*) -> $out:ty, $operation:literal;)+) => {
         impl<P: $port> $port for Faulty<P> {
             $(async fn $method(&self, $($arg: $ty),*) -> Result<$out, PortError> {
+                self.faults.wait().await;
                 self.faults.check($operation)?;
                 self.inner.$method($($arg),*).await
             })+
