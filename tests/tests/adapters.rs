@@ -321,6 +321,46 @@ mod slots {
     }
 
     #[tokio::test]
+    async fn a_new_booking_claims_its_reference_in_the_reservation_transaction() {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let slots = store(&moto, &sdk);
+        let r = reference(7);
+        assert_eq!(
+            slots
+                .reserve_new("b", &at(9, 0), 1, &r, "h1", "first")
+                .await,
+            Ok(Reservation::Reserved)
+        );
+        // The same reference from another request, at a free time: refused as a whole.
+        assert_eq!(
+            slots
+                .reserve_new("b", &at(11, 0), 1, &r, "h2", "second")
+                .await,
+            Ok(Reservation::ReferenceTaken)
+        );
+        let day = at(9, 0)[0].day;
+        assert_eq!(
+            slots.taken("b", day).await.unwrap().len(),
+            2,
+            "11:00 stays free"
+        );
+        // A repeat of the first request passes its own claim; another business is separate.
+        assert_eq!(
+            slots
+                .reserve_new("b", &at(9, 0), 1, &r, "h1", "first")
+                .await,
+            Ok(Reservation::AlreadyReserved)
+        );
+        assert_eq!(
+            slots
+                .reserve_new("c", &at(9, 0), 1, &r, "h1", "second")
+                .await,
+            Ok(Reservation::Reserved)
+        );
+    }
+
+    #[tokio::test]
     async fn reservations_take_every_cell_or_none() {
         let moto = Moto::start();
         let sdk = moto.sdk_config().await;

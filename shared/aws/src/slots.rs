@@ -100,33 +100,15 @@ impl DynamoSlotStore {
     }
 }
 
-/// Why a transaction was cancelled: a condition (the cell is full or already ours) or a
-/// conflict with a concurrent transaction.
-fn cancellation(e: &TransactWriteItemsError) -> Option<(bool, bool)> {
-    match e {
-        TransactWriteItemsError::TransactionCanceledException(t) => {
-            let codes: Vec<&str> = t
-                .cancellation_reasons()
-                .iter()
-                .filter_map(|r| r.code())
-                .collect();
-            Some((
-                codes.contains(&"ConditionalCheckFailed"),
-                codes.contains(&"TransactionConflict"),
-            ))
-        }
-        _ => None,
-    }
-}
-
-impl SlotStore for DynamoSlotStore {
-    async fn reserve(
+impl DynamoSlotStore {
+    async fn reserve_with(
         &self,
         business_id: &str,
         cells: &[SlotCell],
         capacity: u32,
         reference: &BookingReference,
         holder: &str,
+        claimant: Option<&str>,
     ) -> Result<Reservation, PortError> {
         if cells.is_empty() || cells.len() > MAX_CELLS {
             return Err(PortError::Conflict(format!(
@@ -134,7 +116,15 @@ impl SlotStore for DynamoSlotStore {
                 cells.len()
             )));
         }
-        let mut items = Vec::with_capacity(cells.len());
+        let mut items = Vec::with_capacity(cells.len() + 1);
+        if let Some(claimant) = claimant {
+            items.push(reference_claim(
+                &self.table,
+                business_id,
+                reference,
+                claimant,
+            )?);
+        }
         for (i, cell) in cells.iter().enumerate() {
             // The first cell also records who booked, for finding a repeated request.
             let holder_set = if i == 0 {
@@ -185,6 +175,10 @@ impl SlotStore for DynamoSlotStore {
                 Ok(_) => return Ok(Reservation::Reserved),
                 Err(e) => e,
             };
+            // The reference's claim, when there is one, is the first item.
+            if claimant.is_some() && reference_refused(&error) {
+                return Ok(Reservation::ReferenceTaken);
+            }
             match error.as_service_error().and_then(cancellation) {
                 Some((true, _)) => {
                     // Refused by a condition: the holder already has a booking here, or this is
@@ -215,6 +209,97 @@ impl SlotStore for DynamoSlotStore {
                 _ => return Err(PortError::unavailable("reserve slots", sdk_message(&error))),
             }
         }
+    }
+}
+
+/// A new booking's claim on its reference: `pk = BIZ#<business>#REFERENCE#<reference>`, with
+/// the request that claimed it, so references are unique per business and a repeat of the
+/// same request passes its own claim.
+fn reference_claim(
+    table: &str,
+    business_id: &str,
+    reference: &BookingReference,
+    claimant: &str,
+) -> Result<TransactWriteItem, PortError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("BIZ#{business_id}#REFERENCE#{reference}")),
+        )
+        .key("sk", AttributeValue::S("REFERENCE".into()))
+        .update_expression("SET businessId = :business, claimant = :claimant")
+        .condition_expression("attribute_not_exists(claimant) OR claimant = :claimant")
+        .expression_attribute_values(":business", AttributeValue::S(business_id.to_string()))
+        .expression_attribute_values(":claimant", AttributeValue::S(claimant.to_string()))
+        .build()
+        .map_err(|e| PortError::unavailable("claim reference", e))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Whether the first item of a cancelled transaction failed its condition.
+fn reference_refused<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
+            t.cancellation_reasons().first().and_then(|r| r.code())
+                == Some("ConditionalCheckFailed")
+        }
+        _ => false,
+    }
+}
+
+/// Why a transaction was cancelled: a condition (the cell is full or already ours) or a
+/// conflict with a concurrent transaction.
+fn cancellation(e: &TransactWriteItemsError) -> Option<(bool, bool)> {
+    match e {
+        TransactWriteItemsError::TransactionCanceledException(t) => {
+            let codes: Vec<&str> = t
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .collect();
+            Some((
+                codes.contains(&"ConditionalCheckFailed"),
+                codes.contains(&"TransactionConflict"),
+            ))
+        }
+        _ => None,
+    }
+}
+
+impl SlotStore for DynamoSlotStore {
+    async fn reserve(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+        holder: &str,
+    ) -> Result<Reservation, PortError> {
+        self.reserve_with(business_id, cells, capacity, reference, holder, None)
+            .await
+    }
+
+    async fn reserve_new(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+        holder: &str,
+        claimant: &str,
+    ) -> Result<Reservation, PortError> {
+        self.reserve_with(
+            business_id,
+            cells,
+            capacity,
+            reference,
+            holder,
+            Some(claimant),
+        )
+        .await
     }
 
     async fn release(

@@ -215,6 +215,8 @@ pub enum Reservation {
     AlreadyReserved,
     /// At least one cell was at capacity: nothing changed.
     Full,
+    /// Another booking of the business has this reference: nothing changed; try the next.
+    ReferenceTaken,
 }
 
 /// The business calendar's cells. Reserving is atomic across all of a booking's cells.
@@ -228,6 +230,18 @@ pub trait SlotStore: Send + Sync {
         capacity: u32,
         reference: &BookingReference,
         holder: &str,
+    ) -> impl Future<Output = Result<Reservation, PortError>> + Send;
+    /// `reserve` for a new booking, which also claims its reference for the business in the
+    /// same transaction, so no two bookings share one. `claimant` names the request (a repeat
+    /// of it passes the claim it made; any other gets `ReferenceTaken`).
+    fn reserve_new(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+        holder: &str,
+        claimant: &str,
     ) -> impl Future<Output = Result<Reservation, PortError>> + Send;
     /// The booking `holder` already has starting in `cell`, if any.
     fn held_by(

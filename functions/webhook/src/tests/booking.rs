@@ -315,3 +315,47 @@ async fn the_answer_waits_for_the_queue() {
     assert_eq!(body["error"], SYSTEM_PROBLEM);
     assert!(w.queue.sent().is_empty());
 }
+
+#[tokio::test]
+async fn references_are_unique_per_business_and_stable_for_a_repeated_call() {
+    let w = webhook();
+    // Another booking already has the reference this tool call derives first.
+    let derived = BookingReference::derive(b"default|call-123|tc-collide");
+    let nine = w
+        .business
+        .zone
+        .with_ymd_and_hms(2026, 11, 25, 9, 0, 0)
+        .unwrap();
+    let elsewhere = callbook_core::cells_for(nine, 60, 30);
+    w.calendar
+        .reserve_new(
+            "default",
+            &elsewhere,
+            1,
+            &derived,
+            "other",
+            "another-request",
+        )
+        .await
+        .unwrap();
+    let body = tool_calls_body(json!([{"id": "tc-collide", "type": "function",
+        "function": {"name": "bookAppointment", "arguments": seed_body()["parameters"]}}]));
+    let (_, first) = send(&w, authed(&body)).await;
+    let reference = booking_jobs(&w)[0].reference.clone();
+    assert_ne!(reference, derived, "the taken reference is not reused");
+    assert!(
+        first["results"][0]["result"]
+            .as_str()
+            .unwrap()
+            .contains(&reference.spoken())
+    );
+    // Without its remembered answer, the same tool call derives the same references in the
+    // same order and finds its own booking.
+    w.answers
+        .release("tool#default#call-123#tc-collide")
+        .await
+        .unwrap();
+    let (_, again) = send(&w, authed(&body)).await;
+    assert_eq!(again, first);
+    assert!(booking_jobs(&w).iter().all(|j| j.reference == reference));
+}

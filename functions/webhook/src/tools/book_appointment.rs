@@ -8,7 +8,12 @@ use callbook_core::{
 use chrono::Utc;
 use tracing::{error, info};
 
-use super::{Answer, NotDone, ToolRequest, booking_reference, holder_tag};
+use super::{Answer, NewReference, NotDone, ToolRequest, holder_tag};
+
+/// How many more references a booking tries when the one it derived is taken: with 32^6
+/// references, even a business with a million bookings meets a second collision in a row
+/// about once in a million bookings.
+const REFERENCE_ATTEMPTS: u32 = 4;
 use crate::spoken::SystemProblem;
 use crate::{Webhook, WebhookPorts};
 
@@ -29,28 +34,47 @@ impl<P: WebhookPorts> Webhook<P> {
             &asked.start,
             &asked.service.name,
         );
-        let reference = booking_reference(request);
-        let reference = match self
-            .calendar
-            .reserve(&business.id, &cells, business.capacity, &reference, &holder)
-            .await
-        {
-            Ok(Reservation::Reserved) => reference,
-            // A retry of this very call: its reservation stands, and so may its queued job.
-            Ok(Reservation::AlreadyReserved) => reference,
-            // Enqueued again below: if the first attempt never got its job onto the queue, this
-            // one does (the worker records a booking once).
-            Ok(Reservation::HeldBy(existing)) => {
-                info!(reference = %existing, "repeated booking request: the existing booking is returned");
-                existing
-            }
-            Ok(Reservation::Full) => {
-                let refusal = BookingRefusal::taken(asked.start, asked.service.minutes);
-                return Err(self.explain(business, refusal, now).await.into());
-            }
-            Err(e) => {
-                error!(error = %e, reference = %reference, "slots could not be reserved");
-                return Err(NotDone::Failed(SystemProblem::Booking));
+        let new_reference = NewReference::for_request(request);
+        let mut attempt = 0;
+        let reference = loop {
+            let reference = new_reference.attempt(attempt);
+            let reserved = self
+                .calendar
+                .reserve_new(
+                    &business.id,
+                    &cells,
+                    business.capacity,
+                    &reference,
+                    &holder,
+                    &new_reference.claimant,
+                )
+                .await;
+            match reserved {
+                Ok(Reservation::Reserved) => break reference,
+                // A retry of this very call: its reservation stands, and so may its queued job.
+                Ok(Reservation::AlreadyReserved) => break reference,
+                // Enqueued again below: if the first attempt never got its job onto the queue,
+                // this one does (the worker records a booking once).
+                Ok(Reservation::HeldBy(existing)) => {
+                    info!(reference = %existing, "repeated booking request: the existing booking is returned");
+                    break existing;
+                }
+                Ok(Reservation::ReferenceTaken) if attempt < REFERENCE_ATTEMPTS => {
+                    info!(reference = %reference, "reference used by another booking; trying the next");
+                    attempt += 1;
+                }
+                Ok(Reservation::ReferenceTaken) => {
+                    error!(attempts = attempt + 1, "no free booking reference found");
+                    return Err(NotDone::Failed(SystemProblem::Booking));
+                }
+                Ok(Reservation::Full) => {
+                    let refusal = BookingRefusal::taken(asked.start, asked.service.minutes);
+                    return Err(self.explain(business, refusal, now).await.into());
+                }
+                Err(e) => {
+                    error!(error = %e, reference = %reference, "slots could not be reserved");
+                    return Err(NotDone::Failed(SystemProblem::Booking));
+                }
             }
         };
         let job = BookingJob {

@@ -159,19 +159,43 @@ pub(crate) fn holder_tag(
     )
 }
 
-/// A tool call Vapi delivers again (same call, same tool-call id) gets the same reference,
-/// so the caller hears the same answer. Calls without ids (the flat form) get a fresh one.
-pub(crate) fn booking_reference(request: &ToolRequest<'_>) -> BookingReference {
-    match &request.tool_call.id {
-        Some(id) if !id.is_empty() => {
-            let seed = format!(
-                "{}|{}|{}",
-                request.business.id,
-                request.call.call_id.as_deref().unwrap_or_default(),
-                id
-            );
-            BookingReference::derive(seed.as_bytes())
+/// A new booking's reference, and who claims it: a tool call Vapi delivers again (same call,
+/// same tool-call id) derives the same references in the same order and claims them as the
+/// same request, so the caller hears the same answer. Calls without ids (the flat form) get
+/// fresh ones. References are unique per business: the reservation claims one, and on
+/// `ReferenceTaken` the next is tried (`attempt` counts from 0).
+pub(crate) struct NewReference {
+    seed: Option<String>,
+    pub claimant: String,
+}
+
+impl NewReference {
+    pub fn for_request(request: &ToolRequest<'_>) -> Self {
+        match &request.tool_call.id {
+            Some(id) if !id.is_empty() => {
+                let seed = format!(
+                    "{}|{}|{}",
+                    request.business.id,
+                    request.call.call_id.as_deref().unwrap_or_default(),
+                    id
+                );
+                Self {
+                    claimant: stable_id(seed.as_bytes()),
+                    seed: Some(seed),
+                }
+            }
+            _ => Self {
+                seed: None,
+                claimant: stable_id(&rand::random::<[u8; 16]>()),
+            },
         }
-        _ => BookingReference::generate(&mut rand::rng()),
+    }
+
+    pub fn attempt(&self, attempt: u32) -> BookingReference {
+        match (&self.seed, attempt) {
+            (Some(seed), 0) => BookingReference::derive(seed.as_bytes()),
+            (Some(seed), n) => BookingReference::derive(format!("{seed}#{n}").as_bytes()),
+            (None, _) => BookingReference::generate(&mut rand::rng()),
+        }
     }
 }

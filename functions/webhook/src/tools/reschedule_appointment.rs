@@ -79,6 +79,11 @@ impl<P: WebhookPorts> Webhook<P> {
             {
                 Ok(Reservation::Reserved | Reservation::AlreadyReserved) => {}
                 Ok(Reservation::HeldBy(other)) => return Err(taken_by_caller(other)),
+                // `reserve` claims no reference; this would be a store's bug.
+                Ok(Reservation::ReferenceTaken) => {
+                    error!(reference = %booking.reference, "reserving a move refused its reference");
+                    return Err(NotDone::Failed(SystemProblem::Change));
+                }
                 Ok(Reservation::Full) => {
                     let refusal = BookingRefusal::taken(start, minutes);
                     return Err(self.explain(business, refusal, now).await.into());

@@ -287,6 +287,7 @@ faulty!(SmsSender: fn send_sms(to: &PhoneNumber, text: &str) -> String, "send sm
 faulty!(EmailSender: fn send_email(to: &EmailAddress, email: &RenderedEmail) -> String, "send email";);
 faulty!(SlotStore:
     fn reserve(business_id: &str, cells: &[SlotCell], capacity: u32, reference: &BookingReference, holder: &str) -> Reservation, "reserve slot";
+    fn reserve_new(business_id: &str, cells: &[SlotCell], capacity: u32, reference: &BookingReference, holder: &str, claimant: &str) -> Reservation, "reserve slot";
     fn held_by(business_id: &str, first: &SlotCell, holder: &str) -> Option<BookingReference>, "read holder";
     fn release(business_id: &str, cells: &[SlotCell], reference: &BookingReference) -> (), "release slot";
     fn taken(business_id: &str, day: NaiveDate) -> Vec<(SlotCell, u32)>, "read calendar";

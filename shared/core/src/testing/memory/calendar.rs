@@ -19,6 +19,8 @@ pub struct MemorySlotStore {
     cells: Arc<Mutex<Cells>>,
     /// (business, first cell, holder tag) → reference; changed only under the `cells` lock.
     holders: Arc<Mutex<Holders>>,
+    /// (business, reference) → the request that claimed it; changed only under `cells`.
+    references: Arc<Mutex<HashMap<(String, String), String>>>,
 }
 
 /// (business, cell) → the references holding it.
@@ -108,16 +110,17 @@ impl MemorySlotStore {
     }
 }
 
-impl SlotStore for MemorySlotStore {
-    async fn reserve(
+impl MemorySlotStore {
+    /// `reserve`, under the cells' lock the caller holds.
+    fn reserve_in(
         &self,
+        held: &mut Cells,
         business_id: &str,
         cells: &[SlotCell],
         capacity: u32,
         reference: &BookingReference,
         holder: &str,
     ) -> Result<Reservation, PortError> {
-        let mut held = lock(&self.cells);
         let key = |c: &SlotCell| (business_id.to_string(), *c);
         let holds = |refs: Option<&Vec<String>>| {
             refs.is_some_and(|r| r.iter().any(|x| x == reference.as_str()))
@@ -163,6 +166,45 @@ impl SlotStore for MemorySlotStore {
             );
         }
         Ok(Reservation::Reserved)
+    }
+}
+
+impl SlotStore for MemorySlotStore {
+    async fn reserve(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+        holder: &str,
+    ) -> Result<Reservation, PortError> {
+        let mut held = lock(&self.cells);
+        self.reserve_in(&mut held, business_id, cells, capacity, reference, holder)
+    }
+
+    async fn reserve_new(
+        &self,
+        business_id: &str,
+        cells: &[SlotCell],
+        capacity: u32,
+        reference: &BookingReference,
+        holder: &str,
+        claimant: &str,
+    ) -> Result<Reservation, PortError> {
+        let mut held = lock(&self.cells);
+        let key = (business_id.to_string(), reference.to_string());
+        if lock(&self.references)
+            .get(&key)
+            .is_some_and(|by| by != claimant)
+        {
+            return Ok(Reservation::ReferenceTaken);
+        }
+        let reserved =
+            self.reserve_in(&mut held, business_id, cells, capacity, reference, holder)?;
+        if reserved == Reservation::Reserved {
+            lock(&self.references).insert(key, claimant.to_string());
+        }
+        Ok(reserved)
     }
 
     async fn held_by(
@@ -232,6 +274,31 @@ mod tests {
             60,
             30,
         )
+    }
+
+    #[tokio::test]
+    async fn a_new_booking_claims_its_reference_once_per_business() {
+        let store = MemorySlotStore::default();
+        let r = reference(1);
+        let nine = at(9, 0);
+        let new = |claimant| store.reserve_new("b", &nine, 1, &r, "tag", claimant);
+        assert_eq!(new("first").await, Ok(Reservation::Reserved));
+        // Another request with the same reference, at a free time: refused, nothing held.
+        assert_eq!(
+            store
+                .reserve_new("b", &at(11, 0), 1, &r, "tag-2", "second")
+                .await,
+            Ok(Reservation::ReferenceTaken)
+        );
+        assert_eq!(store.taken("b", at(11, 0)[0].day).await.unwrap().len(), 2);
+        // The same request again passes its own claim; another business may use it.
+        assert_eq!(new("first").await, Ok(Reservation::AlreadyReserved));
+        assert_eq!(
+            store
+                .reserve_new("other", &at(9, 0), 1, &r, "tag", "second")
+                .await,
+            Ok(Reservation::Reserved)
+        );
     }
 
     #[tokio::test]
