@@ -932,3 +932,97 @@ async fn secrets_are_read_from_ssm_and_secrets_manager_and_cached() {
     let missing = store.secret(&read("secretsmanager:callbook/nobody")).await;
     assert!(missing.is_err(), "{missing:?}");
 }
+
+mod verifications {
+    use callbook_aws::verifications::DynamoVerifications;
+    use callbook_core::{
+        CallerCode, CallerVerifications, CodeCheck, CodeIssue, PendingCode, PhoneNumber,
+        PhoneRegion,
+    };
+    use callbook_tests::Moto;
+    use chrono::{Duration, TimeZone, Utc};
+
+    /// Every rule of caller codes holds in the stored item, one conditional update each.
+    #[tokio::test]
+    async fn caller_codes_are_counted_checked_and_proved_in_dynamodb() {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let store = DynamoVerifications::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            moto.env("webhook", "IDEMPOTENCY_TABLE"),
+        );
+        let us = PhoneRegion::from_code("US").unwrap();
+        let phone = PhoneNumber::parse("+17025551234", us).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap();
+        let code = CallerCode::parse("482913").unwrap();
+        let pending = PendingCode {
+            code_hash: code.hash("b", "call-1", &phone),
+            phone: phone.clone(),
+            expires_at: now + Duration::minutes(10),
+        };
+        assert_eq!(
+            store
+                .check_code("b", "call-1", &pending.code_hash, now)
+                .await,
+            Ok(CodeCheck::NoCode)
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                store.store_code("b", "call-1", &pending).await,
+                Ok(CodeIssue::Stored)
+            );
+        }
+        assert_eq!(
+            store.store_code("b", "call-1", &pending).await,
+            Ok(CodeIssue::TooManyForCall)
+        );
+        assert_eq!(
+            store.check_code("b", "call-1", "wrong", now).await,
+            Ok(CodeCheck::Wrong { attempts_left: 2 })
+        );
+        assert_eq!(store.verified("b", "call-1").await, Ok(vec![]));
+        assert_eq!(
+            store
+                .check_code("b", "call-1", &pending.code_hash, now)
+                .await,
+            Ok(CodeCheck::Verified(phone.clone()))
+        );
+        assert_eq!(store.verified("b", "call-1").await, Ok(vec![phone.clone()]));
+        // The proved code is used up; another call has nothing proved.
+        assert_eq!(
+            store
+                .check_code("b", "call-1", &pending.code_hash, now)
+                .await,
+            Ok(CodeCheck::NoCode)
+        );
+        assert_eq!(store.verified("b", "call-2").await, Ok(vec![]));
+        // Three tries per code, and an expired code is refused.
+        store.store_code("b", "call-3", &pending).await.unwrap();
+        for left in [2, 1, 0] {
+            assert_eq!(
+                store.check_code("b", "call-3", "wrong", now).await,
+                Ok(CodeCheck::Wrong {
+                    attempts_left: left
+                })
+            );
+        }
+        assert_eq!(
+            store
+                .check_code("b", "call-3", &pending.code_hash, now)
+                .await,
+            Ok(CodeCheck::NoAttemptsLeft)
+        );
+        store.store_code("b", "call-4", &pending).await.unwrap();
+        assert_eq!(
+            store
+                .check_code(
+                    "b",
+                    "call-4",
+                    &pending.code_hash,
+                    now + Duration::minutes(11)
+                )
+                .await,
+            Ok(CodeCheck::Expired)
+        );
+    }
+}

@@ -9,7 +9,7 @@ use callbook_core::Authenticator;
 use callbook_core::Business;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemorySecrets, MemorySlotStore, StaticHealth,
+    MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
@@ -25,6 +25,7 @@ impl WebhookPorts for InMemory {
     type Directory = MemoryDirectory;
     type Answers = MemoryIdempotencyStore;
     type Secrets = MemorySecrets;
+    type Verifications = MemoryVerifications;
     type Health = StaticHealth;
     type Clock = FixedClock;
 }
@@ -40,6 +41,7 @@ fn main() {
     let webhook: Webhook<InMemory> = Webhook {
         auth: Authenticator::shared_secret("local-dev-secret").expect("secret"),
         secrets: MemorySecrets::default(),
+        verifications: MemoryVerifications::default(),
         monitoring_token: None,
         max_body_bytes: webhook::DEFAULT_MAX_BODY_BYTES,
         business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),

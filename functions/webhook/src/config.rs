@@ -10,6 +10,7 @@ use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
+use callbook_aws::verifications::DynamoVerifications;
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table};
 use callbook_core::{
     Authenticator, Business, ConfigError, JobKind, WebhookSecret, setting,
@@ -43,10 +44,11 @@ pub async fn build(
         queue: SqsJobQueue::for_kinds(
             sqs.clone(),
             &names,
-            &[JobKind::Booking, JobKind::Analytics],
+            &[JobKind::Booking, JobKind::Notification, JobKind::Analytics],
         )?,
         directory: DynamoBusinessDirectory::new(dynamodb.clone(), names.table(Table::Businesses)?),
         answers: DynamoIdempotencyStore::new(dynamodb.clone(), names.table(Table::Idempotency)?),
+        verifications: DynamoVerifications::new(dynamodb.clone(), names.table(Table::Idempotency)?),
         calendar: DynamoSlotStore::new(dynamodb.clone(), names.table(Table::Bookings)?),
         bookings: DynamoBookingStore::new(
             dynamodb.clone(),

@@ -26,9 +26,10 @@ use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
+use callbook_aws::verifications::DynamoVerifications;
 use callbook_core::{
-    Authenticator, BookingStore, Business, BusinessDirectory, Clock, HealthProbe, IdempotencyStore,
-    JobQueue, SecretStore, SlotStore, WebhookSecret,
+    Authenticator, BookingStore, Business, BusinessDirectory, CallerVerifications, Clock,
+    HealthProbe, IdempotencyStore, JobQueue, SecretStore, SlotStore, WebhookSecret,
 };
 
 pub use config::build;
@@ -43,7 +44,7 @@ pub const MONITORING_PREFIX: &str = "/monitoring/";
 /// The webhook's ports, by role. Production (`Aws`), the tests and the dev server each name
 /// their set with one marker type, so adding a port touches this trait and those markers.
 pub trait WebhookPorts {
-    /// The booking and analytics queues.
+    /// The booking, notification (caller codes) and analytics queues.
     type Queue: JobQueue;
     /// The business calendar: a booking reserves its slots before the caller hears "booked".
     type Calendar: SlotStore;
@@ -55,6 +56,8 @@ pub trait WebhookPorts {
     type Answers: IdempotencyStore;
     /// Businesses' own webhook secrets, by the reference their profile holds.
     type Secrets: SecretStore;
+    /// Codes texted to prove a caller holds a number, and the numbers each call proved.
+    type Verifications: CallerVerifications;
     type Health: HealthProbe;
     type Clock: Clock;
 }
@@ -76,6 +79,7 @@ pub struct Webhook<P: WebhookPorts> {
     pub directory: P::Directory,
     pub answers: P::Answers,
     pub secrets: P::Secrets,
+    pub verifications: P::Verifications,
     pub health: P::Health,
     pub clock: P::Clock,
 }
@@ -90,6 +94,7 @@ impl WebhookPorts for Aws {
     type Directory = DynamoBusinessDirectory;
     type Answers = DynamoIdempotencyStore;
     type Secrets = SsmSecretStore;
+    type Verifications = DynamoVerifications;
     type Health = AwsHealthProbe;
     type Clock = SystemClock;
 }

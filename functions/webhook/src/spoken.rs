@@ -17,6 +17,8 @@ pub enum SystemProblem {
     Lead,
     /// The same tool call is still being answered elsewhere.
     StillWorking,
+    /// A caller code could not be stored, sent or checked.
+    Verification,
     /// The message's time ran out before this tool call was answered.
     OutOfTime,
 }
@@ -31,6 +33,7 @@ impl SystemProblem {
             Self::Lead => LEAD_PROBLEM,
             Self::StillWorking => STILL_WORKING,
             Self::OutOfTime => OUT_OF_TIME,
+            Self::Verification => VERIFICATION_PROBLEM,
         }
     }
 }
@@ -46,6 +49,8 @@ pub const LEAD_PROBLEM: &str =
 pub const STILL_WORKING: &str =
     "I'm still working on that request; please give me a moment and ask again.";
 
+pub const VERIFICATION_PROBLEM: &str =
+    "I'm sorry, I can't send or check codes just now. Please try again in a moment.";
 pub const OUT_OF_TIME: &str =
     "I'm sorry, that took too long to check. Please ask me again in a moment.";
 

@@ -24,6 +24,7 @@ const FAULT_SITES: &[(&str, &[&str])] = &[
             "directory",
             "answers",
             "secrets",
+            "verifications",
         ],
     ),
     (
@@ -65,6 +66,7 @@ impl WebhookPorts for Dev {
     type Directory = Faulty<<webhook::Aws as WebhookPorts>::Directory>;
     type Answers = Faulty<<webhook::Aws as WebhookPorts>::Answers>;
     type Secrets = Faulty<<webhook::Aws as WebhookPorts>::Secrets>;
+    type Verifications = Faulty<<webhook::Aws as WebhookPorts>::Verifications>;
     type Health = <webhook::Aws as WebhookPorts>::Health;
     type Clock = SystemClock;
 }
@@ -105,6 +107,7 @@ pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
         bookings: faults.wrap("webhook", "bookings", w.bookings),
         directory: faults.wrap("webhook", "directory", w.directory),
         answers: faults.wrap("webhook", "answers", w.answers),
+        verifications: faults.wrap("webhook", "verifications", w.verifications),
         secrets: faults.wrap("webhook", "secrets", w.secrets),
         health: w.health,
         clock: w.clock,

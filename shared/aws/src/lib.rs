@@ -15,6 +15,7 @@ pub mod secrets;
 pub mod slots;
 pub mod sqs;
 pub mod telemetry;
+pub mod verifications;
 pub mod worker;
 
 pub use aws_config::SdkConfig;

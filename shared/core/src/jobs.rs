@@ -37,6 +37,8 @@ pub enum NotificationKind {
     OwnerNewBooking,
     /// To the business: a caller left their interest.
     OwnerNewLead,
+    /// To a number a caller says is theirs: the one-time code that proves it.
+    CallerCode,
 }
 
 /// A lead as the business's notice describes it.
@@ -68,6 +70,9 @@ pub struct NotificationJob {
     /// What a lead notification is about.
     #[serde(default)]
     pub lead: Option<LeadSummary>,
+    /// A caller code's digits (never logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl NotificationKind {
@@ -78,6 +83,7 @@ impl NotificationKind {
             Self::BookingCancelled => "booking-cancelled",
             Self::OwnerNewBooking => "owner-new-booking",
             Self::OwnerNewLead => "owner-new-lead",
+            Self::CallerCode => "caller-code",
         }
     }
 }
@@ -127,6 +133,7 @@ impl NotificationJob {
                 recipient: recipient.clone(),
                 booking: Some(booking.clone()),
                 lead: None,
+                code: None,
             })
             .collect()
     }
@@ -154,8 +161,32 @@ impl NotificationJob {
                 recipient: recipient.clone(),
                 booking: None,
                 lead: Some(lead.clone()),
+                code: None,
             })
             .collect()
+    }
+
+    /// The text carrying a caller's one-time code; `about` (the call and the code's hash) makes
+    /// the id, so a repeat of the tool call sends it once.
+    pub fn caller_code(
+        about: &str,
+        business_id: &str,
+        business_name: &str,
+        phone: &PhoneNumber,
+        code: &str,
+    ) -> NotificationJob {
+        NotificationJob {
+            notification_id: format!("{about}#{}#sms", NotificationKind::CallerCode.as_str()),
+            business_id: business_id.to_string(),
+            business_name: business_name.to_string(),
+            kind: NotificationKind::CallerCode,
+            recipient: Recipient::Sms {
+                phone: phone.clone(),
+            },
+            booking: None,
+            lead: None,
+            code: Some(code.to_string()),
+        }
     }
 
     /// The SMS and the email to a customer about `booking`; ids derive from `about` (the
@@ -177,6 +208,7 @@ impl NotificationJob {
             recipient,
             booking: Some(booking.clone()),
             lead: None,
+            code: None,
         };
         [
             make(

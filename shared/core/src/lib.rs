@@ -58,12 +58,16 @@ pub use domain::booking::{
 };
 pub use domain::booking_change::{BookingChange, BookingChangeJob, CalendarChange, ChangeDecision};
 pub use domain::business::{Business, BusinessProfile, ChosenService, is_route_id};
+pub use domain::callers::{
+    CODE_ATTEMPTS, CODE_VALID_FOR, CODES_PER_CALL, CODES_PER_NUMBER_PER_HOUR, Caller, CallerCode,
+    CodeCheck, CodeIssue, PendingCode, VerifyRequest, verify_request,
+};
 pub use domain::calls::{
     Activity, CallActivity, CallJob, CallOutcome, CallRecord, CallReport, CallStatus,
 };
 pub use domain::changes::{
-    BookingLookup, Requester, appointments_answer, appointments_phone, cancel_confirmation,
-    cancel_request, choose_booking, reschedule_confirmation, reschedule_request,
+    BookingLookup, appointments_answer, appointments_phone, cancel_confirmation, cancel_request,
+    choose_booking, reschedule_confirmation, reschedule_request,
 };
 pub use domain::leads::{
     LeadGrade, LeadJob, LeadRecord, LeadSignals, LeadSource, LeadStatus, capture_lead_request,
@@ -76,9 +80,9 @@ pub use jobs::{
 };
 pub use once::{OnceError, Ran, Record, run_once};
 pub use ports::{
-    BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, Clock,
-    ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore, JobQueue,
-    OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
-    business_by_id, business_for_call,
+    BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
+    Claim, Clock, ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore,
+    JobQueue, OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore, SlotStore,
+    SmsSender, business_by_id, business_for_call,
 };
 pub use templates::RenderedEmail;

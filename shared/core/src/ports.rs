@@ -11,6 +11,7 @@ use crate::domain::booking::BookingJob;
 use crate::domain::booking::{BookingRecord, CustomerRecord};
 use crate::domain::booking_change::BookingChangeJob;
 use crate::domain::business::Business;
+use crate::domain::callers::{CodeCheck, CodeIssue, PendingCode};
 use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
 use crate::jobs::Job;
@@ -339,6 +340,34 @@ pub async fn business_by_id<D: BusinessDirectory>(
         .business(id)
         .await?
         .ok_or_else(|| PortError::Conflict(format!("no business {id:?} is stored")))
+}
+
+/// Codes texted to prove a caller holds a number, and the numbers a call has proved; one
+/// record per call, kept a day.
+pub trait CallerVerifications: Send + Sync {
+    /// Stores `code` as the call's pending code (replacing an earlier one) unless the call
+    /// has had `CODES_PER_CALL` codes already.
+    fn store_code(
+        &self,
+        business_id: &str,
+        call_id: &str,
+        code: &PendingCode,
+    ) -> impl Future<Output = Result<CodeIssue, PortError>> + Send;
+    /// Checks a code the caller read back, counting the try atomically (a call has
+    /// `CODE_ATTEMPTS` per code); a right code adds its number to the call's verified ones.
+    fn check_code(
+        &self,
+        business_id: &str,
+        call_id: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<CodeCheck, PortError>> + Send;
+    /// The numbers this call has proved.
+    fn verified(
+        &self,
+        business_id: &str,
+        call_id: &str,
+    ) -> impl Future<Output = Result<Vec<PhoneNumber>, PortError>> + Send;
 }
 
 /// Phones that asked for no more SMS: the business's own list (STOP) and the provider's.

@@ -31,6 +31,12 @@ pub fn when(start: &DateTime<FixedOffset>, time_zone: &str) -> String {
 
 /// The SMS a notification job sends; `None` when the job lacks what its kind is about.
 pub fn sms_for(job: &NotificationJob) -> Option<String> {
+    if job.kind == NotificationKind::CallerCode {
+        return job
+            .code
+            .as_deref()
+            .map(|code| caller_code_sms(&job.business_name, code));
+    }
     match (job.kind, &job.booking, &job.lead) {
         (NotificationKind::OwnerNewLead, _, Some(lead)) => {
             Some(owner_new_lead_sms(&job.business_name, lead))
@@ -43,6 +49,9 @@ pub fn sms_for(job: &NotificationJob) -> Option<String> {
 
 /// The email a notification job sends; `None` when the job lacks what its kind is about.
 pub fn email_for(job: &NotificationJob) -> Option<RenderedEmail> {
+    if job.kind == NotificationKind::CallerCode {
+        return None;
+    }
     match (job.kind, &job.booking, &job.lead) {
         (NotificationKind::OwnerNewLead, _, Some(lead)) => {
             Some(owner_new_lead_email(&job.business_name, lead))
@@ -51,6 +60,12 @@ pub fn email_for(job: &NotificationJob) -> Option<RenderedEmail> {
         (kind, Some(booking), _) => Some(email(kind, &job.business_name, booking)),
         (_, None, _) => None,
     }
+}
+
+fn caller_code_sms(business_name: &str, code: &str) -> String {
+    single_line(&format!(
+        "{business_name}: your code is {code}. Read it to the assistant on your call; it works for 10 minutes. If you didn't ask for it, ignore this text."
+    ))
 }
 
 fn phone_of(b: &BookingSummary) -> &str {
@@ -109,7 +124,11 @@ fn owner_new_lead_email(business_name: &str, lead: &LeadSummary) -> RenderedEmai
 /// The SMS for a booking notification of `kind`.
 pub fn sms(kind: NotificationKind, business_name: &str, b: &BookingSummary) -> String {
     match kind {
-        NotificationKind::OwnerNewBooking | NotificationKind::OwnerNewLead => format!(
+        // Kinds not about a booking (a lead, a caller code) have their own texts (`sms_for`);
+        // given a booking, they read as the owner's notice.
+        NotificationKind::OwnerNewBooking
+        | NotificationKind::OwnerNewLead
+        | NotificationKind::CallerCode => format!(
             "{business_name}: new booking {} - {} ({}), {} on {}.",
             b.reference,
             b.customer_name,
@@ -141,7 +160,9 @@ pub fn email(kind: NotificationKind, business_name: &str, b: &BookingSummary) ->
         NotificationKind::BookingConfirmation => {
             return booking_confirmation_email(business_name, b);
         }
-        NotificationKind::OwnerNewBooking | NotificationKind::OwnerNewLead => {
+        NotificationKind::OwnerNewBooking
+        | NotificationKind::OwnerNewLead
+        | NotificationKind::CallerCode => {
             return owner_new_booking_email(business_name, b);
         }
         NotificationKind::BookingRescheduled => (

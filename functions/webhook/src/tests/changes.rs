@@ -114,13 +114,7 @@ async fn cancelling_by_phone_finds_the_booking_or_asks_which() {
         json!({"bookingReference": "ZZZZZZ"}),
     )
     .await;
-    assert!(
-        answer["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("I couldn't find a booking with reference Z-Z-Z-Z-Z-Z"),
-        "{answer}"
-    );
+    assert_eq!(answer["error"], NOT_FOUND_OR_NOT_YOURS, "{answer}");
     // The store failing is a spoken problem, not an HTTP error.
     w.bookings.faults.fail_next(1);
     let answer = tool(&w, "cancelAppointment", json!({})).await;
@@ -145,45 +139,4 @@ async fn get_appointments_lists_the_callers_upcoming_bookings() {
             job.reference.spoken()
         )
     );
-}
-
-#[tokio::test]
-async fn a_stranger_must_name_who_a_booking_is_for_before_hearing_or_changing_it() {
-    let w = webhook();
-    let job = booked(&w, "2pm", "+17025551234").await;
-    let from_elsewhere = |name: &str, args: Value| {
-        json!({"message": {"type": "tool-calls",
-            "call": {"id": "call-other", "customer": {"number": "+17025559999"}},
-            "toolCallList": [{"id": next_id(), "type": "function", "function": {"name": name, "arguments": args}}]}})
-    };
-    let cancel = from_elsewhere(
-        "cancelAppointment",
-        json!({"bookingReference": job.reference.as_str()}),
-    );
-    let (_, answer) = send(&w, authed(&cancel)).await;
-    assert_eq!(
-        answer["results"][0]["error"],
-        "For your privacy, could you tell me the full name the booking was made under?"
-    );
-    let listing = from_elsewhere("getAppointments", json!({"customerPhone": "+17025551234"}));
-    let (_, answer) = send(&w, authed(&listing)).await;
-    assert!(
-        answer["results"][0]["result"]
-            .as_str()
-            .unwrap()
-            .starts_with("For your privacy")
-    );
-    assert!(change_jobs(&w).is_empty());
-    let cancel = from_elsewhere(
-        "cancelAppointment",
-        json!({"bookingReference": job.reference.as_str(), "customerName": "Test User"}),
-    );
-    let (_, answer) = send(&w, authed(&cancel)).await;
-    assert!(
-        answer["results"][0]["result"]
-            .as_str()
-            .unwrap()
-            .contains("is cancelled")
-    );
-    assert_eq!(change_jobs(&w).len(), 1);
 }

@@ -7,6 +7,7 @@ mod availability;
 mod booking;
 mod changes;
 mod health;
+mod identity;
 mod leads;
 mod reports;
 mod samples;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemorySecrets, MemorySlotStore, StaticHealth,
+    MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
 };
 use callbook_core::{
     AnalyticsJob, Authenticator, BookingChange, BookingChangeJob, BookingJob, BookingReference,
@@ -27,6 +28,8 @@ use chrono::{TimeZone, Utc};
 use lambda_http::http::{self, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
+
+use callbook_core::domain::callers::sentences::*;
 
 use super::spoken::*;
 use super::*;
@@ -41,6 +44,7 @@ impl WebhookPorts for InMemory {
     type Directory = Faulty<MemoryDirectory>;
     type Answers = Faulty<MemoryIdempotencyStore>;
     type Secrets = Faulty<MemorySecrets>;
+    type Verifications = Faulty<MemoryVerifications>;
     type Health = StaticHealth;
     type Clock = FixedClock;
 }
@@ -73,6 +77,7 @@ fn webhook() -> TestWebhook {
         bookings: Faulty::default(),
         directory: Faulty::default(),
         answers: Faulty::default(),
+        verifications: Faulty::default(),
         health: StaticHealth(vec![ComponentHealth {
             name: "bookings".into(),
             healthy: true,

@@ -2,13 +2,13 @@
 //! "booked", and the booking job is on the queue before the answer goes back.
 
 use callbook_core::{
-    BookingJob, BookingRefusal, Job, JobQueue, Reservation, SlotStore, book_appointment_request,
-    booking_confirmation, cells_for,
+    BookingJob, BookingRefusal, Caller, Job, JobQueue, Reservation, SlotStore,
+    book_appointment_request, booking_confirmation, cells_for,
 };
 use chrono::Utc;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
-use super::{Answer, NewReference, NotDone, ToolRequest, holder_tag};
+use super::{Answer, NewReference, NotDone, ToolRequest, holder_of, holder_tag};
 
 /// How many more references a booking tries when the one it derived is taken: with 32^6
 /// references, even a business with a million bookings meets a second collision in a row
@@ -28,12 +28,17 @@ impl<P: WebhookPorts> Webhook<P> {
         // Who is booking what: the same caller asking again for the same time and service (a
         // re-issued call under a new id, or the flat form without ids) gets the booking they
         // have. The reservation checks it atomically, so concurrent repeats book once.
-        let holder = holder_tag(
-            business,
-            &asked.customer.phone,
-            &asked.start,
-            &asked.service.name,
-        );
+        // Without the proved numbers, the caller counts as a stranger to the number: the
+        // booking still goes ahead; only a repeat from another call is not recognised.
+        let caller = self
+            .caller_for(request, &asked.customer.phone)
+            .await
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "verified numbers could not be read");
+                Caller::of_call(call, business)
+            });
+        let who = holder_of(&caller, &asked.customer.phone, call);
+        let holder = holder_tag(business, &who, &asked.start, &asked.service.name);
         let new_reference = NewReference::for_request(request);
         let mut attempt = 0;
         let reference = loop {

@@ -13,9 +13,7 @@ impl<P: WebhookPorts> Webhook<P> {
     pub(crate) async fn cancel_appointment(&self, request: &ToolRequest<'_>) -> Answer {
         let (business, call, now) = (request.business, request.call, request.now);
         let asked = cancel_request(request.args, call, business)?;
-        let booking = self
-            .find_booking(business, &asked.lookup, &asked.requester, now)
-            .await?;
+        let booking = self.find_booking(request, &asked.lookup).await?;
         let job = BookingChangeJob {
             // One cancel per booking: asking twice is the same change.
             job_id: format!("{}#{}#cancel", business.id, booking.reference),

@@ -10,13 +10,14 @@ mod capture_lead;
 mod check_availability;
 mod get_appointments;
 mod reschedule_appointment;
+mod verify_caller;
 
 use std::collections::HashMap;
 
 use callbook_core::{
     BookingLookup, BookingRecord, BookingReference, BookingRefusal, BookingStore, Business,
-    CallContext, PhoneNumber, PortError, Refusal, Requester, SlotCell, SlotStore, Tool, ToolCall,
-    ToolOutcome, choose_booking, stable_id,
+    CallContext, Caller, CallerVerifications, PhoneNumber, PortError, Refusal, SlotCell, SlotStore,
+    Tool, ToolCall, ToolOutcome, choose_booking, stable_id,
 };
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -66,6 +67,7 @@ impl<P: WebhookPorts> Webhook<P> {
             Tool::CancelAppointment => self.cancel_appointment(request).await,
             Tool::GetAppointments => self.get_appointments(request).await,
             Tool::CaptureLead => self.capture_lead(request).await,
+            Tool::VerifyCaller => self.verify_caller(request).await,
         };
         match done {
             Ok(answer) => ToolOutcome::Answer(answer),
@@ -112,38 +114,78 @@ impl<P: WebhookPorts> Webhook<P> {
             .collect())
     }
 
-    /// The caller's booking a change is about: read by reference (GetItem) or from their
-    /// upcoming bookings (Query on the customer index).
+    /// The caller, with the numbers this call proved read only when `phone` is not the one
+    /// it calls from (so the common case costs no read).
+    pub(crate) async fn caller_for(
+        &self,
+        request: &ToolRequest<'_>,
+        phone: &PhoneNumber,
+    ) -> Result<Caller, PortError> {
+        let mut caller = Caller::of_call(request.call, request.business);
+        if caller.acts_for(phone) {
+            return Ok(caller);
+        }
+        if let Some(call_id) = request.call.call_id.as_deref().filter(|c| !c.is_empty()) {
+            caller.verified = self
+                .verifications
+                .verified(&request.business.id, call_id)
+                .await?;
+        }
+        Ok(caller)
+    }
+
+    /// The caller's booking a change is about: read by reference (GetItem) or from the
+    /// upcoming bookings of a number the caller acts for (Query on the customer index).
     pub(crate) async fn find_booking(
         &self,
-        business: &Business,
+        request: &ToolRequest<'_>,
         lookup: &BookingLookup,
-        requester: &Requester,
-        now: DateTime<Utc>,
     ) -> Result<BookingRecord, NotDone> {
-        let found = match lookup {
-            BookingLookup::Reference(reference) => self
-                .bookings
-                .booking(&business.id, reference)
-                .await
-                .map(|b| b.into_iter().collect::<Vec<_>>()),
-            BookingLookup::Phone(phone) => {
-                self.bookings.bookings_of(&business.id, phone, now).await
-            }
-        };
-        let found = found.map_err(|e| {
+        let (business, now) = (request.business, request.now);
+        let unreadable = |e: PortError| {
             error!(error = %e, "bookings could not be read");
             NotDone::Failed(SystemProblem::Lookup)
-        })?;
-        Ok(choose_booking(lookup, &found, requester, business, now)?.clone())
+        };
+        let (found, caller) = match lookup {
+            BookingLookup::Reference(reference) => {
+                let found = self
+                    .bookings
+                    .booking(&business.id, reference)
+                    .await
+                    .map_err(unreadable)?;
+                let caller = match &found {
+                    Some(booking) => self
+                        .caller_for(request, &booking.customer_phone)
+                        .await
+                        .map_err(unreadable)?,
+                    None => Caller::of_call(request.call, business),
+                };
+                (found.into_iter().collect::<Vec<_>>(), caller)
+            }
+            BookingLookup::Phone(phone) => {
+                let caller = self.caller_for(request, phone).await.map_err(unreadable)?;
+                // Another number's bookings are not even read.
+                let found = if caller.acts_for(phone) {
+                    self.bookings
+                        .bookings_of(&business.id, phone, now)
+                        .await
+                        .map_err(unreadable)?
+                } else {
+                    Vec::new()
+                };
+                (found, caller)
+            }
+        };
+        Ok(choose_booking(lookup, &found, &caller, business, now)?.clone())
     }
 }
 
-/// Who is booking what: a hash of business, phone, start and service (no phone in clear).
+/// Who is booking what: a hash of business, who, start and service (no phone in clear).
 /// The same caller asking again for the same time and service finds the booking they have.
+/// `who` is the booking's number when the caller acts for it (`Holder::of`).
 pub(crate) fn holder_tag(
     business: &Business,
-    phone: &PhoneNumber,
+    who: &str,
     start: &DateTime<impl TimeZone>,
     service: &str,
 ) -> String {
@@ -151,12 +193,25 @@ pub(crate) fn holder_tag(
         format!(
             "{}|{}|{}|{}",
             business.id,
-            phone,
+            who,
             start.with_timezone(&Utc).to_rfc3339(),
             service.to_lowercase()
         )
         .as_bytes(),
     )
+}
+
+/// Who holds a new booking, for finding a repeat of it: the number it is for when the caller
+/// calls from it or proved it; otherwise that number as claimed on this call only, so a
+/// stranger naming someone's number, time and service never hears their booking's reference.
+/// A request without a call (the flat form) comes from the operator's own integration, not a
+/// phone call: its number is taken as given, as before.
+pub(crate) fn holder_of(caller: &Caller, phone: &PhoneNumber, call: &CallContext) -> String {
+    match call.call_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(_) if caller.acts_for(phone) => phone.to_string(),
+        Some(call_id) => format!("claimed|{phone}|{call_id}"),
+        None => phone.to_string(),
+    }
 }
 
 /// A new booking's reference, and who claims it: a tool call Vapi delivers again (same call,

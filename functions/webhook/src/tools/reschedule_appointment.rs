@@ -17,9 +17,7 @@ impl<P: WebhookPorts> Webhook<P> {
     pub(crate) async fn reschedule_appointment(&self, request: &ToolRequest<'_>) -> Answer {
         let (business, call, now) = (request.business, request.call, request.now);
         let asked = reschedule_request(request.args, call, business)?;
-        let booking = self
-            .find_booking(business, &asked.lookup, &asked.requester, now)
-            .await?;
+        let booking = self.find_booking(request, &asked.lookup).await?;
         let minutes = booking.duration_minutes;
         let start = match bookable_start(&asked.date, &asked.time, minutes, call, business, now) {
             Ok(start) => start,
@@ -38,7 +36,12 @@ impl<P: WebhookPorts> Webhook<P> {
             .collect();
         // The new time's holder claim moves onto the booking when the change applies; the
         // reservation itself is tagged by this reschedule, so a repeat of it finds its hold.
-        let holder = holder_tag(business, &booking.customer_phone, &start, &booking.service);
+        let holder = holder_tag(
+            business,
+            booking.customer_phone.as_str(),
+            &start,
+            &booking.service,
+        );
         let reschedule_tag = stable_id(
             format!(
                 "reschedule|{}|{}|{}",

@@ -10,6 +10,8 @@ use crate::domain::booking::{BookingRecord, BookingStatus};
 use crate::values::speech::Refusal;
 
 use crate::domain::business::Business;
+use crate::domain::callers::sentences::{ANOTHER_NUMBER, NOT_FOUND_OR_NOT_YOURS};
+use crate::domain::callers::{Caller, last_digits};
 use crate::values::phone::PhoneNumber;
 use crate::values::reference::BookingReference;
 use crate::values::speech::spoken_list;
@@ -63,60 +65,9 @@ fn lookup(
         })
 }
 
-/// Who is asking: the number they call from and the name they gave. A booking is shown to,
-/// and changed for, a caller calling from its phone, or one who names who it was made for
-/// (knowing a reference or a phone number alone is not enough).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Requester {
-    pub calling_from: Option<PhoneNumber>,
-    pub name: Option<String>,
-}
-
-impl Requester {
-    fn of(args: &Arguments<'_>, call: &CallContext, business: &Business) -> Result<Self, Refusal> {
-        Ok(Self {
-            calling_from: call
-                .customer_number
-                .as_deref()
-                .and_then(|n| PhoneNumber::parse(n, business.phone_region).ok()),
-            name: args.text("customerName")?,
-        })
-    }
-
-    pub fn may_see(&self, booking: &BookingRecord) -> bool {
-        self.calling_from.as_ref() == Some(&booking.customer_phone)
-            || self
-                .name
-                .as_deref()
-                .is_some_and(|name| same_person(name, &booking.customer_name))
-    }
-
-    /// What the caller hears when bookings exist that they may not see.
-    fn privacy(&self) -> Refusal {
-        match self.name {
-            None => "For your privacy, could you tell me the full name the booking was made under?".into(),
-            Some(_) => "That name doesn't match the booking I found. Could you tell me the full name it was made under?".into(),
-        }
-    }
-}
-
-/// The same person, as far as a phone call can tell: the same full name, or the same family
-/// name (the last word), ignoring case and punctuation.
-fn same_person(given: &str, booked: &str) -> bool {
-    let words = |s: &str| -> Vec<String> {
-        s.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let (given, booked) = (words(given), words(booked));
-    !given.is_empty() && (given == booked || given.last() == booked.last())
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RescheduleRequest {
     pub lookup: BookingLookup,
-    pub requester: Requester,
     pub date: String,
     pub time: String,
 }
@@ -145,7 +96,6 @@ pub fn reschedule_request(
     }
     Ok(RescheduleRequest {
         lookup: lookup(&args, call, business)?,
-        requester: Requester::of(&args, call, business)?,
         date: date.unwrap_or_default(),
         time: time.unwrap_or_default(),
     })
@@ -154,7 +104,6 @@ pub fn reschedule_request(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelRequest {
     pub lookup: BookingLookup,
-    pub requester: Requester,
     pub reason: Option<String>,
 }
 
@@ -167,20 +116,18 @@ pub fn cancel_request(
     Ok(CancelRequest {
         reason: args.text("reason")?,
         lookup: lookup(&args, call, business)?,
-        requester: Requester::of(&args, call, business)?,
     })
 }
 
-/// getAppointments: the number to look up (the caller's own by default), and who asks.
+/// getAppointments: the number to look up (the caller's own by default).
 pub fn appointments_phone(
     args: &Map<String, Value>,
     call: &CallContext,
     business: &Business,
-) -> Result<(PhoneNumber, Requester), Refusal> {
+) -> Result<PhoneNumber, Refusal> {
     let args = GET_APPOINTMENTS.arguments(args);
-    let phone = phone_of(&args, call, business)?
-        .ok_or_else(|| "Which phone number was the booking made with?".to_string())?;
-    Ok((phone, Requester::of(&args, call, business)?))
+    Ok(phone_of(&args, call, business)?
+        .ok_or_else(|| "Which phone number was the booking made with?".to_string())?)
 }
 
 fn describe(booking: &BookingRecord, zone: Tz) -> String {
@@ -193,30 +140,29 @@ fn describe(booking: &BookingRecord, zone: Tz) -> String {
 }
 
 /// The booking a change applies to, from what the lookup found: by reference, the one
-/// booking (if any); by phone, the caller's upcoming bookings. `Err` is the sentence.
+/// booking (if any); by phone, the caller's upcoming bookings. `Err` is the sentence. Only
+/// bookings of a number the caller acts for count: for any other, or none, the caller hears
+/// one and the same sentence, so a reference or a number cannot be tested for existence.
 pub fn choose_booking<'a>(
     lookup: &BookingLookup,
     found: &'a [BookingRecord],
-    requester: &Requester,
+    caller: &Caller,
     business: &Business,
     now: DateTime<Utc>,
 ) -> Result<&'a BookingRecord, Refusal> {
-    let upcoming: Vec<&BookingRecord> = found.iter().filter(|b| b.is_upcoming(now)).collect();
-    let visible: Vec<&BookingRecord> = upcoming
+    let theirs: Vec<&BookingRecord> = found
+        .iter()
+        .filter(|b| caller.acts_for(&b.customer_phone))
+        .collect();
+    let upcoming: Vec<&BookingRecord> = theirs
         .iter()
         .copied()
-        .filter(|b| requester.may_see(b))
+        .filter(|b| b.is_upcoming(now))
         .collect();
-    if visible.is_empty() && !upcoming.is_empty() {
-        return Err(requester.privacy());
-    }
-    match (lookup, visible.as_slice()) {
+    match (lookup, upcoming.as_slice()) {
         (_, [one]) => Ok(one),
-        (BookingLookup::Reference(reference), []) => Err(match found.first() {
-            Some(b) if !requester.may_see(b) => format!(
-                "I couldn't find an upcoming booking with reference {}.",
-                reference.spoken()
-            ).into(),
+        (BookingLookup::Reference(reference), []) => Err(match theirs.first() {
+            None => NOT_FOUND_OR_NOT_YOURS.into(),
             Some(b) if b.status == BookingStatus::Cancelled => format!(
                 "The booking with reference {} was already cancelled.",
                 reference.spoken()
@@ -226,15 +172,12 @@ pub fn choose_booking<'a>(
                 reference.spoken(),
                 b.spoken_start(business.zone)
             ).into(),
-            None => format!(
-                "I couldn't find a booking with reference {}. Could you read it again, or should I look it up by your phone number?",
-                reference.spoken()
-            ).into(),
         }),
-        (BookingLookup::Phone(phone), []) => Err(format!(
+        (BookingLookup::Phone(phone), []) if caller.acts_for(phone) => Err(format!(
             "I couldn't find an upcoming appointment for the number ending in {}. Do you have the booking reference?",
             last_digits(phone)
         ).into()),
+        (BookingLookup::Phone(_), []) => Err(ANOTHER_NUMBER.into()),
         (_, many) => {
             let listed: Vec<String> = many
                 .iter()
@@ -255,30 +198,22 @@ pub fn choose_booking<'a>(
     }
 }
 
-/// The last four digits, as a receptionist would say them back.
-fn last_digits(phone: &PhoneNumber) -> &str {
-    let s = phone.as_str();
-    &s[s.len().saturating_sub(4)..]
-}
-
-/// getAppointments' answer from the caller's bookings.
+/// getAppointments' answer from the bookings of `phone`: read out only to a caller who acts
+/// for that number.
 pub fn appointments_answer(
     phone: &PhoneNumber,
     found: &[BookingRecord],
-    requester: &Requester,
+    caller: &Caller,
     business: &Business,
     now: DateTime<Utc>,
 ) -> String {
-    let upcoming: Vec<&BookingRecord> = found.iter().filter(|b| b.is_upcoming(now)).collect();
-    let mut visible: Vec<&BookingRecord> = upcoming
-        .iter()
-        .copied()
-        .filter(|b| requester.may_see(b))
-        .collect();
-    if visible.is_empty() && !upcoming.is_empty() {
-        return requester.privacy().into_sentence();
+    if !caller.acts_for(phone) {
+        return ANOTHER_NUMBER.to_string();
     }
-    let mut upcoming = std::mem::take(&mut visible);
+    let mut upcoming: Vec<&BookingRecord> = found
+        .iter()
+        .filter(|b| b.is_upcoming(now) && b.customer_phone == *phone)
+        .collect();
     upcoming.sort_by_key(|b| b.start_utc);
     let listed: Vec<String> = upcoming
         .iter()

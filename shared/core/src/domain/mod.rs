@@ -6,6 +6,7 @@ pub mod availability;
 pub mod booking;
 pub mod booking_change;
 pub mod business;
+pub mod callers;
 pub mod calls;
 pub mod changes;
 pub mod leads;

@@ -21,13 +21,14 @@ use crate::domain::booking::BookingJob;
 use crate::domain::booking::{BookingRecord, CustomerRecord};
 use crate::domain::booking_change::BookingChangeJob;
 use crate::domain::business::Business;
+use crate::domain::callers::{CodeCheck, CodeIssue, PendingCode};
 use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
 use crate::jobs::Job;
 use crate::ports::{
-    BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, CustomerContact,
-    EmailSender, IdempotencyStore, JobQueue, OptOuts, PortError, RecordOutcome, Reservation, Saved,
-    SecretStore, SlotStore, SmsSender,
+    BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
+    Claim, CustomerContact, EmailSender, IdempotencyStore, JobQueue, OptOuts, PortError,
+    RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
@@ -297,6 +298,11 @@ faulty!(BusinessDirectory:
     fn business(id: &str) -> Option<Arc<Business>>, "find business";
 );
 faulty!(SecretStore: fn secret(reference: &SecretRef) -> String, "read secret";);
+faulty!(CallerVerifications:
+    fn store_code(business_id: &str, call_id: &str, code: &PendingCode) -> CodeIssue, "store code";
+    fn check_code(business_id: &str, call_id: &str, code_hash: &str, now: DateTime<Utc>) -> CodeCheck, "check code";
+    fn verified(business_id: &str, call_id: &str) -> Vec<PhoneNumber>, "read verified numbers";
+);
 faulty!(OptOuts: fn opted_out(business_id: &str, phone: &PhoneNumber) -> bool, "check opt-out";);
 
 #[cfg(test)]

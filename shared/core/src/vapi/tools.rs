@@ -28,9 +28,7 @@ pub struct ToolSpec {
 
 pub const BOOK_APPOINTMENT: ToolSpec = ToolSpec {
     name: "bookAppointment",
-    description: "Book an appointment for the caller. Pass the date and time as the caller said them \
-                  (e.g. tomorrow, Friday, November 28; 2pm, 14:30): the server resolves them in the \
-                  business's time zone. Read the result to the caller.",
+    description: "Book an appointment for the caller. Pass the date and time as the caller said them (e.g. tomorrow, Friday, November 28; 2pm, 14:30): the server resolves them in the business's time zone. Read the result to the caller.",
     params: &[
         ToolParam {
             name: "customerName",
@@ -79,8 +77,7 @@ pub const BOOK_APPOINTMENT: ToolSpec = ToolSpec {
 
 pub const CHECK_AVAILABILITY: ToolSpec = ToolSpec {
     name: "checkAvailability",
-    description: "Find free appointment times on a day. Pass the day as the caller said it. Read the \
-                  result to the caller and let them choose, then book with bookAppointment.",
+    description: "Find free appointment times on a day. Pass the day as the caller said it. Read the result to the caller and let them choose, then book with bookAppointment.",
     params: &[
         ToolParam {
             name: "serviceType",
@@ -122,21 +119,12 @@ const CUSTOMER_PHONE: ToolParam = ToolParam {
     required: false,
 };
 
-const BOOKED_NAME: ToolParam = ToolParam {
-    name: "customerName",
-    aliases: &["name"],
-    label: "name the booking was made under",
-    description: "The name the booking was made under; needed when the caller is not calling from the booking's phone number",
-    required: false,
-};
-
 pub const RESCHEDULE_APPOINTMENT: ToolSpec = ToolSpec {
     name: "rescheduleAppointment",
-    description: "Move the caller's existing appointment to a new day and time. Identify it by                   booking reference or by the caller's phone number. Pass the new day and time as                   the caller said them. Read the result to the caller.",
+    description: "Move the caller's existing appointment to a new day and time. Identify it by booking reference or by the caller's phone number. Pass the new day and time as the caller said them. Read the result to the caller.",
     params: &[
         BOOKING_REFERENCE,
         CUSTOMER_PHONE,
-        BOOKED_NAME,
         ToolParam {
             name: "newDate",
             aliases: &["date"],
@@ -156,11 +144,10 @@ pub const RESCHEDULE_APPOINTMENT: ToolSpec = ToolSpec {
 
 pub const CANCEL_APPOINTMENT: ToolSpec = ToolSpec {
     name: "cancelAppointment",
-    description: "Cancel the caller's existing appointment. Identify it by booking reference or by                   the caller's phone number. Confirm with the caller before calling this. Read the                   result to the caller.",
+    description: "Cancel the caller's existing appointment. Identify it by booking reference or by the caller's phone number. Confirm with the caller before calling this. Read the result to the caller.",
     params: &[
         BOOKING_REFERENCE,
         CUSTOMER_PHONE,
-        BOOKED_NAME,
         ToolParam {
             name: "reason",
             aliases: &[],
@@ -173,13 +160,37 @@ pub const CANCEL_APPOINTMENT: ToolSpec = ToolSpec {
 
 pub const GET_APPOINTMENTS: ToolSpec = ToolSpec {
     name: "getAppointments",
-    description: "List the caller's upcoming appointments (service, day, time and reference). Read                   the result to the caller.",
-    params: &[CUSTOMER_PHONE, BOOKED_NAME],
+    description: "List the caller's upcoming appointments (service, day, time and reference). Read the result to the caller.",
+    params: &[CUSTOMER_PHONE],
+};
+
+pub const VERIFY_CALLER: ToolSpec = ToolSpec {
+    name: "verifyCaller",
+    description: "Confirm the caller holds the phone number a booking was made with, when they call \
+                  from another number: first call it with the number (a code is texted there), \
+                  then again with the number and the code the caller reads back. Read the result \
+                  to the caller.",
+    params: &[
+        ToolParam {
+            name: "phoneNumber",
+            aliases: &["customerPhone", "phone"],
+            label: "phone number",
+            description: "The phone number the booking was made with",
+            required: true,
+        },
+        ToolParam {
+            name: "code",
+            aliases: &["verificationCode"],
+            label: "code",
+            description: "The six-digit code the caller read back; leave empty to send one",
+            required: false,
+        },
+    ],
 };
 
 pub const CAPTURE_LEAD: ToolSpec = ToolSpec {
     name: "captureLead",
-    description: "Pass a caller's interest on to the business when they do not book now (they want                   a call back, a quote, or more information). Read the result to the caller.",
+    description: "Pass a caller's interest on to the business when they do not book now (they want  a call back, a quote, or more information). Read the result to the caller.",
     params: &[
         ToolParam {
             name: "name",
@@ -227,6 +238,7 @@ pub const TOOLS: &[&ToolSpec] = &[
     &CANCEL_APPOINTMENT,
     &GET_APPOINTMENTS,
     &CAPTURE_LEAD,
+    &VERIFY_CALLER,
 ];
 
 /// A tool the webhook answers, known by its declared name (`Tool::named`).
@@ -238,16 +250,18 @@ pub enum Tool {
     CancelAppointment,
     GetAppointments,
     CaptureLead,
+    VerifyCaller,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 6] = [
+    pub const ALL: [Tool; 7] = [
         Self::CheckAvailability,
         Self::BookAppointment,
         Self::RescheduleAppointment,
         Self::CancelAppointment,
         Self::GetAppointments,
         Self::CaptureLead,
+        Self::VerifyCaller,
     ];
 
     /// Its declaration: the name Vapi calls it by, its arguments.
@@ -259,6 +273,7 @@ impl Tool {
             Self::CancelAppointment => &CANCEL_APPOINTMENT,
             Self::GetAppointments => &GET_APPOINTMENTS,
             Self::CaptureLead => &CAPTURE_LEAD,
+            Self::VerifyCaller => &VERIFY_CALLER,
         }
     }
 

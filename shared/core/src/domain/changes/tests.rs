@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::booking::{BookingJob, CustomerDetails};
 use crate::domain::booking_change::{BookingChange, BookingChangeJob, ChangeDecision};
+use crate::domain::callers::sentences::{ANOTHER_NUMBER, NOT_FOUND_OR_NOT_YOURS};
 use crate::values::slots::cells_for;
 use chrono::TimeZone;
 use serde_json::json;
@@ -120,9 +121,9 @@ fn choosing_a_booking_speaks_every_case() {
     let one = booking("K7P2X9", at(25, 14));
     let two = booking("M4N5P6", at(27, 10));
     let by_phone = BookingLookup::Phone(phone.clone());
-    let me = Requester {
+    let me = Caller {
         calling_from: Some(phone.clone()),
-        name: None,
+        verified: vec![],
     };
     assert_eq!(
         choose_booking(&by_phone, std::slice::from_ref(&one), &me, &b, now())
@@ -147,10 +148,9 @@ fn choosing_a_booking_speaks_every_case() {
         choose_booking(&by_ref, &[cancelled], &me, &b, now()).unwrap_err(),
         "The booking with reference K-7-P-2-X-9 was already cancelled.".into()
     );
-    assert!(
-        choose_booking(&by_ref, &[], &me, &b, now())
-            .unwrap_err()
-            .starts_with("I couldn't find a booking with reference K-7-P-2-X-9")
+    assert_eq!(
+        choose_booking(&by_ref, &[], &me, &b, now()).unwrap_err(),
+        NOT_FOUND_OR_NOT_YOURS.into()
     );
     assert_eq!(
         appointments_answer(&phone, &[two.clone(), one.clone()], &me, &b, now()),
@@ -273,40 +273,57 @@ fn rescheduling_moves_cells_and_claim_with_the_record_and_old_changes_lose() {
 }
 
 #[test]
-fn another_number_must_name_who_the_booking_is_for() {
+fn another_number_hears_the_same_words_whatever_exists_until_verified() {
     let b = business();
     let one = booking("K7P2X9", at(25, 14));
     let by_ref = BookingLookup::Reference(one.reference.clone());
-    let stranger = |name: Option<&str>| Requester {
+    let stranger = Caller {
         calling_from: Some(PhoneNumber::parse("+17025559999", b.phone_region).unwrap()),
-        name: name.map(str::to_string),
+        verified: vec![],
     };
-    let found = std::slice::from_ref(&one);
-    assert_eq!(
-        choose_booking(&by_ref, found, &stranger(None), &b, now()).unwrap_err(),
-        "For your privacy, could you tell me the full name the booking was made under?".into()
-    );
-    assert!(
-        choose_booking(&by_ref, found, &stranger(Some("Someone Else")), &b, now())
-            .unwrap_err()
-            .starts_with("That name doesn't match")
-    );
-    for name in ["Test User", "test user", "User"] {
-        assert!(
-            choose_booking(&by_ref, found, &stranger(Some(name)), &b, now()).is_ok(),
-            "{name}"
-        );
-    }
-    let phone = one.customer_phone.clone();
-    assert_eq!(
-        appointments_answer(&phone, found, &stranger(None), &b, now()),
-        "For your privacy, could you tell me the full name the booking was made under?"
-    );
-    // A cancelled booking's details are not told to a stranger either.
     let mut cancelled = one.clone();
     cancelled.status = BookingStatus::Cancelled;
+    let mut past = one.clone();
+    past.start_utc = now() - chrono::Duration::days(2);
+    // Upcoming, cancelled, past or absent: one sentence, which names none of them.
+    for found in [
+        vec![one.clone()],
+        vec![cancelled.clone()],
+        vec![past],
+        vec![],
+    ] {
+        assert_eq!(
+            choose_booking(&by_ref, &found, &stranger, &b, now()).unwrap_err(),
+            NOT_FOUND_OR_NOT_YOURS.into()
+        );
+    }
+    // A name is no key: whatever the caller says, the booking's number is.
+    let phone = one.customer_phone.clone();
+    let found = std::slice::from_ref(&one);
     assert_eq!(
-        choose_booking(&by_ref, &[cancelled], &stranger(None), &b, now()).unwrap_err(),
-        "I couldn't find an upcoming booking with reference K-7-P-2-X-9.".into()
+        choose_booking(
+            &BookingLookup::Phone(phone.clone()),
+            found,
+            &stranger,
+            &b,
+            now()
+        )
+        .unwrap_err(),
+        ANOTHER_NUMBER.into()
     );
+    assert_eq!(
+        appointments_answer(&phone, found, &stranger, &b, now()),
+        ANOTHER_NUMBER
+    );
+    // Once the call proved the booking's number, it acts for it.
+    let verified = Caller {
+        verified: vec![phone.clone()],
+        ..stranger
+    };
+    assert!(choose_booking(&by_ref, found, &verified, &b, now()).is_ok());
+    assert_eq!(
+        choose_booking(&by_ref, &[cancelled], &verified, &b, now()).unwrap_err(),
+        "The booking with reference K-7-P-2-X-9 was already cancelled.".into()
+    );
+    assert!(appointments_answer(&phone, found, &verified, &b, now()).starts_with("You have one"));
 }

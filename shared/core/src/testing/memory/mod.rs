@@ -8,6 +8,7 @@ mod calls;
 mod directory;
 mod idempotency;
 mod senders;
+mod verifications;
 
 pub use bookings::MemoryBookingStore;
 pub use calendar::{CalendarRefusal, MemorySlotStore};
@@ -15,6 +16,7 @@ pub use calls::{Countdown, MemoryCallStore};
 pub use directory::{MemoryDirectory, MemorySecrets};
 pub use idempotency::MemoryIdempotencyStore;
 pub use senders::{MemoryEmail, MemoryOptOuts, MemorySms};
+pub use verifications::MemoryVerifications;
 
 use std::sync::Mutex;
 
