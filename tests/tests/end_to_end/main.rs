@@ -4,6 +4,7 @@
 
 mod booking;
 mod changes;
+mod identity;
 mod leads;
 mod privacy;
 mod resilience;
