@@ -308,7 +308,8 @@ async fn a_repeated_booking_request_books_once() {
     let auth = [("x-vapi-secret", stack.secret.as_str())];
     let mut answers = Vec::new();
     for id in ["tc-dup-1", "tc-dup-2"] {
-        let body = json!({"message": {"type": "tool-calls", "call": {"id": "call-dup"},
+        // From the booking's own number: a repeat is recognised across calls and forms.
+        let body = json!({"message": {"type": "tool-calls", "call": {"id": "call-dup", "customer": {"number": PHONE}},
             "toolCallList": [{"id": id, "type": "function", "function": {"name": "bookAppointment", "arguments": args}}]}});
         let (_, answer) = post(&stack.webhook_url(), &auth, &body.to_string());
         answers.push(
