@@ -7,6 +7,7 @@ use callbook_core::availability_request;
 use callbook_core::book_appointment_request;
 use callbook_core::capture_lead_request;
 use callbook_core::{CallContext, parse_webhook};
+use callbook_core::{Caller, CallerCode, verify_request};
 use callbook_core::{cancel_request, reschedule_request};
 use callbook_core::{parse_time, resolve_date, resolve_start};
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -134,5 +135,12 @@ proptest! {
         let _ = reschedule_request(&args, &call, &b);
         let _ = cancel_request(&args, &call, &b);
         let _ = capture_lead_request(&args, &call, Some("t"), &b, now);
+        let _ = verify_request(&args, &b);
+        let _ = Caller::of_call(&call, &b);
+    }
+
+    #[test]
+    fn caller_codes_never_panic(raw in any::<String>()) {
+        let _ = CallerCode::parse(&raw);
     }
 }

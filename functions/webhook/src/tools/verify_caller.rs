@@ -67,7 +67,7 @@ impl<P: WebhookPorts> Webhook<P> {
             .check_code(&business.id, call_id, &hash, now)
             .await
             .map_err(failed)?;
-        info!(phone = %asked.phone.redacted(), outcome = ?std::mem::discriminant(&checked), "caller code checked");
+        info!(phone = %asked.phone.redacted(), outcome = checked.name(), "caller code checked");
         match checked {
             CodeCheck::Verified(phone) => Ok(sentences::verified(&phone)),
             CodeCheck::Wrong { attempts_left } => Err(NotDone::Refused(

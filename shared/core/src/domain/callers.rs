@@ -130,7 +130,20 @@ pub enum CodeCheck {
     NoCode,
 }
 
-/// Whether the code was texted (`CodeIssue::Sent`) or this call has had its share.
+impl CodeCheck {
+    /// For logs: the outcome without the number.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Verified(_) => "verified",
+            Self::Wrong { .. } => "wrong",
+            Self::Expired => "expired",
+            Self::NoAttemptsLeft => "no attempts left",
+            Self::NoCode => "no code",
+        }
+    }
+}
+
+/// Whether the code was stored (then texted) or this call has had its share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeIssue {
     Stored,
