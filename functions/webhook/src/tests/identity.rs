@@ -23,6 +23,15 @@ async fn ask(w: &TestWebhook, number: Option<&str>, name: &str, args: Value) -> 
     answer["results"][0].clone()
 }
 
+async fn stranger(w: &TestWebhook, name: &str, args: Value) -> Value {
+    ask(w, Some(STRANGER), name, args).await
+}
+
+/// A code that is not `code`.
+fn another_code(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
 fn codes_texted(w: &TestWebhook) -> Vec<String> {
     w.queue
         .sent()
@@ -102,7 +111,7 @@ async fn a_stranger_booking_the_victims_time_hears_it_is_taken_never_the_referen
     let job = booked(&w, "2pm", VICTIM).await;
     let mut args = seed_body()["parameters"].clone();
     args["customerName"] = json!("Someone Else");
-    let answer = ask(&w, Some(STRANGER), "bookAppointment", args).await;
+    let answer = stranger(&w, "bookAppointment", args).await;
     let text = answer["error"].as_str().unwrap();
     assert!(text.contains("already booked"), "{text}");
     assert!(!text.contains(&job.reference.spoken()), "{text}");
@@ -113,13 +122,7 @@ async fn a_stranger_booking_the_victims_time_hears_it_is_taken_never_the_referen
 async fn a_caller_from_another_number_proves_it_with_a_texted_code_then_may_act() {
     let w = webhook();
     let job = booked(&w, "2pm", VICTIM).await;
-    let send_code = ask(
-        &w,
-        Some(STRANGER),
-        "verifyCaller",
-        json!({"phoneNumber": VICTIM}),
-    )
-    .await;
+    let send_code = stranger(&w, "verifyCaller", json!({"phoneNumber": VICTIM})).await;
     assert_eq!(
         send_code["result"],
         "I've texted a six-digit code to the number ending in 1234. Please read it to me when it arrives."
@@ -137,14 +140,9 @@ async fn a_caller_from_another_number_proves_it_with_a_texted_code_then_may_act(
         }),
         "the code goes to the booking's number, not the caller's"
     );
-    let wrong = if codes[0] == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
-    let answer = ask(
+    let wrong = another_code(&codes[0]);
+    let answer = stranger(
         &w,
-        Some(STRANGER),
         "verifyCaller",
         json!({"phoneNumber": VICTIM, "code": wrong}),
     )
@@ -154,17 +152,10 @@ async fn a_caller_from_another_number_proves_it_with_a_texted_code_then_may_act(
         "That code isn't right. You have 2 more tries."
     );
     // Still a stranger.
-    let listing = ask(
-        &w,
-        Some(STRANGER),
-        "getAppointments",
-        json!({"customerPhone": VICTIM}),
-    )
-    .await;
+    let listing = stranger(&w, "getAppointments", json!({"customerPhone": VICTIM})).await;
     assert_eq!(listing["error"], ANOTHER_NUMBER);
-    let answer = ask(
+    let answer = stranger(
         &w,
-        Some(STRANGER),
         "verifyCaller",
         json!({"phoneNumber": VICTIM, "code": codes[0]}),
     )
@@ -176,22 +167,15 @@ async fn a_caller_from_another_number_proves_it_with_a_texted_code_then_may_act(
             .starts_with("Thank you, that's confirmed"),
         "{answer}"
     );
-    let listing = ask(
-        &w,
-        Some(STRANGER),
-        "getAppointments",
-        json!({"customerPhone": VICTIM}),
-    )
-    .await;
+    let listing = stranger(&w, "getAppointments", json!({"customerPhone": VICTIM})).await;
     assert!(
         listing["result"]
             .as_str()
             .unwrap()
             .contains(&job.reference.spoken())
     );
-    let cancel = ask(
+    let cancel = stranger(
         &w,
-        Some(STRANGER),
         "cancelAppointment",
         json!({"bookingReference": job.reference.as_str()}),
     )
@@ -208,36 +192,31 @@ async fn codes_are_few_short_lived_and_bound_to_their_call_and_number() {
     let mut w = webhook();
     let ask_code = json!({"phoneNumber": VICTIM});
     for _ in 0..3 {
-        assert!(
-            ask(&w, Some(STRANGER), "verifyCaller", ask_code.clone()).await["result"].is_string()
-        );
+        assert!(stranger(&w, "verifyCaller", ask_code.clone()).await["result"].is_string());
     }
-    let fourth = ask(&w, Some(STRANGER), "verifyCaller", ask_code.clone()).await;
+    let fourth = stranger(&w, "verifyCaller", ask_code.clone()).await;
     assert_eq!(fourth["error"], TOO_MANY_CODES);
     assert_eq!(codes_texted(&w).len(), 3);
     let last = codes_texted(&w).pop().unwrap();
     // Three wrong tries end the code, even the right one after them.
-    let wrong = if last == "000000" { "111111" } else { "000000" };
+    let wrong = another_code(&last);
     for left in [2, 1] {
-        let answer = ask(
+        let answer = stranger(
             &w,
-            Some(STRANGER),
             "verifyCaller",
             json!({"phoneNumber": VICTIM, "code": wrong}),
         )
         .await;
         assert_eq!(answer["error"], wrong_code(left));
     }
-    ask(
+    stranger(
         &w,
-        Some(STRANGER),
         "verifyCaller",
         json!({"phoneNumber": VICTIM, "code": wrong}),
     )
     .await;
-    let late = ask(
+    let late = stranger(
         &w,
-        Some(STRANGER),
         "verifyCaller",
         json!({"phoneNumber": VICTIM, "code": last}),
     )
@@ -302,13 +281,7 @@ async fn a_caller_needs_no_code_for_the_number_they_call_from_and_a_web_call_get
     assert!(codes_texted(&w).is_empty());
     // Codes cannot be stored: an apology, nothing texted.
     w.verifications.faults.fail_next(1);
-    let answer = ask(
-        &w,
-        Some(STRANGER),
-        "verifyCaller",
-        json!({"phoneNumber": VICTIM}),
-    )
-    .await;
+    let answer = stranger(&w, "verifyCaller", json!({"phoneNumber": VICTIM})).await;
     assert_eq!(answer["error"], VERIFICATION_PROBLEM);
     assert!(codes_texted(&w).is_empty());
 }
