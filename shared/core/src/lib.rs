@@ -57,7 +57,9 @@ pub use domain::booking::{
     CustomerRecord, book_appointment_request, bookable_start, booking_confirmation,
 };
 pub use domain::booking_change::{BookingChange, BookingChangeJob, CalendarChange, ChangeDecision};
-pub use domain::business::{Business, BusinessProfile, ChosenService, is_route_id};
+pub use domain::business::{
+    Business, BusinessProfile, ChosenService, MAX_ROUTE_ID_LEN, is_route_id,
+};
 pub use domain::calls::{
     Activity, CallActivity, CallJob, CallOutcome, CallRecord, CallReport, CallStatus,
 };
@@ -76,7 +78,7 @@ pub use jobs::{
 };
 pub use once::{OnceError, Ran, Record, run_once};
 pub use ports::{
-    BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, Clock,
+    BookingStore, BusinessDirectory, CallOwner, CallRoute, CallStore, ChangeApplied, Claim, Clock,
     ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore, JobQueue,
     OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
     business_by_id, business_for_call,
