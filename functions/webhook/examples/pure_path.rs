@@ -45,6 +45,8 @@ fn main() {
         monitoring_token: None,
         max_body_bytes: webhook::DEFAULT_MAX_BODY_BYTES,
         business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),
+        unrouted_calls: webhook::UnroutedCalls::Serve,
+        health_cache: webhook::HealthCache::default(),
         queue: MemoryQueue::default(),
         calendar: MemorySlotStore::default(),
         bookings: MemoryBookingStore::default(),

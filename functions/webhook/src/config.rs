@@ -17,7 +17,7 @@ use callbook_core::{
     stored_deployment_secrets,
 };
 
-use crate::{Aws, DEFAULT_MAX_BODY_BYTES, Webhook};
+use crate::{Aws, DEFAULT_MAX_BODY_BYTES, HealthCache, UnroutedCalls, Webhook};
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
 pub async fn build(
@@ -41,6 +41,8 @@ pub async fn build(
         monitoring_token: monitoring_token(lookup)?,
         max_body_bytes: max_body_bytes(lookup)?,
         business: Arc::new(Business::from_lookup(lookup)?),
+        unrouted_calls: UnroutedCalls::from_lookup(lookup)?,
+        health_cache: HealthCache::default(),
         queue: SqsJobQueue::for_kinds(
             sqs.clone(),
             &names,

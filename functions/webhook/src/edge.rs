@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use tracing::warn;
 
 use crate::gate::Rejection;
+use crate::unrouted::{self, UnroutedCalls};
 use crate::{HEALTH_PATH, MONITORING_PREFIX, WEBHOOK_PATH, Webhook, WebhookPorts};
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
@@ -68,6 +69,9 @@ impl<P: WebhookPorts> Webhook<P> {
                 return Rejection::Unreadable(e).response();
             }
         };
+        if admitted.unrouted && self.unrouted_calls == UnroutedCalls::Refuse {
+            return json_response(StatusCode::OK, &unrouted::refusal(&message));
+        }
         let business = &admitted.business;
         let answer = match message {
             WebhookMessage::ToolCalls { call, tool_calls } => {

@@ -7,21 +7,25 @@
 use std::sync::Arc;
 
 use callbook_core::{
-    AuthError, Business, Clock, EnvelopeError, PortError, SecretStore, WebhookSecret,
+    AuthError, Business, CallOwner, Clock, EnvelopeError, PortError, SecretStore, WebhookSecret,
     business_for_call, call_routes, is_route_id, parse_json,
 };
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::edge::client_error;
+use crate::unrouted::UnroutedCalls;
 use crate::{Webhook, WebhookPorts};
 
 /// A message let through: its body read as JSON (or why it is not), and its business.
 pub(crate) struct Admitted {
     pub body: Result<Value, EnvelopeError>,
     pub business: Arc<Business>,
+    /// The call names an assistant or phone number no business claims: `business` is the
+    /// default, which serves it or refuses it (`UnroutedCalls`).
+    pub unrouted: bool,
 }
 
 /// Why a message was turned away, each with its HTTP status.
@@ -87,9 +91,15 @@ impl<P: WebhookPorts> Webhook<P> {
         // Read as JSON only to find the business whose secret must sign it; nothing else is
         // read or done before authentication.
         let json = parse_json(body);
-        let business = match &json {
-            Ok(value) => self.business_named_by(value).await?,
-            Err(_) => self.business.clone(),
+        let owner = match &json {
+            Ok(value) => self.owner_named_by(value).await?,
+            Err(_) => CallOwner::Default,
+        };
+        let (business, unrouted) = match owner {
+            CallOwner::Stored(business) => (business, false),
+            CallOwner::Default => (self.business.clone(), false),
+            // Authenticated with the deployment's secret, like the default business's calls.
+            CallOwner::Unclaimed => (self.business.clone(), true),
         };
         // The install's default business is configured, not stored: the deployment's secret
         // is its secret.
@@ -119,28 +129,49 @@ impl<P: WebhookPorts> Webhook<P> {
             let got = String::from_utf8_lossy(ct.as_bytes()).into_owned();
             return Err(Rejection::NotJson(got));
         }
+        if unrouted {
+            self.unrouted_noticed(json.as_ref().ok());
+        }
         Ok(Admitted {
             body: json,
             business,
+            unrouted,
         })
     }
 
-    /// The business the call's assistant or phone number belongs to (`business_for_call`), or
-    /// the default. Ids no business could have ([`is_route_id`]) are not looked up, so a
-    /// stranger's body cannot make us query or cache arbitrary keys.
-    async fn business_named_by(&self, body: &Value) -> Result<Arc<Business>, Rejection> {
-        let routable = |id: &&str| is_route_id(id);
+    /// Whose call the body names (`business_for_call`). Ids no business could have
+    /// ([`is_route_id`]) are not looked up, so a stranger's body cannot make us query or cache
+    /// arbitrary keys; the directory caches a bounded number of answers.
+    async fn owner_named_by(&self, body: &Value) -> Result<CallOwner, Rejection> {
         let (assistant, phone_number) = call_routes(body);
-        let (assistant, phone_number) = (assistant.filter(routable), phone_number.filter(routable));
-        if assistant.is_none() && phone_number.is_none() {
-            return Ok(self.business.clone());
-        }
         business_for_call(&self.directory, &self.business, assistant, phone_number)
             .await
             .map_err(|e: PortError| {
                 error!(error = %e, "the call's business could not be looked up to authenticate it");
                 Rejection::CannotAuthenticate
             })
+    }
+
+    /// An authenticated call that no business claims: logged with its ids when they are
+    /// well-formed (Vapi's ids, no personal data), never with anything else from the body.
+    fn unrouted_noticed(&self, body: Option<&Value>) {
+        let (assistant, phone_number) = body.map_or((None, None), call_routes);
+        let shown = |id: Option<&str>| match id {
+            Some(id) if is_route_id(id) => id.to_string(),
+            Some(_) => "<malformed>".to_string(),
+            None => "<none>".to_string(),
+        };
+        let (assistant_id, phone_number_id) = (shown(assistant), shown(phone_number));
+        match self.unrouted_calls {
+            UnroutedCalls::Serve => info!(
+                %assistant_id, %phone_number_id, business = %self.business.id,
+                "a call no business claims is served by the default business (UNROUTED_CALLS=serve)"
+            ),
+            UnroutedCalls::Refuse => warn!(
+                %assistant_id, %phone_number_id,
+                "a call no business claims is refused (UNROUTED_CALLS=refuse)"
+            ),
+        }
     }
 
     /// The business's own secrets when it has them; `None` when the deployment's secret

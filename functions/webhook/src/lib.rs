@@ -15,6 +15,7 @@ mod health;
 pub mod spoken;
 mod tool_calls;
 mod tools;
+mod unrouted;
 
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ use callbook_core::{
 };
 
 pub use config::build;
+pub use health::HealthCache;
+pub use unrouted::UnroutedCalls;
 
 pub const WEBHOOK_PATH: &str = "/vapi-webhook";
 /// The largest body accepted (256 KiB): Vapi's largest messages, end-of-call reports of long
@@ -71,8 +74,14 @@ pub struct Webhook<P: WebhookPorts> {
     pub monitoring_token: Option<WebhookSecret>,
     /// Larger bodies are refused with 413 before anything else is done with them.
     pub max_body_bytes: usize,
-    /// The install's default business: calls no stored business claims are its.
+    /// The install's default business: calls naming no assistant or phone number, or its own
+    /// assistant, are its; so are calls no stored business claims, unless they are refused.
     pub business: Arc<Business>,
+    /// Calls whose assistant or phone number no business claims: served by `business`, or
+    /// refused (`UNROUTED_CALLS`).
+    pub unrouted_calls: UnroutedCalls,
+    /// The last health probe, served again for a few seconds (anyone may ask for it).
+    pub health_cache: HealthCache,
     pub queue: P::Queue,
     pub calendar: P::Calendar,
     pub bookings: P::Bookings,

@@ -90,3 +90,7 @@ pub fn no_assistant(business_name: &str) -> String {
 pub const TRANSFERRING: &str = "I'm transferring you now; please hold.";
 /// `transfer-destination-request` for a business without a transfer number.
 pub const NO_TRANSFER: &str = "I'm sorry, I can't transfer you to a person right now, but I can take a message or help you book.";
+
+/// A call through an assistant or phone number no business claims, with `UNROUTED_CALLS`
+/// set to `refuse`: said for each tool call, or by Vapi before it hangs up.
+pub const UNROUTED_CALL: &str = "I'm sorry, this line isn't set up to take bookings yet, so I can't help with that now. Please contact the business directly.";

@@ -102,6 +102,8 @@ pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
         monitoring_token: w.monitoring_token,
         max_body_bytes: w.max_body_bytes,
         business: w.business,
+        unrouted_calls: w.unrouted_calls,
+        health_cache: w.health_cache,
         queue: faults.wrap("webhook", "queue", w.queue),
         calendar: faults.wrap("webhook", "calendar", w.calendar),
         bookings: faults.wrap("webhook", "bookings", w.bookings),

@@ -6,7 +6,9 @@
 //!   `businessId` and a copy of the profile, so resolving a call is one GetItem.
 //!
 //! Lookups are cached per Lambda instance for `cache_for` (found and not found alike): a
-//! business changed with `callbook-admin load-business` is seen within that time.
+//! business changed with `callbook-admin load-business` is seen within that time. The cache
+//! holds at most `DEFAULT_CACHE_ENTRIES` answers (the oldest goes first): route lookups happen
+//! before authentication, so strangers choose the keys, and the cache must not grow with them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,11 +20,15 @@ use callbook_core::{Business, BusinessProfile, ConfigError};
 use callbook_core::{BusinessDirectory, CallRoute, PortError};
 use thiserror::Error;
 
+use crate::bounded_cache::BoundedCache;
 use crate::dynamo::{Item, from_item, s};
 use crate::sdk_message;
 
 /// How long a lookup is trusted by default.
 pub const DEFAULT_CACHE: Duration = Duration::from_secs(60);
+/// How many lookups an instance remembers at most: far more routes than an install's
+/// businesses claim, and a few hundred KB however many strangers' ids are tried.
+pub const DEFAULT_CACHE_ENTRIES: usize = 1_024;
 
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
@@ -42,14 +48,11 @@ pub fn route_key(route: CallRoute<'_>) -> Item {
     )
 }
 
-type Cached = (Instant, Option<Arc<Business>>);
-
 #[derive(Debug)]
 pub struct DynamoBusinessDirectory {
     client: Client,
     table: String,
-    cache_for: Duration,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: Mutex<BoundedCache<String, Option<Arc<Business>>>>,
 }
 
 impl DynamoBusinessDirectory {
@@ -58,25 +61,30 @@ impl DynamoBusinessDirectory {
     }
 
     pub fn with_cache(client: Client, table: String, cache_for: Duration) -> Self {
+        Self::with_bounded_cache(client, table, cache_for, DEFAULT_CACHE_ENTRIES)
+    }
+
+    pub fn with_bounded_cache(
+        client: Client,
+        table: String,
+        cache_for: Duration,
+        entries: usize,
+    ) -> Self {
         Self {
             client,
             table,
-            cache_for,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(BoundedCache::new(entries, cache_for)),
         }
     }
 
     fn cached(&self, key: &str) -> Option<Option<Arc<Business>>> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.cache_for)
-            .map(|(_, b)| b.clone())
+        cache.get(key, Instant::now())
     }
 
     fn remember(&self, key: String, business: Option<Arc<Business>>) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.insert(key, (Instant::now(), business));
+        cache.insert(key, business, Instant::now());
     }
 
     /// The business in the item at `key` (its attribute `profile`, or the item itself).

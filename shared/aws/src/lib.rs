@@ -3,6 +3,7 @@
 //! clock, and the one skeleton every SQS worker runs on (`worker`). Clients are built once,
 //! at init.
 
+pub mod bounded_cache;
 pub mod business;
 pub mod calls;
 pub mod clock;

@@ -57,7 +57,9 @@ pub use domain::booking::{
     CustomerRecord, book_appointment_request, bookable_start, booking_confirmation,
 };
 pub use domain::booking_change::{BookingChange, BookingChangeJob, CalendarChange, ChangeDecision};
-pub use domain::business::{Business, BusinessProfile, ChosenService, is_route_id};
+pub use domain::business::{
+    Business, BusinessProfile, ChosenService, MAX_ROUTE_ID_LEN, is_route_id,
+};
 pub use domain::callers::{
     CODE_ATTEMPTS, CODE_VALID_FOR, CODES_PER_CALL, CODES_PER_NUMBER_PER_HOUR, Caller, CallerCode,
     CodeCheck, CodeIssue, PendingCode, VerifyRequest, verify_request,
@@ -80,9 +82,9 @@ pub use jobs::{
 };
 pub use once::{OnceError, Ran, Record, run_once};
 pub use ports::{
-    BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
-    Claim, Clock, ComponentHealth, CustomerContact, EmailSender, HealthProbe, IdempotencyStore,
-    JobQueue, OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore, SlotStore,
-    SmsSender, business_by_id, business_for_call,
+    BookingStore, BusinessDirectory, CallOwner, CallRoute, CallStore, CallerVerifications,
+    ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact, EmailSender, HealthProbe,
+    IdempotencyStore, JobQueue, OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore,
+    SlotStore, SmsSender, business_by_id, business_for_call,
 };
 pub use templates::RenderedEmail;

@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::domain::booking::BookingJob;
 use crate::domain::booking::{BookingRecord, CustomerRecord};
 use crate::domain::booking_change::BookingChangeJob;
-use crate::domain::business::Business;
+use crate::domain::business::{Business, is_route_id};
 use crate::domain::callers::{CodeCheck, CodeIssue, PendingCode};
 use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
@@ -299,24 +299,51 @@ pub trait BusinessDirectory: Send + Sync {
     ) -> impl Future<Output = Result<Option<Arc<Business>>, PortError>> + Send;
 }
 
-/// The business a call belongs to: the stored one that claims its assistant, else the one
-/// that claims its phone number, else the default business of the install.
+/// Whose a call is, by the assistant and phone number it names.
+#[derive(Debug, Clone)]
+pub enum CallOwner {
+    /// A stored business claims the call's assistant, or else its phone number.
+    Stored(Arc<Business>),
+    /// The install's default business: the call names no assistant or phone number, or the
+    /// assistant is the default business's own (`VAPI_ASSISTANT_ID`).
+    Default,
+    /// The call names an assistant or phone number that no business claims (ids no business
+    /// could have, [`is_route_id`], among them: those are not looked up).
+    Unclaimed,
+}
+
+/// The owner of a call: the stored business that claims its assistant, else the one that
+/// claims its phone number, else the default business when the call names nothing else or its
+/// own assistant. Only well-formed ids are looked up.
 pub async fn business_for_call<D: BusinessDirectory>(
     directory: &D,
-    default: &Arc<Business>,
+    default: &Business,
     assistant_id: Option<&str>,
     phone_number_id: Option<&str>,
-) -> Result<Arc<Business>, PortError> {
+) -> Result<CallOwner, PortError> {
+    let (assistant_id, phone_number_id) = (
+        assistant_id.filter(|id| !id.is_empty()),
+        phone_number_id.filter(|id| !id.is_empty()),
+    );
+    if assistant_id.is_none() && phone_number_id.is_none() {
+        return Ok(CallOwner::Default);
+    }
     let routes = [
         assistant_id.map(CallRoute::Assistant),
         phone_number_id.map(CallRoute::PhoneNumber),
     ];
     for route in routes.into_iter().flatten() {
-        if let Some(business) = directory.business_for(route).await? {
-            return Ok(business);
+        let (CallRoute::Assistant(id) | CallRoute::PhoneNumber(id)) = route;
+        if is_route_id(id)
+            && let Some(business) = directory.business_for(route).await?
+        {
+            return Ok(CallOwner::Stored(business));
         }
     }
-    Ok(default.clone())
+    if assistant_id.is_some() && assistant_id == default.assistant_id.as_deref() {
+        return Ok(CallOwner::Default);
+    }
+    Ok(CallOwner::Unclaimed)
 }
 
 /// Secrets kept outside the environment (SSM or Secrets Manager), by reference.

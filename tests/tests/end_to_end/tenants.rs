@@ -136,3 +136,82 @@ async fn a_business_with_its_own_secret_in_ssm_is_authenticated_with_it() {
     );
     assert_eq!(status, 401);
 }
+
+/// The attack of issue 11: with businesses loaded and `UnroutedCalls=refuse`, a call through
+/// an assistant or phone number no business claims (a tenant's misconfiguration, or someone
+/// holding the deployment's secret) is not served by the default business. Each message hears
+/// the refusal, 200 so Vapi does not retry, and nothing is booked, held, queued or sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_no_business_claims_is_refused_when_unrouted_calls_are_refused() {
+    const REFUSED: &str = "I'm sorry, this line isn't set up to take bookings yet, so I can't help with that now. Please contact the business directly.";
+    let stack = DevStack::start_with_params(2, 3, &[("UnroutedCalls", "refuse")]);
+    let tables = Tables::new(&stack).await;
+    let file = callbook_tests::repo_root().join("infra/business.example.json");
+    let (ok, out) = stack.admin(&["load-business", &file.to_string_lossy()]);
+    assert!(ok, "{out}");
+
+    let secret = [("x-vapi-secret", stack.secret.as_str())];
+    let call = json!({"id": "call-unrouted-1", "assistantId": "9b0c3e1a-6a53-4f0e-8d1e-6f1d2c3b4a59",
+        "phoneNumberId": "4e1f7c2d-0b9a-4c8e-9f3a-2d5e6b7c8a90", "customer": {"number": "+447700900456"}});
+    let book = json!({"message": {"type": "tool-calls", "call": call,
+        "toolCallList": [{"id": "call_U1", "type": "function", "function": {"name": "bookAppointment",
+            "arguments": {"customerName": "Jo Bloggs", "customerEmail": "jo@example.com",
+                "serviceType": "Consultation", "date": next_open_day(), "time": "2pm"}}}]}});
+    let (status, answer) = post(&stack.webhook_url(), &secret, &book.to_string());
+    assert_eq!(
+        (status, answer),
+        (
+            200,
+            json!({"results": [{"name": "bookAppointment", "toolCallId": "call_U1", "error": REFUSED}]})
+        )
+    );
+    let request = json!({"message": {"type": "assistant-request", "call": call}});
+    let (status, answer) = post(&stack.webhook_url(), &secret, &request.to_string());
+    assert_eq!((status, answer), (200, json!({"error": REFUSED})));
+    let report = json!({"message": {"type": "end-of-call-report", "call": call,
+        "endedReason": "customer-ended-call", "startedAt": "2026-11-24T15:00:00Z",
+        "endedAt": "2026-11-24T15:02:00Z", "artifact": {"transcript": "AI: Hello"}}});
+    let (status, answer) = post(&stack.webhook_url(), &secret, &report.to_string());
+    assert_eq!((status, answer), (200, json!({})));
+
+    // Nothing was booked, held or recorded for the refused call, and nothing was sent: give
+    // the workers time to have acted had anything been queued.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for table in [
+        "BookingsTable",
+        "IdempotencyTable",
+        "CallsTable",
+        "CustomersTable",
+    ] {
+        assert_eq!(
+            tables.count(&format!("{TABLE_PREFIX}{table}")).await,
+            0,
+            "{table}"
+        );
+    }
+    for queue in [
+        "BookingQueue",
+        "AnalyticsQueue",
+        "NotificationQueue",
+        "BookingDeadLetterQueue",
+        "AnalyticsDeadLetterQueue",
+    ] {
+        assert_eq!(tables.depth(queue).await, 0, "{queue}");
+    }
+    let sent = stack.sent_messages();
+    assert!(
+        sent.sms.is_empty() && sent.emails.is_empty(),
+        "nothing sent: {:?}",
+        sent.sms
+    );
+
+    // A claimed call is still served, so the refusals above are not an outage.
+    let mut claimed = book.clone();
+    claimed["message"]["call"] = json!({"id": "call-claimed-1", "assistantId": "asst-smile-london",
+        "customer": {"number": "+447700900789"}});
+    claimed["message"]["toolCallList"][0]["function"] = json!({"name": "checkAvailability",
+        "arguments": {"serviceType": "Check-up", "date": next_open_day()}});
+    let (status, answer) = post(&stack.webhook_url(), &secret, &claimed.to_string());
+    assert_eq!(status, 200);
+    assert!(answer["results"][0]["result"].is_string(), "{answer}");
+}

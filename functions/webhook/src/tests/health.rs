@@ -28,6 +28,8 @@ async fn health_reports_each_component_to_the_monitoring_token_only() {
         healthy: false,
         detail: "connection refused".into(),
     });
+    // The last probe is served for HEALTH_CACHE_SECONDS; then the next request probes again.
+    w.clock.0 += chrono::Duration::seconds(crate::health::HEALTH_CACHE_SECONDS);
     let (status, body) = send(&w, get("/monitoring/health", None)).await;
     assert_eq!(
         (status, body["status"].as_str()),
@@ -82,4 +84,53 @@ async fn unknown_routes_and_methods() {
         .body(Body::Empty)
         .unwrap();
     assert_eq!(send(&w, request).await.0, StatusCode::NOT_FOUND);
+}
+
+/// Anyone may ask for the health status, so an instance probes at most once per cache period:
+/// a flood of requests within it costs one probe, and the answer says when it ran.
+#[tokio::test]
+async fn the_health_status_is_probed_at_most_once_per_cache_period() {
+    let mut w = webhook();
+    let get = |token: Option<&str>| {
+        let mut request = http::Request::builder()
+            .method("GET")
+            .uri("/monitoring/health");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.body(Body::Empty).unwrap()
+    };
+    let first_at = w.clock.now();
+    let (status, body) = send(&w, get(None)).await;
+    assert_eq!(
+        (status, body["checkedAt"].as_str()),
+        (StatusCode::OK, Some(first_at.to_rfc3339().as_str()))
+    );
+
+    // The probe now finds a component down, but within the period nobody probes again: the
+    // anonymous status and the token's details both come from the first probe.
+    w.health.0[0].healthy = false;
+    w.clock.0 += chrono::Duration::seconds(crate::health::HEALTH_CACHE_SECONDS - 1);
+    for _ in 0..1_000 {
+        let (status, body) = send(&w, get(None)).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
+    }
+    let (_, body) = send(&w, get(Some(MONITORING_TOKEN))).await;
+    assert_eq!(body["components"]["bookings"]["healthy"], true);
+    assert_eq!(body["checkedAt"], first_at.to_rfc3339());
+
+    // Once the period has passed, the next request probes again and sees the change.
+    w.clock.0 += chrono::Duration::seconds(1);
+    let (status, body) = send(&w, get(None)).await;
+    assert_eq!(
+        (status, body["status"].as_str(), body["checkedAt"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("unavailable"),
+            Some(w.clock.now().to_rfc3339().as_str())
+        )
+    );
 }

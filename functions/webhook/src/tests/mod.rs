@@ -72,6 +72,8 @@ fn webhook() -> TestWebhook {
             })
             .unwrap(),
         ),
+        unrouted_calls: UnroutedCalls::Serve,
+        health_cache: HealthCache::default(),
         queue: Faulty::default(),
         calendar: Faulty::default(),
         bookings: Faulty::default(),

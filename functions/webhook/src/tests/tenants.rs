@@ -177,7 +177,8 @@ async fn ids_no_business_could_have_are_not_looked_up_before_authentication() {
     // A failing directory would turn any lookup into 503: these never reach it, so a
     // stranger gets the deployment's 401.
     w.directory.faults.fail_next(1);
-    for assistant in ["a b", "x".repeat(201).as_str(), "ünïcode", ""] {
+    let too_long = "x".repeat(callbook_core::MAX_ROUTE_ID_LEN + 1);
+    for assistant in ["a b", too_long.as_str(), "ünïcode", ""] {
         let body = call_via(Some(assistant), None, availability_call());
         let (status, _) = send(&w, post(&[("x-vapi-secret", "wrong")], &body.to_string())).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{assistant:?}");
@@ -219,4 +220,160 @@ async fn the_business_is_looked_up_once_per_message() {
         (w.directory.faults.calls(), w.directory.faults.failed()),
         (1, 0)
     );
+}
+
+/// Nothing was read, written, queued or remembered for a message.
+fn untouched(w: &TestWebhook) {
+    assert_eq!(
+        (
+            w.queue.faults.calls(),
+            w.calendar.faults.calls(),
+            w.bookings.faults.calls(),
+            w.answers.faults.calls(),
+            w.secrets.faults.calls(),
+        ),
+        (0, 0, 0, 0, 0),
+        "queue, calendar, bookings, answers, secrets"
+    );
+    assert!(w.queue.sent().is_empty());
+    assert!(w.calendar.is_empty());
+}
+
+/// With `UNROUTED_CALLS=refuse`, a call through an assistant or number no business claims is
+/// not the default business's: every kind of message hears the refusal (200, so Vapi does
+/// not retry) and nothing is read, booked, queued or remembered for it.
+#[tokio::test]
+async fn a_call_no_business_claims_is_refused_and_nothing_is_done_for_it() {
+    let mut w = webhook();
+    w.unrouted_calls = UnroutedCalls::Refuse;
+    w.directory.add(london());
+    let calls = json!([
+        {"id": "t-unrouted-1", "type": "function", "function": {"name": "bookAppointment", "arguments": {
+            "customerName": "Jo Bloggs", "customerEmail": "jo@example.com", "serviceType": "Consultation",
+            "date": "tomorrow", "time": "2pm"}}},
+        {"id": "t-unrouted-2", "type": "function", "function": {"name": "getAppointments", "arguments": {}}}
+    ]);
+    for (assistant, phone_number) in [
+        (Some("asst-misconfigured"), None),
+        (None, Some("pn-misconfigured")),
+        (Some("asst-misconfigured"), Some("pn-misconfigured")),
+        (Some("not a route id"), None),
+    ] {
+        let (status, answer) = send(
+            &w,
+            authed(&call_via(assistant, phone_number, calls.clone())),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{assistant:?} {phone_number:?}");
+        assert_eq!(
+            answer,
+            json!({"results": [
+                {"name": "bookAppointment", "toolCallId": "t-unrouted-1", "error": UNROUTED_CALL},
+                {"name": "getAppointments", "toolCallId": "t-unrouted-2", "error": UNROUTED_CALL}
+            ]})
+        );
+    }
+    let call = json!({"id": "call-unrouted", "assistantId": "asst-misconfigured", "customer": {"number": "+447700900456"}});
+    let legacy = json!({"message": {"type": "function-call", "call": call,
+        "functionCall": {"name": "bookAppointment", "parameters": seed_body()["parameters"]}}});
+    assert_eq!(
+        send(&w, authed(&legacy)).await,
+        (StatusCode::OK, json!({"error": UNROUTED_CALL}))
+    );
+    for kind in ["assistant-request", "transfer-destination-request"] {
+        let request = json!({"message": {"type": kind, "call": call}});
+        assert_eq!(
+            send(&w, authed(&request)).await,
+            (StatusCode::OK, json!({"error": UNROUTED_CALL})),
+            "{kind}"
+        );
+    }
+    for report in [
+        json!({"message": {"type": "end-of-call-report", "call": call, "endedReason": "customer-ended-call"}}),
+        json!({"message": {"type": "status-update", "status": "ended", "call": call}}),
+    ] {
+        assert_eq!(send(&w, authed(&report)).await, (StatusCode::OK, json!({})));
+    }
+    untouched(&w);
+    // Each well-formed id looked up once (the tool calls: 1 + 1 + 2, the malformed id
+    // never; the legacy call, two requests and two reports: 1 each), and nothing else.
+    assert_eq!(w.directory.faults.calls(), 4 + 1 + 2 + 2);
+
+    // Authentication still comes first: a stranger gets 401, not the sentence.
+    let (status, _) = send(
+        &w,
+        post(
+            &[("x-vapi-secret", "wrong")],
+            &call_via(Some("asst-misconfigured"), None, calls.clone()).to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    untouched(&w);
+
+    // Claimed calls are served: a stored business's, the default business's own assistant,
+    // and calls that name no assistant or number (the original flat form).
+    let availability = |assistant: Option<&str>| call_via(assistant, None, availability_call());
+    for body in [
+        availability(Some("asst-smile-london")),
+        availability(Some("asst-test-1")),
+        seed_body(),
+    ] {
+        let (status, answer) = send(&w, authed(&body)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            answer["results"][0]["result"].is_string() || answer["result"].is_string(),
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        booking_jobs(&w).len(),
+        1,
+        "the flat form booked at the default business"
+    );
+}
+
+/// With `UNROUTED_CALLS=serve` (the default, for single-business installs that store no
+/// businesses) the default business serves a call no business claims.
+#[tokio::test]
+async fn a_call_no_business_claims_is_served_by_the_default_business_when_so_configured() {
+    let w = webhook();
+    assert_eq!(w.unrouted_calls, UnroutedCalls::default());
+    w.directory.add(london());
+    let book = json!([{"id": next_id(), "type": "function", "function": {"name": "bookAppointment", "arguments": {
+        "customerName": "Jo Bloggs", "customerEmail": "jo@example.com", "serviceType": "Consultation",
+        "date": "tomorrow", "time": "2pm"}}}]);
+    let (status, answer) = send(&w, authed(&call_via(Some("asst-unclaimed"), None, book))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        answer["results"][0]["result"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("You're booked")),
+        "{answer}"
+    );
+    assert_eq!(
+        booking_jobs(&w).pop().map(|j| j.business_id),
+        Some("default".to_string())
+    );
+}
+
+#[test]
+fn unrouted_calls_are_configured_as_serve_or_refuse() {
+    let read = |value: Option<&'static str>| {
+        UnroutedCalls::from_lookup(&move |name: &str| {
+            (name == "UNROUTED_CALLS")
+                .then(|| value.map(str::to_string))
+                .flatten()
+        })
+    };
+    assert_eq!(read(None), Ok(UnroutedCalls::Serve));
+    assert_eq!(read(Some("serve")), Ok(UnroutedCalls::Serve));
+    assert_eq!(read(Some(" refuse ")), Ok(UnroutedCalls::Refuse));
+    assert!(matches!(
+        read(Some("default")),
+        Err(callbook_core::ConfigError::Invalid {
+            name: "UNROUTED_CALLS",
+            ..
+        })
+    ));
 }

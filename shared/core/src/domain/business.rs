@@ -45,11 +45,16 @@ pub struct Business {
     pub webhook_secrets: Vec<SecretRef>,
 }
 
-/// An id a business, an assistant or a phone number may have: 1 to 200 ASCII letters, digits,
-/// `-` and `_`. The webhook looks up no other id before authentication.
+/// The longest id a business, an assistant or a phone number may have. Vapi's ids are UUIDs
+/// (36 characters); the bound keeps what a stranger can make us look up, and cache, small.
+pub const MAX_ROUTE_ID_LEN: usize = 64;
+
+/// An id a business, an assistant or a phone number may have: 1 to [`MAX_ROUTE_ID_LEN`] ASCII
+/// letters, digits, `-` and `_` (a UUID, or a readable id such as `asst-smile-london`). The
+/// webhook looks up no other id before authentication.
 pub fn is_route_id(id: &str) -> bool {
     !id.is_empty()
-        && id.len() <= 200
+        && id.len() <= MAX_ROUTE_ID_LEN
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
@@ -288,7 +293,7 @@ impl Business {
         if !valid_id(&profile.id) {
             return Err(ConfigError::Invalid {
                 name: "id",
-                reason: "use 1 to 200 letters, digits, - and _".into(),
+                reason: format!("use 1 to {MAX_ROUTE_ID_LEN} letters, digits, - and _"),
             });
         }
         for (name, ids) in [
@@ -307,7 +312,9 @@ impl Business {
             if ids.len() > MAX_ROUTES || !ids.iter().all(valid_id) {
                 return Err(ConfigError::Invalid {
                     name,
-                    reason: format!("at most {MAX_ROUTES} ids of letters, digits, - and _"),
+                    reason: format!(
+                        "at most {MAX_ROUTES} ids of 1 to {MAX_ROUTE_ID_LEN} letters, digits, - and _"
+                    ),
                 });
             }
         }

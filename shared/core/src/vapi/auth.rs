@@ -178,7 +178,8 @@ impl Authenticator {
                         }
                     },
                     prefix: lookup("VAPI_HMAC_PREFIX").unwrap_or_default(),
-                    payload: setting(lookup, "VAPI_HMAC_PAYLOAD").unwrap_or(d.payload),
+                    payload: setting(lookup, "VAPI_HMAC_PAYLOAD")
+                        .map_or(Ok(d.payload), |p| signed_template(&p).map(|()| p))?,
                     tolerance: match setting(lookup, "VAPI_TIMESTAMP_TOLERANCE_SECONDS") {
                         None => d.tolerance,
                         Some(v) => v
@@ -329,6 +330,21 @@ fn parse_timestamp(raw: &[u8]) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// A payload template must sign both the body and the timestamp: without `{body}` a captured
+/// signature would authorise any other body within the tolerance window, and without
+/// `{timestamp}` a captured request could be replayed for ever.
+fn signed_template(template: &str) -> Result<(), ConfigError> {
+    for part in ["{body}", "{timestamp}"] {
+        if !template.contains(part) {
+            return Err(ConfigError::Invalid {
+                name: "VAPI_HMAC_PAYLOAD",
+                reason: format!("{template:?} must contain {{body}} and {{timestamp}}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The signed bytes: the template with `{timestamp}` and `{body}` put in.

@@ -276,3 +276,35 @@ fn a_business_secret_replaces_the_deployments() {
         Err(AuthError::Invalid)
     );
 }
+
+#[test]
+fn an_hmac_payload_must_sign_the_body_and_the_timestamp() {
+    let with_payload = |payload: &'static str| {
+        Authenticator::from_lookup(&move |n: &str| match n {
+            "VAPI_WEBHOOK_SECRET" => Some("hmac-key-0123456789".into()),
+            "VAPI_AUTH_MODE" => Some("hmac".into()),
+            "VAPI_HMAC_PAYLOAD" => Some(payload.into()),
+            _ => None,
+        })
+        .map(|_| ())
+    };
+    for payload in ["{timestamp}", "{body}", "static", "{timestamp}.{bod}"] {
+        assert!(
+            matches!(
+                with_payload(payload),
+                Err(ConfigError::Invalid {
+                    name: "VAPI_HMAC_PAYLOAD",
+                    ..
+                })
+            ),
+            "{payload:?} must be refused"
+        );
+    }
+    for payload in [
+        "{timestamp}.{body}",
+        "{body}|{timestamp}",
+        "v0:{timestamp}:{body}",
+    ] {
+        assert_eq!(with_payload(payload), Ok(()), "{payload:?}");
+    }
+}
