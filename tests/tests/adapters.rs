@@ -37,7 +37,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         business_name: "Clinic".into(),
         reference: BookingReference::parse(reference).unwrap(),
         customer: CustomerDetails {
-            name: "Test User".into(),
+            name: "Test User".parse().unwrap(),
             phone: phone(phone_number),
             email: EmailAddress::parse("test@example.com").unwrap(),
         },
@@ -53,6 +53,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         requested_at: now(),
         owner: Vec::new(),
         holder: None,
+        texts: Default::default(),
     }
 }
 
@@ -535,6 +536,7 @@ async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once(
         call_id: None,
         tool_call_id: None,
         requested_at: now(),
+        texts: Default::default(),
     };
     let applied = store.apply_change(&cancel, now()).await.unwrap();
     assert!(applied.notify);
@@ -780,6 +782,7 @@ async fn booking_changes_move_the_calendar_with_the_record() {
             call_id: None,
             tool_call_id: None,
             requested_at: now() + Duration::seconds(secs),
+            texts: Default::default(),
         }
     };
     let r1 = move_job("r1", 16, 0, vec![cell(16, 0), cell(16, 30)], 1);

@@ -23,12 +23,13 @@ use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::quotas::DynamoQuotas;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_core::{
     Authenticator, BookingStore, Business, BusinessDirectory, Clock, HealthProbe, IdempotencyStore,
-    JobQueue, SecretStore, SlotStore, WebhookSecret,
+    JobQueue, Quotas, SecretStore, SlotStore, WebhookSecret,
 };
 
 pub use config::build;
@@ -53,6 +54,8 @@ pub trait WebhookPorts {
     type Directory: BusinessDirectory;
     /// Each tool call's answer, remembered so a repeat hears the same (`tool_calls`).
     type Answers: IdempotencyStore;
+    /// Bookings and changes per call and per number per day (`tools/limits.rs`).
+    type Quotas: Quotas;
     /// Businesses' own webhook secrets, by the reference their profile holds.
     type Secrets: SecretStore;
     type Health: HealthProbe;
@@ -75,6 +78,7 @@ pub struct Webhook<P: WebhookPorts> {
     pub bookings: P::Bookings,
     pub directory: P::Directory,
     pub answers: P::Answers,
+    pub quotas: P::Quotas,
     pub secrets: P::Secrets,
     pub health: P::Health,
     pub clock: P::Clock,
@@ -89,6 +93,7 @@ impl WebhookPorts for Aws {
     type Bookings = DynamoBookingStore;
     type Directory = DynamoBusinessDirectory;
     type Answers = DynamoIdempotencyStore;
+    type Quotas = DynamoQuotas;
     type Secrets = SsmSecretStore;
     type Health = AwsHealthProbe;
     type Clock = SystemClock;

@@ -8,6 +8,7 @@ mod booking;
 mod changes;
 mod health;
 mod leads;
+mod privacy;
 mod reports;
 mod samples;
 mod tenants;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemorySecrets, MemorySlotStore, StaticHealth,
+    MemoryQuotas, MemorySecrets, MemorySlotStore, StaticHealth,
 };
 use callbook_core::{
     AnalyticsJob, Authenticator, BookingChange, BookingChangeJob, BookingJob, BookingReference,
@@ -40,6 +41,7 @@ impl WebhookPorts for InMemory {
     type Bookings = Faulty<MemoryBookingStore>;
     type Directory = Faulty<MemoryDirectory>;
     type Answers = Faulty<MemoryIdempotencyStore>;
+    type Quotas = Faulty<MemoryQuotas>;
     type Secrets = Faulty<MemorySecrets>;
     type Health = StaticHealth;
     type Clock = FixedClock;
@@ -73,6 +75,7 @@ fn webhook() -> TestWebhook {
         bookings: Faulty::default(),
         directory: Faulty::default(),
         answers: Faulty::default(),
+        quotas: Faulty::default(),
         health: StaticHealth(vec![ComponentHealth {
             name: "bookings".into(),
             healthy: true,
@@ -136,10 +139,18 @@ fn booking_jobs(w: &TestWebhook) -> Vec<BookingJob> {
         .collect()
 }
 
+/// A number as letters ("12" → "BC"): names have no digits.
+fn spelled(i: usize) -> String {
+    i.to_string()
+        .bytes()
+        .map(|d| char::from(b'A' + (d - b'0')))
+        .collect()
+}
+
 /// The seed's booking by another caller (different name, phone, email).
 fn another_caller(i: usize) -> Value {
     let mut body = seed_body();
-    body["parameters"]["customerName"] = json!(format!("Caller {i}"));
+    body["parameters"]["customerName"] = json!(format!("Caller {}", spelled(i)));
     body["parameters"]["customerPhone"] = json!(format!("+1702555{:04}", 2000 + i));
     body["parameters"]["customerEmail"] = json!(format!("caller{i}@example.com"));
     body

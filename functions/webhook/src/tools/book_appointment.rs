@@ -8,6 +8,7 @@ use callbook_core::{
 use chrono::Utc;
 use tracing::{error, info};
 
+use super::limits::with_text_notice;
 use super::{Answer, NotDone, ToolRequest, booking_reference, holder_tag};
 use crate::spoken::SystemProblem;
 use crate::{Webhook, WebhookPorts};
@@ -19,6 +20,9 @@ impl<P: WebhookPorts> Webhook<P> {
             Ok(asked) => asked,
             Err(refusal) => return Err(self.explain(business, refusal, now).await.into()),
         };
+        let allowance = self
+            .take_allowance(request, &asked.customer.phone, SystemProblem::Booking)
+            .await?;
         let cells = cells_for(asked.start, asked.service.minutes, business.slot_minutes);
         // Who is booking what: the same caller asking again for the same time and service (a
         // re-issued call under a new id, or the flat form without ids) gets the booking they
@@ -41,10 +45,12 @@ impl<P: WebhookPorts> Webhook<P> {
             // Enqueued again below: if the first attempt never got its job onto the queue, this
             // one does (the worker records a booking once).
             Ok(Reservation::HeldBy(existing)) => {
+                self.give_back(allowance).await;
                 info!(reference = %existing, "repeated booking request: the existing booking is returned");
                 existing
             }
             Ok(Reservation::Full) => {
+                self.give_back(allowance).await;
                 let refusal = BookingRefusal::taken(asked.start, asked.service.minutes);
                 return Err(self.explain(business, refusal, now).await.into());
             }
@@ -72,7 +78,9 @@ impl<P: WebhookPorts> Webhook<P> {
             requested_at: now,
             owner: business.owner_recipients(),
             holder: Some(holder),
+            texts: business.texts_to(&asked.customer.phone),
         };
+        let texts = job.texts;
         if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
             // The slot stays held: SQS may have stored the job despite the error, or a
             // concurrent repeat of this request may have queued it, and freeing it could let a
@@ -83,6 +91,9 @@ impl<P: WebhookPorts> Webhook<P> {
             return Err(NotDone::Failed(SystemProblem::Booking));
         }
         info!(reference = %reference, phone = %asked.customer.phone.redacted(), start = %asked.start, "booking accepted");
-        Ok(booking_confirmation(&asked, &reference))
+        Ok(with_text_notice(
+            booking_confirmation(&asked, &reference),
+            texts,
+        ))
     }
 }

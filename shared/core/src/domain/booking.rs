@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::business::{Business, ChosenService};
+use crate::domain::limits::TextPermission;
 use crate::values::email::{EmailAddress, EmailError};
 use crate::values::hours::round_up;
+use crate::values::name::CustomerName;
 use crate::values::phone::PhoneNumber;
 use crate::values::recipient::Recipient;
 use crate::values::reference::BookingReference;
@@ -24,7 +26,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerDetails {
-    pub name: String,
+    pub name: CustomerName,
     pub phone: PhoneNumber,
     pub email: EmailAddress,
 }
@@ -60,6 +62,9 @@ pub struct BookingJob {
     /// The holder claim the webhook set on its first cell (a hash: no phone in clear).
     #[serde(default)]
     pub holder: Option<String>,
+    /// Whether the customer's number may be texted (the business's `textCountries`).
+    #[serde(default)]
+    pub texts: TextPermission,
 }
 
 /// How many alternative times a refusal offers.
@@ -138,6 +143,7 @@ pub fn book_appointment_request(
         date.unwrap_or_default(),
     );
     let time = time.unwrap_or_default();
+    let name = CustomerName::parse_spoken(&name)?;
     let service = business.service(&service)?;
 
     let phone = PhoneNumber::parse_spoken(&phone, business.phone_region)?;
@@ -416,7 +422,7 @@ impl BookingRecord {
             reference: job.reference.clone(),
             job_id: job.job_id.clone(),
             customer_phone: job.customer.phone.clone(),
-            customer_name: job.customer.name.clone(),
+            customer_name: job.customer.name.to_string(),
             customer_email: job.customer.email.clone(),
             service: job.service.clone(),
             duration_minutes: job.duration_minutes,
@@ -480,7 +486,7 @@ impl CustomerRecord {
         Self {
             business_id: job.business_id.clone(),
             phone: job.customer.phone.clone(),
-            name: job.customer.name.clone(),
+            name: job.customer.name.to_string(),
             email: Some(job.customer.email.clone()),
             first_contact_at: existing.map_or(now, |c| c.first_contact_at),
             last_contact_at: now,

@@ -9,4 +9,5 @@ pub mod business;
 pub mod calls;
 pub mod changes;
 pub mod leads;
+pub mod limits;
 pub mod services;

@@ -26,8 +26,8 @@ use crate::domain::leads::LeadRecord;
 use crate::jobs::Job;
 use crate::ports::{
     BookingStore, BusinessDirectory, CallRoute, CallStore, ChangeApplied, Claim, CustomerContact,
-    EmailSender, IdempotencyStore, JobQueue, OptOuts, PortError, RecordOutcome, Reservation, Saved,
-    SecretStore, SlotStore, SmsSender,
+    EmailSender, IdempotencyStore, JobQueue, OptOuts, PortError, QuotaTaken, Quotas, RecordOutcome,
+    Reservation, Saved, SecretStore, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
@@ -280,6 +280,10 @@ faulty!(BusinessDirectory:
 );
 faulty!(SecretStore: fn secret(reference: &SecretRef) -> String, "read secret";);
 faulty!(OptOuts: fn opted_out(business_id: &str, phone: &PhoneNumber) -> bool, "check opt-out";);
+faulty!(Quotas:
+    fn take(key: &str, taker: &str, limit: u32, window_ends: DateTime<Utc>, now: DateTime<Utc>) -> QuotaTaken, "take quota";
+    fn give_back(key: &str, taker: &str) -> (), "give back quota";
+);
 
 #[cfg(test)]
 mod tests;

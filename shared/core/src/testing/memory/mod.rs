@@ -7,6 +7,7 @@ mod calendar;
 mod calls;
 mod directory;
 mod idempotency;
+mod quotas;
 mod senders;
 
 pub use bookings::MemoryBookingStore;
@@ -14,6 +15,7 @@ pub use calendar::{CalendarRefusal, MemorySlotStore};
 pub use calls::{Countdown, MemoryCallStore};
 pub use directory::{MemoryDirectory, MemorySecrets};
 pub use idempotency::MemoryIdempotencyStore;
+pub use quotas::MemoryQuotas;
 pub use senders::{MemoryEmail, MemoryOptOuts, MemorySms};
 
 use std::sync::Mutex;
