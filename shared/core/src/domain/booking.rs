@@ -15,9 +15,7 @@ use crate::values::phone::PhoneNumber;
 use crate::values::recipient::Recipient;
 use crate::values::reference::BookingReference;
 use crate::values::slots::{SlotCell, cells_for};
-use crate::values::speech::Refusal;
-use crate::values::speech::spoken_list;
-use crate::values::speech::{spoken_date, spoken_datetime, spoken_time};
+use crate::values::speech::{Refusal, spoken_date, spoken_datetime, spoken_list, spoken_time};
 use crate::values::times::{StartError, resolve_start};
 use crate::vapi::envelope::CallContext;
 use crate::vapi::tools::BOOK_APPOINTMENT;
@@ -62,8 +60,7 @@ pub struct BookingJob {
     /// The holder claim the webhook set on its first cell (a hash: no phone in clear).
     #[serde(default)]
     pub holder: Option<String>,
-    /// Whether the customer's number may be texted (the business's `textCountries`).
-    #[serde(default)]
+    #[serde(default)] // whether the customer's number may be texted (`textCountries`)
     pub texts: TextPermission,
 }
 
@@ -136,14 +133,13 @@ pub fn book_appointment_request(
         .into());
     }
     let (name, phone, email, service, date) = (
-        name.unwrap_or_default(),
+        CustomerName::parse_spoken(&name.unwrap_or_default())?,
         phone.unwrap_or_default(),
         email.unwrap_or_default(),
         service.unwrap_or_default(),
         date.unwrap_or_default(),
     );
     let time = time.unwrap_or_default();
-    let name = CustomerName::parse_spoken(&name)?;
     let service = business.service(&service)?;
 
     let phone = PhoneNumber::parse_spoken(&phone, business.phone_region)?;

@@ -168,6 +168,28 @@ mod tests {
     }
 
     #[test]
+    fn a_business_file_names_its_text_countries_and_limits() {
+        let file = include_str!("../../../../infra/business.example.json");
+        let mut profile: crate::domain::business::BusinessProfile =
+            serde_json::from_str(file).unwrap();
+        let b = Business::from_profile(&profile).unwrap();
+        assert_eq!(b.limits.text_countries.codes(), ["GB", "IE"]);
+        assert!(b.texts_to(&phone("+353861234567")) == TextPermission::Allowed);
+        assert!(b.texts_to(&phone("+17025551234")) == TextPermission::NotToThatCountry);
+        profile.text_countries = vec!["Narnia".into()];
+        assert!(matches!(
+            Business::from_profile(&profile),
+            Err(ConfigError::Invalid {
+                name: "textCountries",
+                ..
+            })
+        ));
+        profile.text_countries.clear();
+        profile.changes_per_call = Some(0);
+        assert!(Business::from_profile(&profile).is_err());
+    }
+
+    #[test]
     fn a_change_takes_from_the_call_and_from_the_number_until_local_midnight() {
         let b = business(&[("BUSINESS_TIME_ZONE", "America/New_York")]);
         let now = Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap(); // 18:30 in New York
