@@ -37,7 +37,7 @@ impl<P: WebhookPorts> Webhook<P> {
         let taker = match request.tool_call.id.as_deref().filter(|id| !id.is_empty()) {
             Some(id) => stable_id(format!("{}|{id}", call_id.unwrap_or_default()).as_bytes()),
             // The flat form carries no ids: each request is its own taker.
-            None => stable_id(uuid_like().as_bytes()),
+            None => stable_id(fresh_taker().as_bytes()),
         };
         let mut taken = Allowance {
             units: Vec::new(),
@@ -84,7 +84,7 @@ impl<P: WebhookPorts> Webhook<P> {
 }
 
 /// A fresh random id, for requests without a tool-call id.
-fn uuid_like() -> String {
+fn fresh_taker() -> String {
     use rand::Rng;
     format!("{:032x}", rand::rng().random::<u128>())
 }
