@@ -37,7 +37,7 @@ impl<P: WebhookPorts> Webhook<P> {
         let taker = match request.tool_call.id.as_deref().filter(|id| !id.is_empty()) {
             Some(id) => stable_id(format!("{}|{id}", call_id.unwrap_or_default()).as_bytes()),
             // The flat form carries no ids: each request is its own taker.
-            None => stable_id(fresh_taker().as_bytes()),
+            None => fresh_taker(),
         };
         let mut taken = Allowance {
             units: Vec::new(),
