@@ -37,7 +37,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         business_name: "Clinic".into(),
         reference: BookingReference::parse(reference).unwrap(),
         customer: CustomerDetails {
-            name: "Test User".into(),
+            name: "Test User".parse().unwrap(),
             phone: phone(phone_number),
             email: EmailAddress::parse("test@example.com").unwrap(),
         },
@@ -53,6 +53,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         requested_at: now(),
         owner: Vec::new(),
         holder: None,
+        texts: Default::default(),
     }
 }
 
@@ -575,6 +576,7 @@ async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once(
         call_id: None,
         tool_call_id: None,
         requested_at: now(),
+        texts: Default::default(),
     };
     let applied = store.apply_change(&cancel, now()).await.unwrap();
     assert!(applied.notify);
@@ -820,6 +822,7 @@ async fn booking_changes_move_the_calendar_with_the_record() {
             call_id: None,
             tool_call_id: None,
             requested_at: now() + Duration::seconds(secs),
+            texts: Default::default(),
         }
     };
     let r1 = move_job("r1", 16, 0, vec![cell(16, 0), cell(16, 30)], 1);
@@ -1025,4 +1028,59 @@ mod verifications {
             Ok(CodeCheck::Expired)
         );
     }
+}
+
+/// Caller limits: a unit per taker (a retry is the same taker), never more than the limit
+/// under concurrent takes, given back, and an expired window (TTL deletes late, and never in
+/// moto) starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn quotas_grant_their_limit_once_per_taker_even_concurrently() {
+    use callbook_aws::quotas::DynamoQuotas;
+    use callbook_core::{QuotaTaken, Quotas};
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let quotas = DynamoQuotas::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        moto.env("webhook", "IDEMPOTENCY_TABLE"),
+    );
+    let ends = now() + Duration::hours(1);
+    let take = |taker: &'static str| quotas.take("quota#default#k", taker, 2, ends, now());
+    assert_eq!(take("a").await, Ok(QuotaTaken::Granted { used: 1 }));
+    assert_eq!(take("a").await, Ok(QuotaTaken::Granted { used: 1 }));
+    assert_eq!(take("b").await, Ok(QuotaTaken::Granted { used: 2 }));
+    assert_eq!(take("c").await, Ok(QuotaTaken::Exhausted));
+    quotas.give_back("quota#default#k", "a").await.unwrap();
+    quotas.give_back("quota#default#k", "a").await.unwrap();
+    assert_eq!(take("c").await, Ok(QuotaTaken::Granted { used: 2 }));
+    assert_eq!(take("d").await, Ok(QuotaTaken::Exhausted));
+    // The window is over: it starts again.
+    let later = ends + Duration::seconds(1);
+    assert_eq!(
+        quotas
+            .take("quota#default#k", "d", 2, later + Duration::hours(1), later)
+            .await,
+        Ok(QuotaTaken::Granted { used: 1 })
+    );
+
+    let quotas = std::sync::Arc::new(quotas);
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let quotas = quotas.clone();
+            tokio::spawn(async move {
+                quotas
+                    .take("quota#default#race", &format!("t{i}"), 3, ends, now())
+                    .await
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(QuotaTaken::Granted { .. }) => granted += 1,
+            Ok(QuotaTaken::Exhausted) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(granted, 3);
 }

@@ -97,8 +97,10 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         info!(reference = %job.reference, business = %job.business_id, ?outcome, "booking recorded");
         // Also on a redelivery: the previous attempt may have stopped before this step.
         // Notification ids are deterministic, so the notification worker sends each once.
+        // The customer's text only where the business texts (the email always goes).
         let mut jobs: Vec<Job> = NotificationJob::booking_confirmations(job)
             .into_iter()
+            .filter(|n| job.texts.keeps(&n.recipient))
             .chain(NotificationJob::owner_new_booking(job))
             .map(Job::Notification)
             .collect();
@@ -164,8 +166,10 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             &booking.customer_phone,
             &booking.customer_email,
         )
+        .into_iter()
+        .filter(|n| job.texts.keeps(&n.recipient))
         .map(Job::Notification)
-        .into();
+        .collect();
         if let Some(call_id) = &job.call_id {
             jobs.push(Job::Analytics(AnalyticsJob::CallActivity(CallActivity {
                 business_id: job.business_id.clone(),

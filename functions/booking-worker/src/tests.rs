@@ -1,12 +1,12 @@
 use super::*;
 use aws_lambda_events::event::sqs::SqsEvent;
 use callbook_aws::worker::failed_messages as failures;
-use callbook_core::SlotStore;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryIdempotencyStore, MemoryQueue, MemorySlotStore,
 };
 use callbook_core::testing::sample_events;
+use callbook_core::{SlotStore, TextPermission};
 
 /// What the webhook did before these jobs existed: a booking's cells, and the cells of a
 /// new time it reserved for a reschedule.
@@ -279,6 +279,7 @@ async fn moves_planned_from_a_stale_view_never_leave_the_booking_without_its_cel
             tool_call_id: None,
             requested_at: Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
                 + chrono::Duration::seconds(secs),
+            texts: Default::default(),
         }
     };
     // Booked 14:00-15:00. r1: to 16:00. r2, planned while it still stood at 14:00: to
@@ -342,5 +343,34 @@ async fn every_sample_event_is_processed() {
         let w = worker();
         reserve_as_the_webhook_did(&w, &event).await;
         assert!(failures(&w.handle(event).await).is_empty(), "{name}");
+    }
+}
+
+/// A booking whose number the business does not text (another country, or a number of no
+/// country): the email alone is asked for.
+#[tokio::test]
+async fn a_number_the_business_does_not_text_gets_the_email_only() {
+    for (phone, texts) in [
+        ("+37491234567", TextPermission::NotToThatCountry),
+        ("+8823456789012", TextPermission::Allowed),
+    ] {
+        let w = worker();
+        let mut event = sample_event();
+        let mut job: serde_json::Value =
+            serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+        job["customer"]["phone"] = serde_json::json!(phone);
+        job["texts"] = serde_json::to_value(texts).unwrap();
+        event.records[0].body = Some(job.to_string());
+        reserve_as_the_webhook_did(&w, &event).await;
+        assert!(failures(&w.handle(event).await).is_empty());
+        let ids: Vec<String> = w.queue.sent().iter().map(Job::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "default#K7P2X9#booking-confirmation#email",
+                "default#call#3f1c2a9e-5b7d-4c1e-9a8f-2d6b0e4c7a11#booked#K7P2X9"
+            ],
+            "{phone}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::templates::{email_for, sms_for};
 use callbook_core::{
     Clock, ConfigError, EmailSender, IdempotencyStore, NotificationJob, OptOuts, PortError,
-    Recipient, SmsSender, number, required, setting,
+    Recipient, SmsSender, country_of, number, required, setting,
 };
 use chrono::Duration;
 use tracing::info;
@@ -20,6 +20,9 @@ pub use paced::Paced;
 
 /// What is recorded for an SMS not sent because the phone opted out.
 const OPTED_OUT: &str = "opted-out";
+/// What is recorded for an SMS to a number of no country (+882, +883...): never sent, never
+/// retried (the booking worker already leaves these out; this is the last check).
+const NO_COUNTRY: &str = "no-country";
 
 /// The notification worker's ports, by role; each environment names its set with a marker.
 pub trait NotificationWorkerPorts {
@@ -149,6 +152,12 @@ impl<P: NotificationWorkerPorts> Worker for NotificationWorker<P> {
     /// retried, never sent unchecked. Sent but not recorded would mean a second send once the
     /// claim expires, so the skeleton retries recording (`run_once`).
     async fn run(&self, job: &NotificationJob) -> Result<String, PortError> {
+        if let Recipient::Sms { phone } = &job.recipient
+            && country_of(phone).is_none()
+        {
+            info!(notification = %job.notification_id, phone = %phone.redacted(), "a number of no country: no SMS");
+            return Ok(NO_COUNTRY.to_string());
+        }
         if let Recipient::Sms { phone } = &job.recipient
             && self.opt_outs.opted_out(&job.business_id, phone).await?
         {

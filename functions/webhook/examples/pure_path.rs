@@ -9,7 +9,7 @@ use callbook_core::Authenticator;
 use callbook_core::Business;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
+    MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
@@ -24,6 +24,7 @@ impl WebhookPorts for InMemory {
     type Bookings = MemoryBookingStore;
     type Directory = MemoryDirectory;
     type Answers = MemoryIdempotencyStore;
+    type Quotas = MemoryQuotas;
     type Secrets = MemorySecrets;
     type Verifications = MemoryVerifications;
     type Health = StaticHealth;
@@ -52,6 +53,7 @@ fn main() {
         bookings: MemoryBookingStore::default(),
         directory: MemoryDirectory::default(),
         answers: MemoryIdempotencyStore::default(),
+        quotas: MemoryQuotas::default(),
         health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
     };

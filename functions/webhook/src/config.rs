@@ -7,6 +7,7 @@ use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::quotas::DynamoQuotas;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
@@ -51,6 +52,7 @@ pub async fn build(
         directory: DynamoBusinessDirectory::new(dynamodb.clone(), names.table(Table::Businesses)?),
         answers: DynamoIdempotencyStore::new(dynamodb.clone(), names.table(Table::Idempotency)?),
         verifications: DynamoVerifications::new(dynamodb.clone(), names.table(Table::Idempotency)?),
+        quotas: DynamoQuotas::new(dynamodb.clone(), names.table(Table::Idempotency)?),
         calendar: DynamoSlotStore::new(dynamodb.clone(), names.table(Table::Bookings)?),
         bookings: DynamoBookingStore::new(
             dynamodb.clone(),

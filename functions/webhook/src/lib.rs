@@ -24,13 +24,14 @@ use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::quotas::DynamoQuotas;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::verifications::DynamoVerifications;
 use callbook_core::{
     Authenticator, BookingStore, Business, BusinessDirectory, CallerVerifications, Clock,
-    HealthProbe, IdempotencyStore, JobQueue, SecretStore, SlotStore, WebhookSecret,
+    HealthProbe, IdempotencyStore, JobQueue, Quotas, SecretStore, SlotStore, WebhookSecret,
 };
 
 pub use config::build;
@@ -57,6 +58,8 @@ pub trait WebhookPorts {
     type Directory: BusinessDirectory;
     /// Each tool call's answer, remembered so a repeat hears the same (`tool_calls`).
     type Answers: IdempotencyStore;
+    /// Bookings and changes per call and per number per day (`tools/limits.rs`).
+    type Quotas: Quotas;
     /// Businesses' own webhook secrets, by the reference their profile holds.
     type Secrets: SecretStore;
     /// Codes texted to prove a caller holds a number, and the numbers each call proved.
@@ -87,6 +90,7 @@ pub struct Webhook<P: WebhookPorts> {
     pub bookings: P::Bookings,
     pub directory: P::Directory,
     pub answers: P::Answers,
+    pub quotas: P::Quotas,
     pub secrets: P::Secrets,
     pub verifications: P::Verifications,
     pub health: P::Health,
@@ -102,6 +106,7 @@ impl WebhookPorts for Aws {
     type Bookings = DynamoBookingStore;
     type Directory = DynamoBusinessDirectory;
     type Answers = DynamoIdempotencyStore;
+    type Quotas = DynamoQuotas;
     type Secrets = SsmSecretStore;
     type Verifications = DynamoVerifications;
     type Health = AwsHealthProbe;

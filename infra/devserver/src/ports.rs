@@ -23,6 +23,7 @@ const FAULT_SITES: &[(&str, &[&str])] = &[
             "bookings",
             "directory",
             "answers",
+            "quotas",
             "secrets",
             "verifications",
         ],
@@ -65,6 +66,7 @@ impl WebhookPorts for Dev {
     type Bookings = Faulty<<webhook::Aws as WebhookPorts>::Bookings>;
     type Directory = Faulty<<webhook::Aws as WebhookPorts>::Directory>;
     type Answers = Faulty<<webhook::Aws as WebhookPorts>::Answers>;
+    type Quotas = Faulty<<webhook::Aws as WebhookPorts>::Quotas>;
     type Secrets = Faulty<<webhook::Aws as WebhookPorts>::Secrets>;
     type Verifications = Faulty<<webhook::Aws as WebhookPorts>::Verifications>;
     type Health = <webhook::Aws as WebhookPorts>::Health;
@@ -110,6 +112,7 @@ pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
         directory: faults.wrap("webhook", "directory", w.directory),
         answers: faults.wrap("webhook", "answers", w.answers),
         verifications: faults.wrap("webhook", "verifications", w.verifications),
+        quotas: faults.wrap("webhook", "quotas", w.quotas),
         secrets: faults.wrap("webhook", "secrets", w.secrets),
         health: w.health,
         clock: w.clock,

@@ -176,7 +176,7 @@ impl BookingStore for DynamoBookingStore {
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":business", s(&job.business_id))
             .expression_attribute_values(":phone", s(job.customer.phone.as_str()))
-            .expression_attribute_values(":name", s(&job.customer.name))
+            .expression_attribute_values(":name", s(job.customer.name.as_str()))
             .expression_attribute_values(":email", s(job.customer.email.as_str()))
             .expression_attribute_values(
                 ":now",

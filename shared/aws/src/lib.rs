@@ -12,6 +12,7 @@ pub mod dynamo;
 pub mod health;
 pub mod idempotency;
 pub mod notify;
+pub mod quotas;
 pub mod secrets;
 pub mod slots;
 pub mod sqs;

@@ -106,7 +106,7 @@ impl NotificationJob {
     fn summary_of(job: &BookingJob) -> BookingSummary {
         BookingSummary {
             reference: job.reference.clone(),
-            customer_name: job.customer.name.clone(),
+            customer_name: job.customer.name.to_string(),
             customer_phone: Some(job.customer.phone.clone()),
             service: job.service.clone(),
             start_local: job.start_local,

@@ -27,8 +27,10 @@ pub mod vapi;
 
 pub use deployment::stored_deployment_secrets;
 pub use values::config::{ConfigError, number, required, setting};
+pub use values::countries::{CountryError, TextCountries, country_of};
 pub use values::dates::{DateError, resolve_date};
 pub use values::email::{EmailAddress, EmailError};
+pub use values::name::{CustomerName, NameError};
 pub use values::phone::{PhoneError, PhoneNumber, PhoneRegion};
 pub use values::recipient::Recipient;
 pub use values::redact::redact_text;
@@ -62,7 +64,7 @@ pub use domain::business::{
 };
 pub use domain::callers::{
     CODE_ATTEMPTS, CODE_VALID_FOR, CODES_PER_CALL, CODES_PER_NUMBER_PER_HOUR, Caller, CallerCode,
-    CodeCheck, CodeIssue, PendingCode, VerifyRequest, verify_request,
+    CodeCheck, CodeIssue, PendingCode, VerifyRequest, codes_this_hour, verify_request,
 };
 pub use domain::calls::{
     Activity, CallActivity, CallJob, CallOutcome, CallRecord, CallReport, CallStatus,
@@ -75,6 +77,10 @@ pub use domain::leads::{
     LeadGrade, LeadJob, LeadRecord, LeadSignals, LeadSource, LeadStatus, capture_lead_request,
     lead_confirmation,
 };
+pub use domain::limits::{
+    LimitKind, LimitUnit, NO_TEXTS_THERE, TextPermission, limit_reached, units_for_change,
+};
+pub use values::limits::CallerLimits;
 
 pub use jobs::{
     AnalyticsJob, BookingQueueMessage, BookingSummary, Job, JobKind, LeadSummary, NotificationJob,
@@ -84,7 +90,7 @@ pub use once::{OnceError, Ran, Record, run_once};
 pub use ports::{
     BookingStore, BusinessDirectory, CallOwner, CallRoute, CallStore, CallerVerifications,
     ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact, EmailSender, HealthProbe,
-    IdempotencyStore, JobQueue, OptOuts, PortError, RecordOutcome, Reservation, Saved, SecretStore,
-    SlotStore, SmsSender, business_by_id, business_for_call,
+    IdempotencyStore, JobQueue, OptOuts, PortError, QuotaTaken, Quotas, RecordOutcome, Reservation,
+    Saved, SecretStore, SlotStore, SmsSender, business_by_id, business_for_call,
 };
 pub use templates::RenderedEmail;

@@ -405,3 +405,36 @@ pub trait OptOuts: Send + Sync {
         phone: &PhoneNumber,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 }
+
+/// What taking one unit of a quota gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaTaken {
+    /// Taken (or taken before by the same taker): `used` units of the window are gone.
+    Granted { used: u32 },
+    /// The window's units are all taken: nothing was counted.
+    Exhausted,
+}
+
+/// Counters that allow so many of something per window: bookings and changes per call, texts
+/// per number per day (and, later, verification codes per number per hour). Atomic: two
+/// concurrent takes never both get the last unit.
+pub trait Quotas: Send + Sync {
+    /// Takes one unit of the quota `key`, which allows `limit` units until `window_ends` (then
+    /// it starts again from zero). The same `taker` again (a retried request) is granted
+    /// without counting twice; give each distinct request its own taker.
+    fn take(
+        &self,
+        key: &str,
+        taker: &str,
+        limit: u32,
+        window_ends: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<QuotaTaken, PortError>> + Send;
+    /// Gives back the unit `taker` took from `key` (its request then did nothing, e.g. the
+    /// time was taken); nothing when it holds none.
+    fn give_back(
+        &self,
+        key: &str,
+        taker: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}

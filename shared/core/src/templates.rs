@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 
 use crate::jobs::{BookingSummary, LeadSummary, NotificationJob, NotificationKind};
 use crate::values::speech::spoken_datetime;
+use crate::values::text::visible;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
@@ -29,8 +30,10 @@ pub fn when(start: &DateTime<FixedOffset>, time_zone: &str) -> String {
     }
 }
 
-/// The SMS a notification job sends; `None` when the job lacks what its kind is about.
+/// The SMS a notification job sends; `None` when the job lacks what its kind is about. Never
+/// a control or bidi character, whatever a record stored before names were checked holds.
 pub fn sms_for(job: &NotificationJob) -> Option<String> {
+    let job = &shown(job);
     if job.kind == NotificationKind::CallerCode {
         return job
             .code
@@ -48,10 +51,12 @@ pub fn sms_for(job: &NotificationJob) -> Option<String> {
 }
 
 /// The email a notification job sends; `None` when the job lacks what its kind is about.
+/// Never a control or bidi character (line breaks stay in the text body).
 pub fn email_for(job: &NotificationJob) -> Option<RenderedEmail> {
     if job.kind == NotificationKind::CallerCode {
         return None;
     }
+    let job = &shown(job);
     match (job.kind, &job.booking, &job.lead) {
         (NotificationKind::OwnerNewLead, _, Some(lead)) => {
             Some(owner_new_lead_email(&job.business_name, lead))
@@ -66,6 +71,25 @@ fn caller_code_sms(business_name: &str, code: &str) -> String {
     single_line(&format!(
         "{business_name}: your code is {code}. Read it to the assistant on your call; it works for 10 minutes. If you didn't ask for it, ignore this text."
     ))
+}
+
+/// The job with every text it carries on one line and without control or bidi characters:
+/// records stored before names were checked, and notes, may hold them.
+fn shown(job: &NotificationJob) -> NotificationJob {
+    let line = |s: &str| single_line(&visible(s, false));
+    let mut job = job.clone();
+    job.business_name = line(&job.business_name);
+    if let Some(b) = job.booking.as_mut() {
+        b.customer_name = line(&b.customer_name);
+        b.service = line(&b.service);
+    }
+    if let Some(lead) = job.lead.as_mut() {
+        lead.name = lead.name.as_deref().map(line);
+        lead.interests = lead.interests.iter().map(|i| line(i)).collect();
+        lead.note = lead.note.as_deref().map(line);
+        lead.grade = line(&lead.grade);
+    }
+    job
 }
 
 fn phone_of(b: &BookingSummary) -> &str {
@@ -338,6 +362,34 @@ mod tests {
             "Your Consultation with A&B is moved: Wednesday, November 25 at 2:00 PM EST"
         );
         assert!(e.html.contains("A&amp;B is moved to <strong>"));
+    }
+
+    #[test]
+    fn stored_hidden_characters_never_reach_a_message() {
+        let job = NotificationJob {
+            notification_id: "n".into(),
+            business_id: "default".into(),
+            business_name: "Clinic".into(),
+            kind: NotificationKind::BookingConfirmation,
+            recipient: crate::values::recipient::Recipient::Sms {
+                phone: "+17025551234".to_string().try_into().unwrap(),
+            },
+            booking: Some(summary("Ann\0\u{1b}[2J\u{202E}eeL\nx")),
+            lead: None,
+            code: None,
+        };
+        let text = sms_for(&job).unwrap();
+        assert!(text.starts_with("Clinic: hi Ann[2JeeL, your"), "{text}");
+        assert!(!text.contains('\n'));
+        let email = email_for(&job).unwrap();
+        for part in [&email.subject, &email.text, &email.html] {
+            assert!(!part.contains(['\0', '\u{1b}', '\u{202E}']), "{part}");
+        }
+        assert!(
+            email.text.starts_with("Hello Ann[2JeeL x,\n"),
+            "{}",
+            email.text
+        );
     }
 
     #[test]

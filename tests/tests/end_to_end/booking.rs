@@ -255,7 +255,7 @@ async fn twenty_concurrent_bookings_of_one_slot_book_exactly_one() {
             std::thread::spawn(move || {
                 let body = json!({"message": {"type": "tool-calls", "call": {"id": format!("call-race-{i}")},
                     "toolCallList": [{"id": format!("tc-race-{i}"), "type": "function", "function": {"name": "bookAppointment",
-                        "arguments": {"customerName": format!("Racer {i}"), "customerPhone": format!("+1702555{:04}", 3000 + i),
+                        "arguments": {"customerName": format!("Racer {}", char::from(b'A' + i as u8)), "customerPhone": format!("+1702555{:04}", 3000 + i),
                             "customerEmail": format!("racer{i}@example.com"), "serviceType": "Consultation", "date": date, "time": "11am"}}}]}});
                 post(&url, &[("x-vapi-secret", secret.as_str())], &body.to_string())
             })

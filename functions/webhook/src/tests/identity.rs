@@ -285,3 +285,24 @@ async fn a_caller_needs_no_code_for_the_number_they_call_from_and_a_web_call_get
     assert_eq!(answer["error"], VERIFICATION_PROBLEM);
     assert!(codes_texted(&w).is_empty());
 }
+
+#[tokio::test]
+async fn a_number_gets_a_few_codes_an_hour_whichever_calls_ask_and_only_where_texts_go() {
+    let w = webhook();
+    let ask_from = |call: &'static str| {
+        json!({"message": {"type": "tool-calls", "call": {"id": call, "customer": {"number": STRANGER}},
+            "toolCallList": [{"id": next_id(), "type": "function", "function": {
+                "name": "verifyCaller", "arguments": {"phoneNumber": VICTIM}}}]}})
+    };
+    for call in ["call-a", "call-a", "call-b"] {
+        let (_, answer) = send(&w, authed(&ask_from(call))).await;
+        assert!(answer["results"][0]["result"].is_string(), "{answer}");
+    }
+    let (_, answer) = send(&w, authed(&ask_from("call-c"))).await;
+    assert_eq!(answer["results"][0]["error"], TOO_MANY_CODES);
+    assert_eq!(codes_texted(&w).len(), 3);
+    // A number in a country the business does not text gets no code.
+    let abroad = stranger(&w, "verifyCaller", json!({"phoneNumber": "+37491234567"})).await;
+    assert_eq!(abroad["error"], NO_CODES_THERE);
+    assert_eq!(codes_texted(&w).len(), 3);
+}

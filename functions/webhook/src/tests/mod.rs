@@ -9,6 +9,7 @@ mod changes;
 mod health;
 mod identity;
 mod leads;
+mod privacy;
 mod reports;
 mod samples;
 mod tenants;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
+    MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
 };
 use callbook_core::{
     AnalyticsJob, Authenticator, BookingChange, BookingChangeJob, BookingJob, BookingReference,
@@ -43,6 +44,7 @@ impl WebhookPorts for InMemory {
     type Bookings = Faulty<MemoryBookingStore>;
     type Directory = Faulty<MemoryDirectory>;
     type Answers = Faulty<MemoryIdempotencyStore>;
+    type Quotas = Faulty<MemoryQuotas>;
     type Secrets = Faulty<MemorySecrets>;
     type Verifications = Faulty<MemoryVerifications>;
     type Health = StaticHealth;
@@ -80,6 +82,7 @@ fn webhook() -> TestWebhook {
         directory: Faulty::default(),
         answers: Faulty::default(),
         verifications: Faulty::default(),
+        quotas: Faulty::default(),
         health: StaticHealth(vec![ComponentHealth {
             name: "bookings".into(),
             healthy: true,
@@ -143,10 +146,18 @@ fn booking_jobs(w: &TestWebhook) -> Vec<BookingJob> {
         .collect()
 }
 
+/// A number as letters ("12" → "BC"): names have no digits.
+fn spelled(i: usize) -> String {
+    i.to_string()
+        .bytes()
+        .map(|d| char::from(b'A' + (d - b'0')))
+        .collect()
+}
+
 /// The seed's booking by another caller (different name, phone, email).
 fn another_caller(i: usize) -> Value {
     let mut body = seed_body();
-    body["parameters"]["customerName"] = json!(format!("Caller {i}"));
+    body["parameters"]["customerName"] = json!(format!("Caller {}", spelled(i)));
     body["parameters"]["customerPhone"] = json!(format!("+1702555{:04}", 2000 + i));
     body["parameters"]["customerEmail"] = json!(format!("caller{i}@example.com"));
     body

@@ -8,6 +8,7 @@ use callbook_core::{
 use chrono::Utc;
 use tracing::{error, info, warn};
 
+use super::limits::with_text_notice;
 use super::{Answer, NewReference, NotDone, ToolRequest, holder_of, holder_tag};
 
 /// How many more references a booking tries when the one it derived is taken: with 32^6
@@ -24,6 +25,9 @@ impl<P: WebhookPorts> Webhook<P> {
             Ok(asked) => asked,
             Err(refusal) => return Err(self.explain(business, refusal, now).await.into()),
         };
+        let allowance = self
+            .take_allowance(request, &asked.customer.phone, SystemProblem::Booking)
+            .await?;
         let cells = cells_for(asked.start, asked.service.minutes, business.slot_minutes);
         // Who is booking what: the same caller asking again for the same time and service (a
         // re-issued call under a new id, or the flat form without ids) gets the booking they
@@ -61,6 +65,7 @@ impl<P: WebhookPorts> Webhook<P> {
                 // Enqueued again below: if the first attempt never got its job onto the queue,
                 // this one does (the worker records a booking once).
                 Ok(Reservation::HeldBy(existing)) => {
+                    self.give_back(allowance).await;
                     info!(reference = %existing, "repeated booking request: the existing booking is returned");
                     break existing;
                 }
@@ -73,6 +78,7 @@ impl<P: WebhookPorts> Webhook<P> {
                     return Err(NotDone::Failed(SystemProblem::Booking));
                 }
                 Ok(Reservation::Full) => {
+                    self.give_back(allowance).await;
                     let refusal = BookingRefusal::taken(asked.start, asked.service.minutes);
                     return Err(self.explain(business, refusal, now).await.into());
                 }
@@ -101,7 +107,9 @@ impl<P: WebhookPorts> Webhook<P> {
             requested_at: now,
             owner: business.owner_recipients(),
             holder: Some(holder),
+            texts: business.texts_to(&asked.customer.phone),
         };
+        let texts = job.texts;
         if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {
             // The slot stays held: SQS may have stored the job despite the error, or a
             // concurrent repeat of this request may have queued it, and freeing it could let a
@@ -112,6 +120,9 @@ impl<P: WebhookPorts> Webhook<P> {
             return Err(NotDone::Failed(SystemProblem::Booking));
         }
         info!(reference = %reference, phone = %asked.customer.phone.redacted(), start = %asked.start, "booking accepted");
-        Ok(booking_confirmation(&asked, &reference))
+        Ok(with_text_notice(
+            booking_confirmation(&asked, &reference),
+            texts,
+        ))
     }
 }

@@ -5,6 +5,7 @@ use callbook_core::{
 };
 use tracing::{error, info};
 
+use super::limits::with_text_notice;
 use super::{Answer, NotDone, ToolRequest};
 use crate::spoken::SystemProblem;
 use crate::{Webhook, WebhookPorts};
@@ -14,6 +15,8 @@ impl<P: WebhookPorts> Webhook<P> {
         let (business, call, now) = (request.business, request.call, request.now);
         let asked = cancel_request(request.args, call, business)?;
         let booking = self.find_booking(request, &asked.lookup).await?;
+        self.take_allowance(request, &booking.customer_phone, SystemProblem::Change)
+            .await?;
         let job = BookingChangeJob {
             // One cancel per booking: asking twice is the same change.
             job_id: format!("{}#{}#cancel", business.id, booking.reference),
@@ -26,12 +29,17 @@ impl<P: WebhookPorts> Webhook<P> {
             call_id: call.call_id.clone(),
             tool_call_id: request.tool_call.id.clone(),
             requested_at: now,
+            texts: business.texts_to(&booking.customer_phone),
         };
+        let texts = job.texts;
         if let Err(e) = self.queue.enqueue(&[Job::BookingChange(job)]).await {
             error!(error = %e, reference = %booking.reference, "cancel not accepted by the queue");
             return Err(NotDone::Failed(SystemProblem::Change));
         }
         info!(reference = %booking.reference, "cancel accepted");
-        Ok(cancel_confirmation(&booking, business))
+        Ok(with_text_notice(
+            cancel_confirmation(&booking, business),
+            texts,
+        ))
     }
 }

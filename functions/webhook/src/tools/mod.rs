@@ -9,6 +9,7 @@ mod cancel_appointment;
 mod capture_lead;
 mod check_availability;
 mod get_appointments;
+mod limits;
 mod reschedule_appointment;
 mod verify_caller;
 

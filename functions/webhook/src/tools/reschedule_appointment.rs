@@ -9,6 +9,7 @@ use callbook_core::{
 use chrono::Utc;
 use tracing::{error, info};
 
+use super::limits::with_text_notice;
 use super::{Answer, NotDone, ToolRequest, holder_tag};
 use crate::spoken::{SystemProblem, already_at, already_booked};
 use crate::{Webhook, WebhookPorts};
@@ -27,6 +28,9 @@ impl<P: WebhookPorts> Webhook<P> {
             let when = spoken_datetime(&start);
             return Err(NotDone::Refused(already_at(&booking.service, &when).into()));
         }
+        let allowance = self
+            .take_allowance(request, &booking.customer_phone, SystemProblem::Change)
+            .await?;
         let cells = cells_for(start, minutes, business.slot_minutes);
         // Cells the booking already holds stay its own; only the others are reserved.
         let needed: Vec<SlotCell> = cells
@@ -59,6 +63,7 @@ impl<P: WebhookPorts> Webhook<P> {
         if let Some(first) = cells.first() {
             match self.calendar.held_by(&business.id, first, &holder).await {
                 Ok(Some(other)) if other != booking.reference => {
+                    self.give_back(allowance).await;
                     return Err(taken_by_caller(other));
                 }
                 Ok(_) => {}
@@ -81,13 +86,17 @@ impl<P: WebhookPorts> Webhook<P> {
                 .await
             {
                 Ok(Reservation::Reserved | Reservation::AlreadyReserved) => {}
-                Ok(Reservation::HeldBy(other)) => return Err(taken_by_caller(other)),
+                Ok(Reservation::HeldBy(other)) => {
+                    self.give_back(allowance).await;
+                    return Err(taken_by_caller(other));
+                }
                 // `reserve` claims no reference; this would be a store's bug.
                 Ok(Reservation::ReferenceTaken) => {
                     error!(reference = %booking.reference, "reserving a move refused its reference");
                     return Err(NotDone::Failed(SystemProblem::Change));
                 }
                 Ok(Reservation::Full) => {
+                    self.give_back(allowance).await;
                     let refusal = BookingRefusal::taken(start, minutes);
                     return Err(self.explain(business, refusal, now).await.into());
                 }
@@ -124,13 +133,18 @@ impl<P: WebhookPorts> Webhook<P> {
             call_id: call.call_id.clone(),
             tool_call_id: request.tool_call.id.clone(),
             requested_at: now,
+            texts: business.texts_to(&booking.customer_phone),
         };
+        let texts = job.texts;
         if let Err(e) = self.queue.enqueue(&[Job::BookingChange(job)]).await {
             // As for a booking: the new time stays held (the caller's retry finds it).
             error!(error = %e, reference = %booking.reference, "reschedule not accepted by the queue; new slots kept");
             return Err(NotDone::Failed(SystemProblem::Change));
         }
         info!(reference = %booking.reference, start = %start, "reschedule accepted");
-        Ok(reschedule_confirmation(&booking, &start, business))
+        Ok(with_text_notice(
+            reschedule_confirmation(&booking, &start, business),
+            texts,
+        ))
     }
 }

@@ -5,8 +5,9 @@
 
 use callbook_core::domain::callers::sentences;
 use callbook_core::{
-    CODE_VALID_FOR, Caller, CallerCode, CallerVerifications, CodeCheck, CodeIssue, Job, JobQueue,
-    NotificationJob, PendingCode, verify_request,
+    CODE_VALID_FOR, CODES_PER_NUMBER_PER_HOUR, Caller, CallerCode, CallerVerifications, CodeCheck,
+    CodeIssue, Job, JobQueue, NotificationJob, PendingCode, QuotaTaken, Quotas, TextPermission,
+    codes_this_hour, stable_id, verify_request,
 };
 use tracing::{error, info};
 
@@ -29,6 +30,28 @@ impl<P: WebhookPorts> Webhook<P> {
             NotDone::Failed(SystemProblem::Verification)
         };
         let Some(code) = asked.code else {
+            if business.texts_to(&asked.phone) != TextPermission::Allowed {
+                return Err(NotDone::Refused(sentences::NO_CODES_THERE.into()));
+            }
+            // A few codes per number per hour, whichever calls ask: a number cannot be
+            // flooded with codes. A retry of this tool call is the same taker.
+            let (key, hour_ends) = codes_this_hour(&business.id, &asked.phone, now);
+            let taker = stable_id(
+                format!(
+                    "{call_id}|{}",
+                    request.tool_call.id.as_deref().unwrap_or_default()
+                )
+                .as_bytes(),
+            );
+            let taken = self
+                .quotas
+                .take(&key, &taker, CODES_PER_NUMBER_PER_HOUR, hour_ends, now)
+                .await
+                .map_err(failed)?;
+            if taken == QuotaTaken::Exhausted {
+                info!(phone = %asked.phone.redacted(), "caller codes per hour reached");
+                return Err(NotDone::Refused(sentences::TOO_MANY_CODES.into()));
+            }
             let code = CallerCode::generate(&mut rand::rng());
             let pending = PendingCode {
                 code_hash: code.hash(&business.id, call_id, &asked.phone),

@@ -7,15 +7,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::business::{Business, ChosenService};
+use crate::domain::limits::TextPermission;
 use crate::values::email::{EmailAddress, EmailError};
 use crate::values::hours::round_up;
+use crate::values::name::CustomerName;
 use crate::values::phone::PhoneNumber;
 use crate::values::recipient::Recipient;
 use crate::values::reference::BookingReference;
 use crate::values::slots::{SlotCell, cells_for};
-use crate::values::speech::Refusal;
-use crate::values::speech::spoken_list;
-use crate::values::speech::{spoken_date, spoken_datetime, spoken_time};
+use crate::values::speech::{Refusal, spoken_date, spoken_datetime, spoken_list, spoken_time};
 use crate::values::times::{StartError, resolve_start};
 use crate::vapi::envelope::CallContext;
 use crate::vapi::tools::BOOK_APPOINTMENT;
@@ -24,7 +24,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerDetails {
-    pub name: String,
+    pub name: CustomerName,
     pub phone: PhoneNumber,
     pub email: EmailAddress,
 }
@@ -60,6 +60,8 @@ pub struct BookingJob {
     /// The holder claim the webhook set on its first cell (a hash: no phone in clear).
     #[serde(default)]
     pub holder: Option<String>,
+    #[serde(default)] // whether the customer's number may be texted (`textCountries`)
+    pub texts: TextPermission,
 }
 
 /// How many alternative times a refusal offers.
@@ -131,7 +133,7 @@ pub fn book_appointment_request(
         .into());
     }
     let (name, phone, email, service, date) = (
-        name.unwrap_or_default(),
+        CustomerName::parse_spoken(&name.unwrap_or_default())?,
         phone.unwrap_or_default(),
         email.unwrap_or_default(),
         service.unwrap_or_default(),
@@ -416,7 +418,7 @@ impl BookingRecord {
             reference: job.reference.clone(),
             job_id: job.job_id.clone(),
             customer_phone: job.customer.phone.clone(),
-            customer_name: job.customer.name.clone(),
+            customer_name: job.customer.name.to_string(),
             customer_email: job.customer.email.clone(),
             service: job.service.clone(),
             duration_minutes: job.duration_minutes,
@@ -480,7 +482,7 @@ impl CustomerRecord {
         Self {
             business_id: job.business_id.clone(),
             phone: job.customer.phone.clone(),
-            name: job.customer.name.clone(),
+            name: job.customer.name.to_string(),
             email: Some(job.customer.email.clone()),
             first_contact_at: existing.map_or(now, |c| c.first_contact_at),
             last_contact_at: now,

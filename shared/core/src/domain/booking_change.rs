@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::{AuditEntry, BookingRecord, BookingStatus};
+use crate::domain::limits::TextPermission;
 use crate::values::reference::BookingReference;
 use crate::values::slots::SlotCell;
 
@@ -23,6 +24,9 @@ pub struct BookingChangeJob {
     pub call_id: Option<String>,
     pub tool_call_id: Option<String>,
     pub requested_at: DateTime<Utc>,
+    /// Whether the booking's number may be texted (the business's `textCountries`).
+    #[serde(default)]
+    pub texts: TextPermission,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

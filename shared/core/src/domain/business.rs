@@ -8,6 +8,8 @@ use crate::domain::services::Services;
 use crate::values::config::{ConfigError, number, setting};
 use crate::values::email::EmailAddress;
 use crate::values::hours::OpeningHours;
+use crate::values::limits::CallerLimits;
+use crate::values::name::plain_words;
 use crate::values::phone::{PhoneNumber, PhoneRegion};
 use crate::values::recipient::Recipient;
 use crate::values::secrets::SecretRef;
@@ -43,6 +45,8 @@ pub struct Business {
     /// The business's own webhook secrets (one, or two while rotating): its calls must
     /// carry one of these instead of the deployment's. Empty: the deployment's secret.
     pub webhook_secrets: Vec<SecretRef>,
+    /// Where texts may go, and how many bookings and changes a call or a number may make.
+    pub limits: CallerLimits,
 }
 
 /// The longest id a business, an assistant or a phone number may have. Vapi's ids are UUIDs
@@ -135,6 +139,7 @@ impl Business {
             assistant_ids: Vec::new(),
             phone_number_ids: Vec::new(),
             webhook_secrets: Vec::new(),
+            limits: CallerLimits::from_lookup(lookup, phone_region)?,
         };
         business.validate()?;
         Ok(business)
@@ -193,6 +198,15 @@ pub struct BusinessProfile {
     /// own: `ssm:<parameter>` or `secretsmanager:<secret id>`; two while rotating.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhook_secrets: Vec<String>,
+    /// ISO countries texts may go to; the business's own (`phoneRegion`) when absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_countries: Vec<String>,
+    /// Bookings and changes one call may make (3 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_per_call: Option<u32>,
+    /// Texts one number may get in a day (10 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts_per_number_per_day: Option<u32>,
 }
 
 /// Which profile field an environment setting comes from, for errors in its words.
@@ -210,6 +224,9 @@ const PROFILE_FIELDS: &[(&str, &str)] = &[
     ("TRANSFER_PHONE_NUMBER", "transferNumber"),
     ("OWNER_EMAIL", "ownerEmail"),
     ("OWNER_PHONE", "ownerPhone"),
+    ("TEXT_COUNTRIES", "textCountries"),
+    ("CHANGES_PER_CALL", "changesPerCall"),
+    ("TEXTS_PER_NUMBER_PER_DAY", "textsPerNumberPerDay"),
 ];
 
 /// Longest list of assistant or phone number ids one business may claim.
@@ -267,6 +284,9 @@ impl Business {
                 "TRANSFER_PHONE_NUMBER" => profile.transfer_number.clone(),
                 "OWNER_EMAIL" => profile.owner_email.clone(),
                 "OWNER_PHONE" => profile.owner_phone.clone(),
+                "TEXT_COUNTRIES" => Some(profile.text_countries.join(",")),
+                "CHANGES_PER_CALL" => number(profile.changes_per_call),
+                "TEXTS_PER_NUMBER_PER_DAY" => number(profile.texts_per_number_per_day),
                 _ => None,
             }
         };
@@ -411,8 +431,12 @@ impl Business {
     /// The service a caller asked for; `Err` is a sentence listing what is offered.
     pub fn service(&self, asked: &str) -> Result<ChosenService, Refusal> {
         if self.services.is_empty() {
+            // Said back in texts and emails: words only, never a link.
+            let name = plain_words(asked).ok_or_else(|| {
+                Refusal::from("Which service is the appointment for? Please say it in a few words.")
+            })?;
             return Ok(ChosenService {
-                name: asked.trim().to_string(),
+                name,
                 minutes: self.appointment_minutes,
                 price_cents: None,
             });

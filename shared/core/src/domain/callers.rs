@@ -150,6 +150,22 @@ pub enum CodeIssue {
     TooManyForCall,
 }
 
+/// The counter of codes texted to `phone` this hour (`Quotas`): its key (no number in clear)
+/// and when the hour ends.
+pub fn codes_this_hour(
+    business_id: &str,
+    phone: &PhoneNumber,
+    now: DateTime<Utc>,
+) -> (String, DateTime<Utc>) {
+    let hour = now.timestamp().div_euclid(3600);
+    let key = format!(
+        "quota#{business_id}#codes#{}#{hour}",
+        stable_id(format!("{business_id}|{phone}").as_bytes())
+    );
+    let ends = DateTime::from_timestamp((hour + 1) * 3600, 0).unwrap_or(now);
+    (key, ends)
+}
+
 /// The last four digits, as a receptionist would say them back.
 pub fn last_digits(phone: &PhoneNumber) -> &str {
     let s = phone.as_str();
@@ -180,6 +196,7 @@ pub mod sentences {
     pub const TOO_MANY_CODES: &str = "I've sent as many codes as I can for now. Please call back from the number the booking was made with, or try again later.";
     pub const EXPIRED: &str = "That code has expired. I can send a new one if you'd like.";
     pub const NO_ATTEMPTS_LEFT: &str = "That code can't be used any more after too many tries. I can send a new one if you'd like.";
+    pub const NO_CODES_THERE: &str = "Texts can't go to that number's country, so I can't send a code there. Please call us from the number the booking was made with.";
     pub const NO_CODE: &str =
         "I haven't sent a code for that number on this call yet. Shall I send one?";
 
@@ -232,6 +249,23 @@ mod tests {
         assert_ne!(h, code.hash("biz", "call-2", &a));
         assert_ne!(h, code.hash("biz", "call-1", &b));
         assert!(!h.contains("123456"));
+    }
+
+    #[test]
+    fn codes_are_counted_per_number_and_hour_without_the_number_in_clear() {
+        let a = PhoneNumber::parse("+17025551234", us()).unwrap();
+        let b = PhoneNumber::parse("+17025559999", us()).unwrap();
+        let at = |h, m| {
+            DateTime::parse_from_rfc3339(&format!("2026-11-24T{h:02}:{m:02}:00Z"))
+                .unwrap()
+                .to_utc()
+        };
+        let (key, ends) = codes_this_hour("biz", &a, at(15, 10));
+        assert_eq!(codes_this_hour("biz", &a, at(15, 59)).0, key);
+        assert_ne!(codes_this_hour("biz", &a, at(16, 0)).0, key);
+        assert_ne!(codes_this_hour("biz", &b, at(15, 10)).0, key);
+        assert_eq!(ends, at(16, 0));
+        assert!(key.starts_with("quota#biz#codes#") && !key.contains("7025551234"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use crate::domain::business::Business;
 use crate::domain::calls::{CallReport, contains_word, truthy};
 use crate::values::email::{EmailAddress, EmailError};
+use crate::values::name::CustomerName;
 use crate::values::phone::PhoneNumber;
 use crate::values::reference::{BookingReference, stable_id};
 use crate::values::speech::Refusal;
@@ -161,6 +162,10 @@ pub fn capture_lead_request(
         )
         .into());
     }
+    let name = name
+        .map(|n| CustomerName::parse_spoken(&n))
+        .transpose()?
+        .map(String::from);
     let phone = PhoneNumber::parse_spoken(&phone.unwrap_or_default(), business.phone_region)?;
     let email = match email {
         Some(e) => Some(EmailAddress::parse(&e).map_err(|e| match e {

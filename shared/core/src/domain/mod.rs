@@ -10,4 +10,5 @@ pub mod callers;
 pub mod calls;
 pub mod changes;
 pub mod leads;
+pub mod limits;
 pub mod services;

@@ -28,7 +28,7 @@ use crate::jobs::Job;
 use crate::ports::{
     BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
     Claim, CustomerContact, EmailSender, IdempotencyStore, JobQueue, OptOuts, PortError,
-    RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
+    QuotaTaken, Quotas, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
@@ -304,6 +304,10 @@ faulty!(CallerVerifications:
     fn verified(business_id: &str, call_id: &str) -> Vec<PhoneNumber>, "read verified numbers";
 );
 faulty!(OptOuts: fn opted_out(business_id: &str, phone: &PhoneNumber) -> bool, "check opt-out";);
+faulty!(Quotas:
+    fn take(key: &str, taker: &str, limit: u32, window_ends: DateTime<Utc>, now: DateTime<Utc>) -> QuotaTaken, "take quota";
+    fn give_back(key: &str, taker: &str) -> (), "give back quota";
+);
 
 #[cfg(test)]
 mod tests;

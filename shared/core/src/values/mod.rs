@@ -3,9 +3,12 @@
 //! Nothing here knows about businesses, bookings or I/O.
 
 pub mod config;
+pub mod countries;
 pub mod dates;
 pub mod email;
 pub mod hours;
+pub mod limits;
+pub mod name;
 pub mod phone;
 pub mod recipient;
 pub mod redact;
@@ -13,4 +16,5 @@ pub mod reference;
 pub mod secrets;
 pub mod slots;
 pub mod speech;
+pub mod text;
 pub mod times;

@@ -34,7 +34,7 @@ pub const BOOK_APPOINTMENT: ToolSpec = ToolSpec {
             name: "customerName",
             aliases: &["name"],
             label: "caller's name",
-            description: "The caller's full name",
+            description: "The caller's full name as they spell it: letters, spaces, apostrophes, hyphens and periods",
             required: true,
         },
         ToolParam {
@@ -196,7 +196,7 @@ pub const CAPTURE_LEAD: ToolSpec = ToolSpec {
             name: "name",
             aliases: &["customerName"],
             label: "caller's name",
-            description: "The caller's name",
+            description: "The caller's name as they spell it: letters, spaces, apostrophes, hyphens and periods",
             required: true,
         },
         ToolParam {

@@ -189,6 +189,7 @@ fn customer_history_accumulates() {
         requested_at: now(),
         owner: Vec::new(),
         holder: None,
+        texts: Default::default(),
     };
     let first = CustomerRecord::after_booking(None, &job, now());
     let later = now() + chrono::Duration::days(1);

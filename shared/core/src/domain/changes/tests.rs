@@ -28,7 +28,7 @@ fn booking(reference: &str, start: DateTime<Tz>) -> BookingRecord {
         business_name: "Clinic".into(),
         reference: BookingReference::parse(reference).unwrap(),
         customer: CustomerDetails {
-            name: "Test User".into(),
+            name: "Test User".parse().unwrap(),
             phone: PhoneNumber::parse("+17025551234", b.phone_region).unwrap(),
             email: crate::values::email::EmailAddress::parse("test@example.com").unwrap(),
         },
@@ -44,6 +44,7 @@ fn booking(reference: &str, start: DateTime<Tz>) -> BookingRecord {
         requested_at: now(),
         owner: Vec::new(),
         holder: None,
+        texts: Default::default(),
     };
     BookingRecord::from_job(&job, now())
 }
@@ -58,6 +59,7 @@ fn change(reference: &str, id: &str, change: BookingChange, secs: i64) -> Bookin
         call_id: None,
         tool_call_id: None,
         requested_at: now() + chrono::Duration::seconds(secs),
+        texts: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ mod calendar;
 mod calls;
 mod directory;
 mod idempotency;
+mod quotas;
 mod senders;
 mod verifications;
 
@@ -15,6 +16,7 @@ pub use calendar::{CalendarRefusal, MemorySlotStore};
 pub use calls::{Countdown, MemoryCallStore};
 pub use directory::{MemoryDirectory, MemorySecrets};
 pub use idempotency::MemoryIdempotencyStore;
+pub use quotas::MemoryQuotas;
 pub use senders::{MemoryEmail, MemoryOptOuts, MemorySms};
 pub use verifications::MemoryVerifications;
 
