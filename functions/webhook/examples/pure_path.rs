@@ -36,7 +36,9 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(20_000);
+    // Timers on, as in Lambda's runtime: the webhook bounds each message's answers in time.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("runtime");
     let webhook: Webhook<InMemory> = Webhook {

@@ -63,8 +63,9 @@ pub use domain::business::{
     Business, BusinessProfile, ChosenService, MAX_ROUTE_ID_LEN, is_route_id,
 };
 pub use domain::callers::{
-    CODE_ATTEMPTS, CODE_VALID_FOR, CODES_PER_CALL, CODES_PER_NUMBER_PER_HOUR, Caller, CallerCode,
-    CodeCheck, CodeIssue, PendingCode, VerifyRequest, codes_this_hour, verify_request,
+    CODE_ATTEMPTS, CODE_VALID_FOR, CODES_PER_CALL, CODES_PER_HOUR, CODES_PER_NUMBER_PER_HOUR,
+    Caller, CallerCode, CodeCheck, CodeIssue, PendingCode, VerifyRequest, units_for_code,
+    verify_request,
 };
 pub use domain::calls::{
     Activity, CallActivity, CallJob, CallOutcome, CallRecord, CallReport, CallStatus,

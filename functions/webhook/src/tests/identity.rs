@@ -306,3 +306,105 @@ async fn a_number_gets_a_few_codes_an_hour_whichever_calls_ask_and_only_where_te
     assert_eq!(abroad["error"], NO_CODES_THERE);
     assert_eq!(codes_texted(&w).len(), 3);
 }
+
+#[tokio::test]
+async fn a_web_calls_reported_number_proves_nothing() {
+    let w = webhook();
+    let job = booked(&w, "2pm", VICTIM).await;
+    // A web call's customer number is whatever its client sent.
+    let body = json!({"message": {"type": "tool-calls",
+        "call": {"id": "call-web", "type": "webCall", "customer": {"number": VICTIM}},
+        "toolCallList": [{"id": next_id(), "type": "function", "function": {
+            "name": "cancelAppointment", "arguments": {"bookingReference": job.reference.as_str()}}}]}});
+    let (_, answer) = send(&w, authed(&body)).await;
+    assert_eq!(answer["results"][0]["error"], NOT_FOUND_OR_NOT_YOURS);
+    // The same number on a phone call is the caller.
+    let mut phone_call = body.clone();
+    phone_call["message"]["call"]["type"] = json!("inboundPhoneCall");
+    phone_call["message"]["toolCallList"][0]["id"] = json!(next_id());
+    let (_, answer) = send(&w, authed(&phone_call)).await;
+    assert!(
+        answer["results"][0]["result"]
+            .as_str()
+            .unwrap()
+            .contains("is cancelled")
+    );
+}
+
+#[tokio::test]
+async fn bookings_a_stranger_made_in_your_name_never_keep_you_from_cancelling() {
+    let mut w = webhook();
+    Arc::make_mut(&mut w.business).capacity = 20;
+    // A stranger books the victim's number until its texts for the day are used up.
+    let mut references = Vec::new();
+    for (i, time) in [
+        "9am", "10am", "11am", "1pm", "2pm", "3pm", "4pm", "9:30am", "10:30am", "11:30am",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut args = seed_body()["parameters"].clone();
+        args["time"] = json!(time);
+        let body = json!({"message": {"type": "tool-calls",
+            "call": {"id": format!("call-s{}", i / 3), "customer": {"number": STRANGER}},
+            "toolCallList": [{"id": next_id(), "type": "function", "function": {
+                "name": "bookAppointment", "arguments": args}}]}});
+        let (_, answer) = send(&w, authed(&body)).await;
+        assert!(answer["results"][0]["result"].is_string(), "{answer}");
+        let job = booking_jobs(&w).pop().unwrap();
+        w.bookings
+            .insert(callbook_core::BookingRecord::from_job(&job, w.clock.now()));
+        references.push(job.reference);
+    }
+    // The victim, from their own number, cancels them (three a call).
+    for (i, reference) in references.iter().take(3).enumerate() {
+        let answer = ask(
+            &w,
+            Some(VICTIM),
+            "cancelAppointment",
+            json!({"bookingReference": reference.as_str()}),
+        )
+        .await;
+        assert!(
+            answer["result"].as_str().unwrap().contains("is cancelled"),
+            "{i}: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn codes_that_are_not_sent_spend_nothing_and_the_business_sends_few_an_hour() {
+    let w = webhook();
+    let number = |i: usize| format!("+1702555{:04}", 3000 + i);
+    let code_for = |call: String, n: String| {
+        json!({"message": {"type": "tool-calls", "call": {"id": call, "customer": {"number": STRANGER}},
+            "toolCallList": [{"id": next_id(), "type": "function", "function": {
+                "name": "verifyCaller", "arguments": {"phoneNumber": n}}}]}})
+    };
+    // A call past its three codes asks for a fourth number: refused, and that number's hour
+    // is not spent: another call still gets it three codes.
+    for i in 0..3 {
+        let (_, a) = send(&w, authed(&code_for("call-x".into(), number(i)))).await;
+        assert!(a["results"][0]["result"].is_string(), "{a}");
+    }
+    let (_, a) = send(&w, authed(&code_for("call-x".into(), number(3)))).await;
+    assert_eq!(a["results"][0]["error"], TOO_MANY_CODES);
+    for call in ["call-y", "call-y", "call-y"] {
+        let (_, a) = send(&w, authed(&code_for(call.into(), number(3)))).await;
+        assert!(a["results"][0]["result"].is_string(), "{a}");
+    }
+    // The business's hourly cap: 30 codes in all, whichever numbers and calls.
+    let mut sent = codes_texted(&w).len();
+    for i in 4.. {
+        let (_, a) = send(&w, authed(&code_for(format!("call-z{i}"), number(i)))).await;
+        if a["results"][0]["error"] == TOO_MANY_CODES {
+            break;
+        }
+        sent += 1;
+        assert!(sent <= callbook_core::CODES_PER_HOUR as usize, "{a}");
+    }
+    assert_eq!(
+        codes_texted(&w).len(),
+        callbook_core::CODES_PER_HOUR as usize
+    );
+}

@@ -26,7 +26,7 @@ impl<P: WebhookPorts> Webhook<P> {
             Err(refusal) => return Err(self.explain(business, refusal, now).await.into()),
         };
         let allowance = self
-            .take_allowance(request, &asked.customer.phone, SystemProblem::Booking)
+            .take_allowance(request, Some(&asked.customer.phone), SystemProblem::Booking)
             .await?;
         let cells = cells_for(asked.start, asked.service.minutes, business.slot_minutes);
         // Who is booking what: the same caller asking again for the same time and service (a
@@ -43,7 +43,7 @@ impl<P: WebhookPorts> Webhook<P> {
             });
         let who = holder_of(&caller, &asked.customer.phone, call);
         let holder = holder_tag(business, &who, &asked.start, &asked.service.name);
-        let new_reference = NewReference::for_request(request);
+        let new_reference = NewReference::for_request(request, &holder);
         let mut attempt = 0;
         let reference = loop {
             let reference = new_reference.attempt(attempt);

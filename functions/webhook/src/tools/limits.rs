@@ -1,15 +1,15 @@
 //! What a caller can make the business send (callbook-core's `domain::limits`): a booking,
-//! move or cancellation takes one unit of the call's limit and of the texted number's daily
-//! limit before anything is reserved, so a caller over a limit hears why and nothing is held,
+//! move or cancellation takes one unit of the call's limit (a booking also one of the texted
+//! number's daily limit) before anything is reserved, so a caller over a limit hears why and nothing is held,
 //! changed or sent. The tools call these in one line each.
 //!
-//! Round trips: one conditional UpdateItem per limit (two per booking or change; none for the
-//! read-only tools). A retry of the same tool call (same call and tool-call id: a system
+//! Round trips: one conditional UpdateItem per limit (two per booking, one per move or cancel,
+//! three per caller code; none for the read-only tools). A retry of the same tool call (same call and tool-call id: a system
 //! failure's retry, since answers are remembered) is the same taker, so it counts once.
 
 use callbook_core::{
-    LimitUnit, NO_TEXTS_THERE, PhoneNumber, QuotaTaken, Quotas, TextPermission, limit_reached,
-    stable_id, units_for_change,
+    LimitKind, LimitUnit, NO_TEXTS_THERE, PhoneNumber, QuotaTaken, Quotas, TextPermission,
+    limit_reached, stable_id, units_for_change,
 };
 use tracing::{error, info, warn};
 
@@ -23,27 +23,59 @@ pub(crate) struct Allowance {
     taker: String,
 }
 
+/// Why units could not all be taken (what was taken is given back).
+pub(crate) enum NotAllowed {
+    Reached(LimitKind),
+    Unreadable,
+}
+
+/// Who takes a unit: a retry of the same tool call (same call and tool-call id) is the same
+/// taker, so it counts once; a request without a tool-call id is its own.
+fn taker_of(request: &ToolRequest<'_>) -> String {
+    let call_id = request.call.call_id.as_deref().unwrap_or_default();
+    match request.tool_call.id.as_deref().filter(|id| !id.is_empty()) {
+        Some(id) => stable_id(format!("{call_id}|{id}").as_bytes()),
+        None => fresh_taker(),
+    }
+}
+
 impl<P: WebhookPorts> Webhook<P> {
-    /// Takes a unit of each limit a booking or change that texts `texted` counts against;
-    /// refuses (saying which limit) when one is reached, giving back what it took.
+    /// Takes a unit of each limit a booking (`texted`: the number it texts) or a move or
+    /// cancel (`None`: the caller acts for the booking's own number) counts against; refuses,
+    /// saying which limit, when one is reached.
     pub(crate) async fn take_allowance(
         &self,
         request: &ToolRequest<'_>,
-        texted: &PhoneNumber,
+        texted: Option<&PhoneNumber>,
         problem: SystemProblem,
     ) -> Result<Allowance, NotDone> {
         let business = request.business;
-        let call_id = request.call.call_id.as_deref();
-        let taker = match request.tool_call.id.as_deref().filter(|id| !id.is_empty()) {
-            Some(id) => stable_id(format!("{}|{id}", call_id.unwrap_or_default()).as_bytes()),
-            // The flat form carries no ids: each request is its own taker.
-            None => fresh_taker(),
-        };
+        let units = units_for_change(
+            business,
+            request.call.call_id.as_deref(),
+            texted,
+            request.now,
+        );
+        match self.take_units(request, units).await {
+            Ok(allowance) => Ok(allowance),
+            Err(NotAllowed::Reached(kind)) => {
+                Err(NotDone::Refused(limit_reached(kind, business).into()))
+            }
+            Err(NotAllowed::Unreadable) => Err(NotDone::Failed(problem)),
+        }
+    }
+
+    /// Takes one unit of each limit, all or none.
+    pub(crate) async fn take_units(
+        &self,
+        request: &ToolRequest<'_>,
+        units: Vec<LimitUnit>,
+    ) -> Result<Allowance, NotAllowed> {
         let mut taken = Allowance {
             units: Vec::new(),
-            taker,
+            taker: taker_of(request),
         };
-        for unit in units_for_change(business, call_id, texted, request.now) {
+        for unit in units {
             let outcome = self
                 .quotas
                 .take(
@@ -57,14 +89,14 @@ impl<P: WebhookPorts> Webhook<P> {
             match outcome {
                 Ok(QuotaTaken::Granted { .. }) => taken.units.push(unit),
                 Ok(QuotaTaken::Exhausted) => {
-                    info!(limit = ?unit.kind, phone = %texted.redacted(), "caller limit reached");
+                    info!(limit = ?unit.kind, "caller limit reached");
                     self.give_back(taken).await;
-                    return Err(NotDone::Refused(limit_reached(unit.kind, business).into()));
+                    return Err(NotAllowed::Reached(unit.kind));
                 }
                 Err(e) => {
                     error!(error = %e, "caller limits could not be read");
                     self.give_back(taken).await;
-                    return Err(NotDone::Failed(problem));
+                    return Err(NotAllowed::Unreadable);
                 }
             }
         }

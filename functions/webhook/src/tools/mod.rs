@@ -226,7 +226,9 @@ pub(crate) struct NewReference {
 }
 
 impl NewReference {
-    pub fn for_request(request: &ToolRequest<'_>) -> Self {
+    /// `holder` (who books what, `holder_tag`) is part of the claim: the same ids asking for
+    /// something else (after the remembered answer expired) claim a reference of their own.
+    pub fn for_request(request: &ToolRequest<'_>, holder: &str) -> Self {
         match &request.tool_call.id {
             Some(id) if !id.is_empty() => {
                 let seed = format!(
@@ -236,7 +238,7 @@ impl NewReference {
                     id
                 );
                 Self {
-                    claimant: stable_id(seed.as_bytes()),
+                    claimant: stable_id(format!("{seed}|{holder}").as_bytes()),
                     seed: Some(seed),
                 }
             }

@@ -29,7 +29,7 @@ impl<P: WebhookPorts> Webhook<P> {
             return Err(NotDone::Refused(already_at(&booking.service, &when).into()));
         }
         let allowance = self
-            .take_allowance(request, &booking.customer_phone, SystemProblem::Change)
+            .take_allowance(request, None, SystemProblem::Change)
             .await?;
         let cells = cells_for(start, minutes, business.slot_minutes);
         // Cells the booking already holds stay its own; only the others are reserved.

@@ -5,12 +5,12 @@
 
 use callbook_core::domain::callers::sentences;
 use callbook_core::{
-    CODE_VALID_FOR, CODES_PER_NUMBER_PER_HOUR, Caller, CallerCode, CallerVerifications, CodeCheck,
-    CodeIssue, Job, JobQueue, NotificationJob, PendingCode, QuotaTaken, Quotas, TextPermission,
-    codes_this_hour, stable_id, verify_request,
+    CODE_VALID_FOR, Caller, CallerCode, CallerVerifications, CodeCheck, CodeIssue, Job, JobQueue,
+    NotificationJob, PendingCode, TextPermission, limit_reached, units_for_code, verify_request,
 };
 use tracing::{error, info};
 
+use super::limits::NotAllowed;
 use super::{Answer, NotDone, ToolRequest};
 use crate::spoken::SystemProblem;
 use crate::{Webhook, WebhookPorts};
@@ -33,25 +33,20 @@ impl<P: WebhookPorts> Webhook<P> {
             if business.texts_to(&asked.phone) != TextPermission::Allowed {
                 return Err(NotDone::Refused(sentences::NO_CODES_THERE.into()));
             }
-            // A few codes per number per hour, whichever calls ask: a number cannot be
-            // flooded with codes. A retry of this tool call is the same taker.
-            let (key, hour_ends) = codes_this_hour(&business.id, &asked.phone, now);
-            let taker = stable_id(
-                format!(
-                    "{call_id}|{}",
-                    request.tool_call.id.as_deref().unwrap_or_default()
-                )
-                .as_bytes(),
-            );
-            let taken = self
-                .quotas
-                .take(&key, &taker, CODES_PER_NUMBER_PER_HOUR, hour_ends, now)
+            // A few codes per number per hour and on its day's texts, and a few per hour for
+            // the business, whichever calls ask: no number, and no bill, can be flooded.
+            let allowance = match self
+                .take_units(request, units_for_code(business, &asked.phone, now))
                 .await
-                .map_err(failed)?;
-            if taken == QuotaTaken::Exhausted {
-                info!(phone = %asked.phone.redacted(), "caller codes per hour reached");
-                return Err(NotDone::Refused(sentences::TOO_MANY_CODES.into()));
-            }
+            {
+                Ok(allowance) => allowance,
+                Err(NotAllowed::Reached(kind)) => {
+                    return Err(NotDone::Refused(limit_reached(kind, business).into()));
+                }
+                Err(NotAllowed::Unreadable) => {
+                    return Err(NotDone::Failed(SystemProblem::Verification));
+                }
+            };
             let code = CallerCode::generate(&mut rand::rng());
             let pending = PendingCode {
                 code_hash: code.hash(&business.id, call_id, &asked.phone),
@@ -66,10 +61,14 @@ impl<P: WebhookPorts> Webhook<P> {
             {
                 CodeIssue::Stored => {}
                 CodeIssue::TooManyForCall => {
+                    // Nothing is texted: the number's hour and day are not spent on it.
+                    self.give_back(allowance).await;
                     return Err(NotDone::Refused(sentences::TOO_MANY_CODES.into()));
                 }
             }
-            let about = format!("{}#{call_id}#{}", business.id, &pending.code_hash[..16]);
+            // A random id: the code's hash stays out of ids and logs (a repeat of this tool
+            // call hears its remembered answer and sends nothing).
+            let about = format!("{}#{call_id}#{:032x}", business.id, rand::random::<u128>());
             let text = NotificationJob::caller_code(
                 &about,
                 &business.id,

@@ -112,9 +112,11 @@ impl DynamoSlotStore {
         holder: &str,
         claimant: Option<&str>,
     ) -> Result<Reservation, PortError> {
-        if cells.is_empty() || cells.len() > MAX_CELLS {
+        // The reference's claim is one of the transaction's items.
+        let most = MAX_CELLS - usize::from(claimant.is_some());
+        if cells.is_empty() || cells.len() > most {
             return Err(PortError::Conflict(format!(
-                "a booking must cover 1 to {MAX_CELLS} slots, not {}",
+                "a booking must cover 1 to {most} slots, not {}",
                 cells.len()
             )));
         }

@@ -8,6 +8,7 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use crate::domain::business::Business;
+use crate::domain::limits::{LimitKind, LimitUnit, texts_today};
 use crate::values::phone::PhoneNumber;
 use crate::values::reference::stable_id;
 use crate::values::speech::Refusal;
@@ -20,6 +21,9 @@ pub const CODE_ATTEMPTS: u32 = 3;
 /// At most this many codes are texted during one call, and to one number in an hour.
 pub const CODES_PER_CALL: u32 = 3;
 pub const CODES_PER_NUMBER_PER_HOUR: u32 = 3;
+/// Codes a business texts in an hour, to any numbers: far above a small business's callers
+/// who call from another phone, far below what SMS pumping would want.
+pub const CODES_PER_HOUR: u32 = 30;
 pub const CODE_DIGITS: usize = 6;
 
 /// The caller, as far as this call has shown: the number it comes from (absent for a web
@@ -35,8 +39,7 @@ impl Caller {
     pub fn of_call(call: &CallContext, business: &Business) -> Self {
         Self {
             calling_from: call
-                .customer_number
-                .as_deref()
+                .calling_number()
                 .and_then(|n| PhoneNumber::parse(n, business.phone_region).ok()),
             verified: Vec::new(),
         }
@@ -150,20 +153,33 @@ pub enum CodeIssue {
     TooManyForCall,
 }
 
-/// The counter of codes texted to `phone` this hour (`Quotas`): its key (no number in clear)
-/// and when the hour ends.
-pub fn codes_this_hour(
-    business_id: &str,
+/// The units a code texted to `phone` takes: one of the number's codes this hour, one of the
+/// texts it may get today (codes count with bookings), and one of the business's codes this
+/// hour, so no caller can make the business text codes in bulk (SMS pumping). No number is
+/// in a key in clear.
+pub fn units_for_code(
+    business: &Business,
     phone: &PhoneNumber,
     now: DateTime<Utc>,
-) -> (String, DateTime<Utc>) {
+) -> Vec<LimitUnit> {
     let hour = now.timestamp().div_euclid(3600);
-    let key = format!(
-        "quota#{business_id}#codes#{}#{hour}",
-        stable_id(format!("{business_id}|{phone}").as_bytes())
-    );
     let ends = DateTime::from_timestamp((hour + 1) * 3600, 0).unwrap_or(now);
-    (key, ends)
+    let number = stable_id(format!("{}|{phone}", business.id).as_bytes());
+    vec![
+        LimitUnit {
+            kind: LimitKind::CodesPerNumberPerHour,
+            key: format!("quota#{}#codes#{number}#{hour}", business.id),
+            limit: CODES_PER_NUMBER_PER_HOUR,
+            window_ends: ends,
+        },
+        texts_today(business, phone, now),
+        LimitUnit {
+            kind: LimitKind::CodesPerHour,
+            key: format!("quota#{}#codes#{hour}", business.id),
+            limit: CODES_PER_HOUR,
+            window_ends: ends,
+        },
+    ]
 }
 
 /// The last four digits, as a receptionist would say them back.
@@ -193,7 +209,7 @@ pub mod sentences {
     pub const ALREADY_YOURS: &str =
         "You're calling from that number, so there's nothing to confirm. How can I help?";
     pub const NO_CALL: &str = "I can only confirm a phone number during a phone call. Please call us from the number the booking was made with.";
-    pub const TOO_MANY_CODES: &str = "I've sent as many codes as I can for now. Please call back from the number the booking was made with, or try again later.";
+    pub use crate::domain::limits::TOO_MANY_CODES;
     pub const EXPIRED: &str = "That code has expired. I can send a new one if you'd like.";
     pub const NO_ATTEMPTS_LEFT: &str = "That code can't be used any more after too many tries. I can send a new one if you'd like.";
     pub const NO_CODES_THERE: &str = "Texts can't go to that number's country, so I can't send a code there. Please call us from the number the booking was made with.";
@@ -252,7 +268,8 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_counted_per_number_and_hour_without_the_number_in_clear() {
+    fn a_code_counts_per_number_and_hour_on_the_days_texts_and_per_business_hour() {
+        let business = Business::from_lookup(&|_: &str| None).unwrap();
         let a = PhoneNumber::parse("+17025551234", us()).unwrap();
         let b = PhoneNumber::parse("+17025559999", us()).unwrap();
         let at = |h, m| {
@@ -260,12 +277,34 @@ mod tests {
                 .unwrap()
                 .to_utc()
         };
-        let (key, ends) = codes_this_hour("biz", &a, at(15, 10));
-        assert_eq!(codes_this_hour("biz", &a, at(15, 59)).0, key);
-        assert_ne!(codes_this_hour("biz", &a, at(16, 0)).0, key);
-        assert_ne!(codes_this_hour("biz", &b, at(15, 10)).0, key);
-        assert_eq!(ends, at(16, 0));
-        assert!(key.starts_with("quota#biz#codes#") && !key.contains("7025551234"));
+        let units = units_for_code(&business, &a, at(15, 10));
+        let kinds: Vec<LimitKind> = units.iter().map(|u| u.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                LimitKind::CodesPerNumberPerHour,
+                LimitKind::PerNumberPerDay,
+                LimitKind::CodesPerHour
+            ]
+        );
+        assert_eq!(
+            units_for_code(&business, &a, at(15, 59))[0].key,
+            units[0].key
+        );
+        assert_ne!(
+            units_for_code(&business, &a, at(16, 0))[0].key,
+            units[0].key
+        );
+        assert_ne!(
+            units_for_code(&business, &b, at(15, 10))[0].key,
+            units[0].key
+        );
+        assert_eq!(
+            units_for_code(&business, &b, at(15, 10))[2].key,
+            units[2].key
+        );
+        assert_eq!(units[0].window_ends, at(16, 0));
+        assert!(units.iter().all(|u| !u.key.contains("7025551234")));
     }
 
     #[test]

@@ -50,6 +50,10 @@ impl Business {
 pub enum LimitKind {
     PerCall,
     PerNumberPerDay,
+    /// Caller codes to one number in an hour.
+    CodesPerNumberPerHour,
+    /// Caller codes the business texts in an hour, to any numbers.
+    CodesPerHour,
 }
 
 /// One unit to take from a limit: its counter's key (no phone number in clear), how many
@@ -63,11 +67,14 @@ pub struct LimitUnit {
 }
 
 /// The units a booking, move or cancellation takes: one from the call's limit (when the call
-/// has an id) and one from the destination number's limit for the business's local day.
+/// has an id) and, for a booking, one from the destination number's limit for the business's
+/// local day (`texted`). A move or cancel is made by a caller acting for the booking's own
+/// number, so it texts only them: counting it there would let a stranger who booked in
+/// someone's name use up their day and keep them from cancelling.
 pub fn units_for_change(
     business: &Business,
     call_id: Option<&str>,
-    texted: &PhoneNumber,
+    texted: Option<&PhoneNumber>,
     now: DateTime<Utc>,
 ) -> Vec<LimitUnit> {
     let mut units = Vec::with_capacity(2);
@@ -84,6 +91,14 @@ pub fn units_for_change(
             window_ends: now + Duration::days(1),
         });
     }
+    if let Some(texted) = texted {
+        units.push(texts_today(business, texted, now));
+    }
+    units
+}
+
+/// A unit of the texts `texted` may get in the business's local day.
+pub fn texts_today(business: &Business, texted: &PhoneNumber, now: DateTime<Utc>) -> LimitUnit {
     let local = now.with_timezone(&business.zone);
     let day = local.date_naive();
     let midnight = day
@@ -94,7 +109,7 @@ pub fn units_for_change(
                 .earliest()
         })
         .map_or(now + Duration::days(1), |t| t.with_timezone(&Utc));
-    units.push(LimitUnit {
+    LimitUnit {
         kind: LimitKind::PerNumberPerDay,
         key: format!(
             "quota#{}#texts#{}#{day}",
@@ -103,8 +118,7 @@ pub fn units_for_change(
         ),
         limit: business.limits.texts_per_number_per_day,
         window_ends: midnight,
-    });
-    units
+    }
 }
 
 /// What the caller hears when a limit is reached: nothing was booked or changed.
@@ -115,8 +129,12 @@ pub fn limit_reached(kind: LimitKind, business: &Business) -> String {
             business.limits.changes_per_call
         ),
         LimitKind::PerNumberPerDay => "That number has had as many messages from us as we send in one day, so I haven't booked or changed anything; please try again tomorrow.".to_string(),
+        LimitKind::CodesPerNumberPerHour | LimitKind::CodesPerHour => TOO_MANY_CODES.to_string(),
     }
 }
+
+/// A caller code refused by one of its limits (verifyCaller).
+pub const TOO_MANY_CODES: &str = "I've sent as many codes as I can for now. Please call back from the number the booking was made with, or try again later.";
 
 /// Said after a booking whose number the business does not text.
 pub const NO_TEXTS_THERE: &str =
@@ -193,7 +211,7 @@ mod tests {
     fn a_change_takes_from_the_call_and_from_the_number_until_local_midnight() {
         let b = business(&[("BUSINESS_TIME_ZONE", "America/New_York")]);
         let now = Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap(); // 18:30 in New York
-        let units = units_for_change(&b, Some("call-1"), &phone("+17025551234"), now);
+        let units = units_for_change(&b, Some("call-1"), Some(&phone("+17025551234")), now);
         assert_eq!(units.len(), 2);
         assert_eq!(units[0].kind, LimitKind::PerCall);
         assert_eq!(units[0].limit, 3);
@@ -206,9 +224,15 @@ mod tests {
         );
         // Without a call id only the number's limit applies.
         assert_eq!(
-            units_for_change(&b, None, &phone("+17025551234"), now).len(),
+            units_for_change(&b, None, Some(&phone("+17025551234")), now).len(),
             1
         );
         assert!(limit_reached(LimitKind::PerCall, &b).contains("at most 3"));
+        // A move or cancel counts on the call only.
+        let change = units_for_change(&b, Some("call-1"), None, now);
+        assert_eq!(
+            change.iter().map(|u| u.kind).collect::<Vec<_>>(),
+            [LimitKind::PerCall]
+        );
     }
 }

@@ -33,6 +33,22 @@ pub struct CallContext {
     pub customer_number: Option<String>,
     pub assistant_id: Option<String>,
     pub phone_number_id: Option<String>,
+    /// `call.type`: `inboundPhoneCall`, `outboundPhoneCall`, `webCall`, …
+    pub call_type: Option<String>,
+}
+
+impl CallContext {
+    /// The number the phone network says the caller is calling from. A web or other call's
+    /// `customer.number` is whatever its client sent, so it names no one; a message without a
+    /// call type (older forms) counts as a phone call.
+    pub fn calling_number(&self) -> Option<&str> {
+        match self.call_type.as_deref() {
+            None | Some("inboundPhoneCall" | "outboundPhoneCall") => {
+                self.customer_number.as_deref()
+            }
+            Some(_) => None,
+        }
+    }
 }
 
 /// One tool invocation. `arguments` is `Err` when they were a string that is not a JSON object.
@@ -455,6 +471,7 @@ fn call_context(message: &Map<String, Value>) -> CallContext {
         customer_number,
         assistant_id: assistant_id.map(str::to_string),
         phone_number_id: phone_number_id.map(str::to_string),
+        call_type: get(call, "type"),
     }
 }
 
