@@ -1,11 +1,12 @@
 //! What a caller can make the business send (callbook-core's `domain::limits`): a booking,
 //! move or cancellation takes one unit of the call's limit (a booking also one of the texted
-//! number's daily limit) before anything is reserved, so a caller over a limit hears why and nothing is held,
-//! changed or sent. The tools call these in one line each.
+//! number's daily limit) before anything is reserved, so a caller over a limit hears why and
+//! nothing is held, changed or sent. The tools call these in one line each.
 //!
-//! Round trips: one conditional UpdateItem per limit (two per booking, one per move or cancel,
-//! three per caller code; none for the read-only tools). A retry of the same tool call (same call and tool-call id: a system
-//! failure's retry, since answers are remembered) is the same taker, so it counts once.
+//! Round trips: one conditional UpdateItem per limit (two per booking, one per move or
+//! cancel, three per caller code; none for the read-only tools). A retry of the same tool call
+//! (same call and tool-call id: a system failure's retry, since answers are remembered) is the
+//! same taker, so it counts once.
 
 use callbook_core::{
     LimitKind, LimitUnit, NO_TEXTS_THERE, PhoneNumber, QuotaTaken, Quotas, TextPermission,
