@@ -1084,3 +1084,57 @@ async fn quotas_grant_their_limit_once_per_taker_even_concurrently() {
     }
     assert_eq!(granted, 3);
 }
+
+/// The upgrade backfill: bookings recorded before references were claimed get their claim,
+/// so a new booking can no longer be given their reference; running it again changes nothing.
+#[tokio::test]
+async fn recorded_bookings_get_their_references_claimed_once() {
+    use callbook_aws::slots::{Backfill, DynamoSlotStore, claim_recorded_references};
+    use callbook_core::{Reservation, SlotStore, cells_for};
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = moto.env("webhook", "BOOKINGS_TABLE");
+    let old = BookingReference::derive(b"recorded before the upgrade");
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(callbook_aws::dynamo::booking_key(
+            "default",
+            old.as_str(),
+        )))
+        .send()
+        .await
+        .unwrap();
+    let first = claim_recorded_references(&client, &table).await.unwrap();
+    assert_eq!(
+        first,
+        Backfill {
+            bookings: 1,
+            claimed: 1
+        }
+    );
+    let again = claim_recorded_references(&client, &table).await.unwrap();
+    assert_eq!(
+        again,
+        Backfill {
+            bookings: 1,
+            claimed: 0
+        }
+    );
+    let slots = DynamoSlotStore::new(client, table);
+    let cells = cells_for(
+        chrono_tz::America::New_York
+            .with_ymd_and_hms(2026, 11, 25, 9, 0, 0)
+            .unwrap(),
+        60,
+        30,
+    );
+    assert_eq!(
+        slots
+            .reserve_new("default", &cells, 1, &old, "h", "a new request")
+            .await,
+        Ok(Reservation::ReferenceTaken)
+    );
+}

@@ -17,7 +17,8 @@ const USAGE: &str = "usage:
   callbook-admin load-business <file.json>          (needs BUSINESSES_TABLE)
   callbook-admin redrive <dead-letter-queue-url> <source-queue-url>
   callbook-admin opt-out <business-id> <phone>    (no more SMS to it; needs CUSTOMERS_TABLE)
-  callbook-admin opt-in <business-id> <phone>";
+  callbook-admin opt-in <business-id> <phone>
+  callbook-admin claim-references                 (once after upgrading: claims recorded bookings' references; needs BOOKINGS_TABLE)";
 
 /// The table's name from the environment, or the usage and `None`.
 fn table_or_usage(table: Table) -> Option<String> {
@@ -41,6 +42,7 @@ async fn main() -> ExitCode {
         [command, business, phone] if command == "opt-out" || command == "opt-in" => {
             return opt_out(command == "opt-out", business, phone).await;
         }
+        [command] if command == "claim-references" => return claim_references().await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -101,6 +103,29 @@ async fn redrive(dead_letter: &str, source: &str) -> ExitCode {
     match callbook_aws::sqs::redrive(&client, dead_letter, source).await {
         Ok(moved) => {
             println!("{moved} message(s) moved back to {source}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("callbook-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Gives every booking recorded before references were claimed its claim (run once after
+/// upgrading a deployment that has bookings; harmless to repeat).
+async fn claim_references() -> ExitCode {
+    let Some(table) = table_or_usage(Table::Bookings) else {
+        return ExitCode::from(2);
+    };
+    let sdk = callbook_aws::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    match callbook_aws::slots::claim_recorded_references(&client, &table).await {
+        Ok(done) => {
+            println!(
+                "{} bookings read, {} references claimed",
+                done.bookings, done.claimed
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

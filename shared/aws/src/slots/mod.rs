@@ -18,7 +18,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::sdk_message;
 
 mod changes;
+mod references;
 pub use changes::calendar_items;
+pub use references::{Backfill, claim_recorded_references};
 
 /// DynamoDB's limit of items in one transaction.
 const MAX_CELLS: usize = 100;
