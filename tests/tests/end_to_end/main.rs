@@ -7,6 +7,7 @@ mod changes;
 mod leads;
 mod privacy;
 mod resilience;
+mod soak;
 mod tenants;
 
 use std::time::Duration;
