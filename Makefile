@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools checkov lint-template load-test load-business redrive build sam-build bench-webhook vapi-tools fuzz clean-venv help
+.PHONY: dev test venv tools checkov lint-template load-test soak load-business redrive build sam-build bench-webhook vapi-tools fuzz clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
@@ -13,6 +13,7 @@ help:
 	@echo "make sam-build      sam build (cargo-lambda build method)"
 	@echo "make lint-template  sam validate --lint and checkov"
 	@echo "make load-test      5,000 webhooks at concurrency 50 through the local stack, each processed once"
+	@echo "make soak           200 bookings with a tenth of every worker port call failing: each told once, DLQs empty"
 	@echo "make vapi-tools     the tool definitions to paste into Vapi"
 	@echo "make fuzz           fuzz the core parsers (cargo-fuzz, stable): 60 s per target; FUZZ_SECONDS=600 FUZZ_TARGETS=dates"
 	@echo "make load-business FILE=...  load a business (tenant) from its file into make dev's stack"
@@ -46,6 +47,12 @@ load-test: venv tools checkov
 	cargo build -p callbook-dev -p callbook-aws --bins
 	LOAD_REQUESTS=$${LOAD_REQUESTS:-5000} LOAD_CONCURRENCY=$${LOAD_CONCURRENCY:-50} \
 		cargo test --release -p callbook-tests --test load -- --nocapture
+
+# The soak under faults at size: a tenth of every worker port call failing, redelivery after
+# 1 s (make test runs 20 bookings; SOAK_BOOKINGS sets the size).
+soak: venv tools
+	cargo build -p callbook-dev -p callbook-aws --bins
+	SOAK_BOOKINGS=$${SOAK_BOOKINGS:-200} cargo test -p callbook-tests --test end_to_end soak -- --nocapture
 
 # Moves a dead-letter queue's messages back to their source queue in `make dev`'s stack,
 # e.g. make redrive QUEUE=Booking (Booking, Notification or Analytics).

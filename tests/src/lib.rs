@@ -6,6 +6,7 @@ mod http;
 mod moto;
 mod process;
 mod stack;
+mod template;
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ pub use http::{get, http, post, try_post};
 pub use moto::{Moto, SentMessages, put_secret, queue_depth, queue_url, sdk_config_for};
 pub use process::{free_port, repo_root, venv};
 pub use stack::DevStack;
+pub use template::{listed, statements, template};
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `within`.
 pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T

@@ -55,7 +55,8 @@ impl DevStack {
         Self::start_with(2, 3, Some(log), &[], None)
     }
 
-    fn start_with(
+    /// The stack with any of: its log kept in `log`, template parameters, faults.
+    pub fn start_with(
         visibility_timeout: u32,
         max_receive_count: u32,
         log: Option<&std::path::Path>,

@@ -11,18 +11,17 @@ use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::templates::{email_for, sms_for};
 use callbook_core::{
     Clock, ConfigError, EmailSender, IdempotencyStore, NotificationJob, OptOuts, PortError,
-    Recipient, SmsSender, country_of, number, required, setting,
+    Recipient, SendFailure, SmsSender, country_of, number, required, setting,
 };
 use chrono::Duration;
-use tracing::info;
+use tracing::{info, warn};
 
 pub use paced::Paced;
 
-/// What is recorded for an SMS not sent because the phone opted out.
-const OPTED_OUT: &str = "opted-out";
-/// What is recorded for an SMS to a number of no country (+882, +883...): never sent, never
-/// retried (the booking worker already leaves these out; this is the last check).
-const NO_COUNTRY: &str = "no-country";
+/// What is recorded for a message its recipient can never get: done, so a redelivery skips it.
+pub fn rejected(reason: SendFailure) -> String {
+    format!("rejected: {reason}")
+}
 
 /// The notification worker's ports, by role; each environment names its set with a marker.
 pub trait NotificationWorkerPorts {
@@ -150,27 +149,46 @@ impl<P: NotificationWorkerPorts> Worker for NotificationWorker<P> {
 
     /// A failed opt-out check is a failed send: the claim is given up and the message
     /// retried, never sent unchecked. Sent but not recorded would mean a second send once the
-    /// claim expires, so the skeleton retries recording (`run_once`).
+    /// claim expires, so the skeleton records until its deadline and the claim outlasts the
+    /// redeliveries (`SENDING`). A recipient the provider refuses (or who opted out) is done:
+    /// recorded with its reason and logged with `send_failure`, never retried.
     async fn run(&self, job: &NotificationJob) -> Result<String, PortError> {
+        // The booking worker already leaves these out; this is the last check.
         if let Recipient::Sms { phone } = &job.recipient
             && country_of(phone).is_none()
         {
-            info!(notification = %job.notification_id, phone = %phone.redacted(), "a number of no country: no SMS");
-            return Ok(NO_COUNTRY.to_string());
+            return Ok(self.not_sent(job, SendFailure::NoCountry));
         }
         if let Recipient::Sms { phone } = &job.recipient
             && self.opt_outs.opted_out(&job.business_id, phone).await?
         {
-            info!(notification = %job.notification_id, phone = %phone.redacted(), "opted out of SMS: not sent");
-            return Ok(OPTED_OUT.to_string());
+            return Ok(self.not_sent(job, SendFailure::OptedOut));
         }
-        let provider_id = self.send(job).await?;
-        info!(notification = %job.notification_id, %provider_id, "sent");
-        Ok(provider_id)
+        match self.send(job).await {
+            Ok(provider_id) => {
+                info!(notification = %job.notification_id, %provider_id, "sent");
+                Ok(provider_id)
+            }
+            Err(PortError::Rejected(reason)) => Ok(self.not_sent(job, reason)),
+            Err(e) => Err(e),
+        }
     }
 }
 
 impl<P: NotificationWorkerPorts> NotificationWorker<P> {
+    /// One log line per message that can never go, by class (a metric filter counts
+    /// `send_failure`); no number or address in it.
+    fn not_sent(&self, job: &NotificationJob, reason: SendFailure) -> String {
+        warn!(
+            notification = %job.notification_id,
+            kind = job.kind.as_str(),
+            channel = job.recipient.channel(),
+            send_failure = reason.as_str(),
+            "not sent: the recipient cannot get it"
+        );
+        rejected(reason)
+    }
+
     async fn send(&self, job: &NotificationJob) -> Result<String, PortError> {
         // A job without what its kind is about can never be sent: it goes to the DLQ.
         let unrenderable = || PortError::Corrupt {

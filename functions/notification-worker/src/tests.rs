@@ -176,3 +176,127 @@ async fn a_number_of_no_country_gets_no_sms() {
     assert!(failures(&w.handle(event).await).is_empty());
     assert_eq!(counts(&w), (0, 1));
 }
+
+/// The record of a notification in `event`'s message `index`, as a repeat would find it.
+async fn record_of<P: NotificationWorkerPorts>(
+    w: &NotificationWorker<P>,
+    event: &SqsEvent,
+    index: usize,
+) -> Option<String> {
+    use callbook_core::{Claim, QueueJob};
+    let body = event.records[index].body.as_deref().unwrap();
+    let job = NotificationJob::parse(body).unwrap();
+    match w
+        .jobs_done
+        .claim(
+            &job.key(),
+            &job.fingerprint(),
+            w.clock.now(),
+            Duration::seconds(1),
+        )
+        .await
+        .unwrap()
+    {
+        Claim::Completed(record) => Some(record),
+        _ => None,
+    }
+}
+
+fn sample_phone() -> PhoneNumber {
+    PhoneNumber::parse(
+        "+17025551234",
+        callbook_core::PhoneRegion::from_code("US").unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_recipient_is_recorded_with_its_reason_and_never_retried() {
+    let w = worker();
+    w.sms.refused.lock().unwrap().push(sample_phone());
+    w.email
+        .refused
+        .lock()
+        .unwrap()
+        .push(callbook_core::EmailAddress::parse("test@example.com").unwrap());
+    // Neither goes back to the queue: the provider's refusal is final.
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(counts(&w), (0, 0));
+    assert_eq!(
+        record_of(&w, &sample_event(), 0).await.as_deref(),
+        Some("rejected: invalid_number")
+    );
+    assert_eq!(
+        record_of(&w, &sample_event(), 1).await.as_deref(),
+        Some("rejected: email_rejected")
+    );
+    // A redelivery skips them: the provider is not asked again.
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(*w.sms.refusals.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_opted_out_phone_is_recorded_as_a_refusal_with_its_reason() {
+    let w = worker();
+    w.opt_outs
+        .phones
+        .lock()
+        .unwrap()
+        .push(("default".into(), sample_phone()));
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(
+        record_of(&w, &sample_event(), 0).await.as_deref(),
+        Some("rejected: opted_out")
+    );
+}
+
+/// SMS through the circuit breaker, as in Lambda (threshold 2).
+enum Breaking {}
+
+impl NotificationWorkerPorts for Breaking {
+    type JobsDone = MemoryIdempotencyStore;
+    type Sms = callbook_core::resilience::Failover<MemorySms, FixedClock>;
+    type Email = MemoryEmail;
+    type OptOuts = MemoryOptOuts;
+    type Clock = FixedClock;
+}
+
+/// Many bad numbers in a row leave the breaker closed: the next good number is sent.
+#[tokio::test]
+async fn refused_numbers_never_open_the_breaker_for_the_other_messages() {
+    use callbook_core::resilience::{BreakerState, Failover, Guarded};
+    let clock = worker().clock;
+    let w = NotificationWorker::<Breaking> {
+        jobs_done: MemoryIdempotencyStore::default(),
+        sms: Failover {
+            primary: Guarded::new("sns", MemorySms::default(), 2, Duration::seconds(30)),
+            secondary: None,
+            clock,
+        },
+        email: MemoryEmail::default(),
+        opt_outs: MemoryOptOuts::default(),
+        clock,
+    };
+    let region = callbook_core::PhoneRegion::from_code("US").unwrap();
+    let mut event = SqsEvent::default();
+    for n in 0..6 {
+        let mut message = sample_event().records[0].clone();
+        let number = format!("+1702555{:04}", 1000 + n);
+        let phone = PhoneNumber::parse(&number, region).unwrap();
+        if n < 5 {
+            w.sms.primary.provider.refused.lock().unwrap().push(phone);
+        }
+        message.message_id = Some(format!("m{n}"));
+        message.body = message.body.map(|b| {
+            b.replace("+17025551234", &number)
+                .replace("K7P2X9#", &format!("K7P2X{n}#"))
+        });
+        event.records.push(message);
+    }
+    assert!(failures(&w.handle(event).await).is_empty());
+    assert_eq!(w.sms.primary.provider.sent.lock().unwrap().len(), 1);
+    assert_eq!(
+        w.sms.primary.breaker.state(),
+        BreakerState::Closed { failures: 0 }
+    );
+}

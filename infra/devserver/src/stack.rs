@@ -76,6 +76,8 @@ pub struct ProvisionedFunction {
     pub binary: String,
     pub environment: HashMap<String, String>,
     pub sqs: Option<EventSource>,
+    /// The function's Timeout in seconds: each batch is handled by that deadline, as in Lambda.
+    pub timeout: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -52,11 +52,13 @@ impl Worker {
         .map_err(context)
     }
 
-    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    /// The batch, by the deadline Lambda would give it (`Timeout` from now).
+    async fn handle(&self, event: SqsEvent, timeout: u32) -> SqsBatchResponse {
+        let deadline = chrono::Utc::now() + chrono::Duration::seconds(i64::from(timeout));
         match self {
-            Self::Booking(w) => w.handle(event).await,
-            Self::Notification(w) => w.handle(event).await,
-            Self::Analytics(w) => w.handle(event).await,
+            Self::Booking(w) => w.handle_by(event, deadline).await,
+            Self::Notification(w) => w.handle_by(event, deadline).await,
+            Self::Analytics(w) => w.handle_by(event, deadline).await,
         }
     }
 }
@@ -125,7 +127,7 @@ pub async fn poll(
                 continue;
             }
         };
-        let response = worker.handle(event).await;
+        let response = worker.handle(event, function.timeout).await;
         let failed = failed_messages(&response);
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()

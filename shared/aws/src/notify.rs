@@ -1,13 +1,55 @@
 //! SmsSender on SNS (direct publish to a phone number) and EmailSender on SESv2.
+//!
+//! Each provider error is classified by its SDK type: one that says this recipient will
+//! never be reached is `PortError::Rejected` (the message is done, the provider is fine);
+//! everything else (throttling, 5xx, timeouts, the account or sender identity, our
+//! permissions) is `Unavailable`, retried and counted by the circuit breaker.
 
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sns::error::SdkError;
+use aws_sdk_sns::operation::publish::PublishError;
 use aws_sdk_sns::types::MessageAttributeValue;
 use callbook_core::EmailAddress;
 use callbook_core::PhoneNumber;
 use callbook_core::RenderedEmail;
-use callbook_core::{EmailSender, PortError, SmsSender};
+use callbook_core::{EmailSender, PortError, SendFailure, SmsSender};
 
 use crate::sdk_message;
+
+/// SNS answers a number it cannot text with InvalidParameter (or InvalidParameterValue):
+/// "Invalid parameter: PhoneNumber". Publish has no opted-out error (SNS accepts and drops
+/// it; we check the opt-out lists before), and throttling arrives unmodelled: transient.
+fn sms_failure<R>(e: &SdkError<PublishError, R>) -> PortError
+where
+    SdkError<PublishError, R>: std::error::Error,
+{
+    match e.as_service_error() {
+        Some(
+            PublishError::InvalidParameterException(_)
+            | PublishError::InvalidParameterValueException(_),
+        ) => PortError::Rejected(SendFailure::InvalidNumber),
+        _ => PortError::unavailable("send SMS", sdk_message(e)),
+    }
+}
+
+/// SESv2's MessageRejected is this message refused (in the sandbox: a recipient not
+/// verified) and BadRequest a request it will never take (with our validated sender and
+/// body: the address). Not per recipient, so transient: a suspended account, paused sending,
+/// an unverified MAIL FROM domain, a missing identity or configuration set, limits and
+/// throttling; they stop every email, so they belong to the breaker, the DLQ and the alarm.
+fn email_failure<R>(e: &SdkError<SendEmailError, R>) -> PortError
+where
+    SdkError<SendEmailError, R>: std::error::Error,
+{
+    match e.as_service_error() {
+        Some(SendEmailError::MessageRejected(_)) => PortError::Rejected(SendFailure::EmailRejected),
+        Some(SendEmailError::BadRequestException(_)) => {
+            PortError::Rejected(SendFailure::InvalidAddress)
+        }
+        _ => PortError::unavailable("send email", sdk_message(e)),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SnsSms {
@@ -36,7 +78,7 @@ impl SmsSender for SnsSms {
             .message_attributes("AWS.SNS.SMS.SMSType", transactional)
             .send()
             .await
-            .map_err(|e| PortError::unavailable("send SMS", sdk_message(&e)))?;
+            .map_err(|e| sms_failure(&e))?;
         Ok(out.message_id.unwrap_or_default())
     }
 }
@@ -84,7 +126,7 @@ impl EmailSender for SesEmail {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| PortError::unavailable("send email", sdk_message(&e)))?;
+            .map_err(|e| email_failure(&e))?;
         Ok(out.message_id.unwrap_or_default())
     }
 }
@@ -153,3 +195,6 @@ impl callbook_core::OptOuts for SmsOptOuts {
         Ok(out.is_opted_out)
     }
 }
+
+#[cfg(test)]
+mod tests;

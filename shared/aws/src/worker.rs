@@ -4,14 +4,19 @@
 //! only the failed messages (`ReportBatchItemFailures`), so SQS redelivers those and, after
 //! `maxReceiveCount`, moves them to the DLQ. Each message runs in its own span; a failure's
 //! reason is logged, redacted, by message id.
+//!
+//! The invocation's deadline (Lambda's, from its context) bounds the work: a job's result is
+//! recorded with backoff until shortly before it (`run_once_by`), and a message is not
+//! started when too little time is left for it (it goes back untouched, unclaimed).
 
 use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use callbook_core::{
     Clock, ConfigError, IdempotencyStore, OnceError, PortError, QueueJob, Ran, redact_text,
-    run_once,
+    run_once_by,
 };
+use chrono::{DateTime, Duration, Utc};
 use lambda_runtime::{LambdaEvent, service_fn};
 use thiserror::Error;
 use tracing::{Instrument, info};
@@ -35,14 +40,38 @@ pub trait Worker: Sync {
     /// gives the claim up, so the redelivery runs it again.
     fn run(&self, job: &Self::Job) -> impl Future<Output = Result<String, Self::Error>> + Send;
 
-    /// The batch, as Lambda's event source mapping hands it over.
+    /// The batch, as Lambda's event source mapping hands it over, with the template's
+    /// timeout (`TIMEOUT`) from now.
     fn handle(&self, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + Send
     where
         Self: Sized,
     {
-        handle(self, event)
+        let deadline = self.clock().now() + TIMEOUT;
+        handle(self, event, deadline)
+    }
+
+    /// The batch, to be answered by `deadline` (the invocation's).
+    fn handle_by(
+        &self,
+        event: SqsEvent,
+        deadline: DateTime<Utc>,
+    ) -> impl Future<Output = SqsBatchResponse> + Send
+    where
+        Self: Sized,
+    {
+        handle(self, event, deadline)
     }
 }
+
+/// The workers' function timeout in template.yaml, for a batch handled without a Lambda
+/// context.
+pub const TIMEOUT: Duration = Duration::seconds(30);
+/// Kept from the deadline for answering: the last record try ends this long before it.
+const ANSWER_RESERVE: Duration = Duration::seconds(2);
+/// A message is not started with less than this left: a claim, a send and a record take
+/// well under a second; the rest is room for slow calls, so a job is not cut off holding a
+/// claim (which, for a notification, would block its redeliveries).
+const START_RESERVE: Duration = Duration::seconds(8);
 
 /// Why a message failed; it comes back after the visibility timeout.
 #[derive(Debug, Error)]
@@ -58,9 +87,12 @@ pub enum JobFailure<E> {
     #[error(transparent)]
     NotRun(#[from] OnceError<E>),
     /// Done, but not recorded: retried, and the job's own conditional writes keep the repeat
-    /// from doing anything twice.
+    /// from doing anything twice (a notification's claim outlasts its redeliveries).
     #[error("the job ran but could not be recorded: {0}")]
     Unrecorded(PortError),
+    /// Too close to the invocation's deadline to start: back to the queue, unclaimed.
+    #[error("not started: too close to the invocation's deadline")]
+    NoTimeLeft,
 }
 
 /// The ids of the messages a batch response sends back to the queue.
@@ -72,8 +104,12 @@ pub fn failed_messages(response: &SqsBatchResponse) -> Vec<String> {
         .collect()
 }
 
-/// Runs every message of the batch once; returns the ones that failed.
-pub async fn handle<W: Worker>(worker: &W, event: SqsEvent) -> SqsBatchResponse {
+/// Runs every message of the batch once, by `deadline`; returns the ones that failed.
+pub async fn handle<W: Worker>(
+    worker: &W,
+    event: SqsEvent,
+    deadline: DateTime<Utc>,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
@@ -84,7 +120,7 @@ pub async fn handle<W: Worker>(worker: &W, event: SqsEvent) -> SqsBatchResponse 
             .unwrap_or_default();
         let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
         // Boxed: the nested SDK futures are too deep for the compiler's layout otherwise.
-        let result = Box::pin(run_message(worker, message))
+        let result = Box::pin(run_message(worker, message, deadline))
             .instrument(span.clone())
             .await;
         if let Err(e) = result {
@@ -104,17 +140,22 @@ pub async fn handle<W: Worker>(worker: &W, event: SqsEvent) -> SqsBatchResponse 
 async fn run_message<W: Worker>(
     worker: &W,
     message: SqsMessage,
+    deadline: DateTime<Utc>,
 ) -> Result<(), JobFailure<W::Error>> {
+    if worker.clock().now() + START_RESERVE > deadline {
+        return Err(JobFailure::NoTimeLeft);
+    }
     let body = message.body.as_deref().ok_or(JobFailure::NoBody)?;
     let job = W::Job::parse(body).map_err(|error| JobFailure::Unreadable {
         kind: W::Job::KIND,
         error,
     })?;
     let (key, fingerprint) = (job.key(), job.fingerprint());
-    let ran = run_once(
+    let ran = run_once_by(
         worker.jobs_done(),
         worker.clock(),
         W::Job::POLICY,
+        Some(deadline - ANSWER_RESERVE),
         &key,
         &fingerprint,
         || worker.run(&job),
@@ -126,7 +167,10 @@ async fn run_message<W: Worker>(
             info!(job = %key, %fingerprint, "job done before: skipped");
             Ok(())
         }
-        Ran::Unrecorded(_, e) => Err(JobFailure::Unrecorded(e)),
+        Ran::Unrecorded(_, e) => {
+            tracing::error!(job = %key, "done but not recorded before the deadline; its claim holds off repeats until it expires");
+            Err(JobFailure::Unrecorded(e))
+        }
     }
 }
 
@@ -142,7 +186,12 @@ where
     let environment: fn(&str) -> Option<String> = crate::config::environment;
     let worker = &build(&sdk, &environment)?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(handle(worker, event.payload).await)
+        // Lambda's deadline, in milliseconds since the epoch; without it, the template's timeout.
+        let deadline = i64::try_from(event.context.deadline)
+            .ok()
+            .and_then(DateTime::from_timestamp_millis)
+            .unwrap_or_else(|| worker.clock().now() + TIMEOUT);
+        Ok::<_, lambda_runtime::Error>(handle(worker, event.payload, deadline).await)
     }))
     .await
 }
@@ -200,7 +249,7 @@ mod tests {
 
         async fn run(&self, chore: &Chore) -> Result<String, PortError> {
             if self.unrecordable {
-                self.jobs_done.faults.fail_next(3);
+                self.jobs_done.faults.fail_next(1_000);
             }
             if chore.fails {
                 return Err(PortError::unavailable("chore", "it failed"));
@@ -246,10 +295,65 @@ mod tests {
         assert!(failed_messages(&worker.handle(again).await).is_empty());
     }
 
-    #[tokio::test]
+    /// The record is tried until shortly before the deadline (paused time: no real wait).
+    #[tokio::test(start_paused = true)]
     async fn a_job_that_ran_but_could_not_be_recorded_goes_back_to_the_queue() {
         let worker = chores(true);
         let event = batch(&[("m1", r#"{"id": "a", "fails": false}"#)]);
+        let started = tokio::time::Instant::now();
         assert_eq!(failed_messages(&worker.handle(event).await), ["m1"]);
+        let spent = started.elapsed();
+        assert!(
+            spent > std::time::Duration::from_secs(20)
+                && spent < std::time::Duration::from_secs(28),
+            "{spent:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_record_that_fails_for_seconds_still_lands() {
+        // The claim succeeds, then the record fails ten times in a row: it still lands, and
+        // the redelivery finds the job done.
+        let flaky = FlakyRecord(chores(false));
+        let event = batch(&[("m1", r#"{"id": "b", "fails": false}"#)]);
+        assert!(failed_messages(&flaky.handle(event).await).is_empty());
+        assert_eq!(flaky.0.jobs_done.faults.failed(), 10);
+        let again = batch(&[("m2", r#"{"id": "b", "fails": false}"#)]);
+        assert!(failed_messages(&flaky.0.handle(again).await).is_empty());
+    }
+
+    /// Chores whose record fails its first ten tries.
+    struct FlakyRecord(Chores);
+
+    impl Worker for FlakyRecord {
+        type Job = Chore;
+        type Error = PortError;
+        type JobsDone = Faulty<MemoryIdempotencyStore>;
+        type Clock = FixedClock;
+
+        fn jobs_done(&self) -> &Self::JobsDone {
+            &self.0.jobs_done
+        }
+
+        fn clock(&self) -> &FixedClock {
+            &self.0.clock
+        }
+
+        async fn run(&self, _: &Chore) -> Result<String, PortError> {
+            self.0.jobs_done.faults.fail_next(10);
+            Ok("done".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_is_not_started_too_close_to_the_deadline() {
+        let worker = chores(false);
+        let event = batch(&[("m1", r#"{"id": "a", "fails": false}"#)]);
+        let soon = worker.clock.0 + Duration::seconds(3);
+        assert_eq!(failed_messages(&handle(&worker, event, soon).await), ["m1"]);
+        // Not claimed: with time, it runs.
+        let event = batch(&[("m2", r#"{"id": "a", "fails": false}"#)]);
+        assert!(failed_messages(&worker.handle(event).await).is_empty());
+        assert_eq!(worker.jobs_done.faults.calls(), 2);
     }
 }

@@ -446,10 +446,20 @@ impl QueueJob for AnalyticsJob {
     }
 }
 
-/// A send may hold its claim 5 minutes before another delivery may retry it; a sent
-/// notification is remembered 30 days (well past SQS's 14-day retention).
+/// A send's claim outlasts every redelivery of its message: a send whose record never
+/// landed must find its claim still held by each one, never free to send again. The
+/// notification queue redelivers a message at most `maxReceiveCount` (5) times, each a
+/// visibility timeout (180 s) after the last receive, so its last receive comes about
+/// 4 × 180 = 720 s after the first and its trip to the DLQ at 5 × 180 = 900 s: the claim is
+/// held those 900 s (15 minutes), which also covers that last delivery's own run (the
+/// function's 30 s timeout) and lets the consumer poll a visibility timeout late. A test
+/// reads template.yaml and keeps this at least VisibilityTimeout × maxReceiveCount. The
+/// price: a delivery that dies holding the claim before it sends (a timeout, a crash) blocks
+/// its redeliveries, so the message waits in the DLQ for a redrive after these 15 minutes,
+/// rather than going out twice. A sent notification is remembered 30 days (well past SQS's
+/// 14-day retention).
 pub const SENDING: OncePolicy = OncePolicy {
-    claim_for: Duration::minutes(5),
+    claim_for: Duration::minutes(15),
     keep_for: Duration::days(30),
     waiting: None,
     record_attempts: 3,

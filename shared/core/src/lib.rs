@@ -87,11 +87,11 @@ pub use jobs::{
     AnalyticsJob, BookingQueueMessage, BookingSummary, Job, JobKind, LeadSummary, NotificationJob,
     NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, SENDING, Waiting,
 };
-pub use once::{OnceError, Ran, Record, run_once};
+pub use once::{OnceError, Ran, Record, run_once, run_once_by};
 pub use ports::{
     BookingStore, BusinessDirectory, CallOwner, CallRoute, CallStore, CallerVerifications,
     ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact, EmailSender, HealthProbe,
     IdempotencyStore, JobQueue, OptOuts, PortError, QuotaTaken, Quotas, RecordOutcome, Reservation,
-    Saved, SecretStore, SlotStore, SmsSender, business_by_id, business_for_call,
+    Saved, SecretStore, SendFailure, SlotStore, SmsSender, business_by_id, business_for_call,
 };
 pub use templates::RenderedEmail;

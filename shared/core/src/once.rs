@@ -7,6 +7,7 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
 use crate::jobs::OncePolicy;
@@ -32,8 +33,9 @@ pub enum Ran<T> {
     Now(T),
     /// Run before; its stored record.
     Before(String),
-    /// Run now, but its record could not be stored (three tries): once the claim expires, a
-    /// repeat would run it again, so the work itself must tolerate a repeat.
+    /// Run now, but its record could not be stored (every try the policy and the deadline
+    /// allowed): once the claim expires, a repeat would run it again, so the claim must
+    /// outlast the repeats that can come, or the work must tolerate one.
     Unrecorded(T, PortError),
 }
 
@@ -48,11 +50,39 @@ impl Record for String {
     }
 }
 
-/// Runs `work` once for `key`.
+/// The first pause between two tries to record a result past the policy's quick ones; each
+/// pause doubles, up to `LONGEST_PAUSE`.
+const FIRST_PAUSE: Duration = Duration::milliseconds(100);
+const LONGEST_PAUSE: Duration = Duration::seconds(2);
+
+/// Runs `work` once for `key`; its result is recorded in `policy.record_attempts` quick tries
+/// (a caller is waiting on it).
 pub async fn run_once<I, C, T, E, F, Fut>(
     store: &I,
     clock: &C,
     policy: OncePolicy,
+    key: &str,
+    payload_hash: &str,
+    work: F,
+) -> Result<Ran<T>, OnceError<E>>
+where
+    I: IdempotencyStore,
+    C: Clock,
+    T: Record,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    run_once_by(store, clock, policy, None, key, payload_hash, work).await
+}
+
+/// Runs `work` once for `key`; after the quick tries, its result is recorded (or its claim
+/// given up) again with backoff until `deadline` (the function's own, less what it needs to
+/// answer): a result not recorded is work a repeat might do again.
+pub async fn run_once_by<I, C, T, E, F, Fut>(
+    store: &I,
+    clock: &C,
+    policy: OncePolicy,
+    deadline: Option<DateTime<Utc>>,
     key: &str,
     payload_hash: &str,
     work: F,
@@ -86,29 +116,61 @@ where
     match work().await {
         Ok(result) => {
             let record = result.record();
-            // Each attempt has the SDK's own retries with backoff; more attempts cover a
-            // failure that outlasts them.
-            let mut attempt = 1;
-            loop {
-                match store
-                    .complete(key, payload_hash, &record, clock.now(), policy.keep_for)
-                    .await
-                {
-                    Ok(()) => return Ok(Ran::Now(result)),
-                    Err(e) if attempt >= policy.record_attempts => {
-                        return Ok(Ran::Unrecorded(result, e));
-                    }
-                    Err(_) => attempt += 1,
-                }
+            // Each try has the SDK's own retries with backoff; more tries cover a failure
+            // that outlasts them.
+            let recorded = persist(clock, policy.record_attempts, deadline, || {
+                store.complete(key, payload_hash, &record, clock.now(), policy.keep_for)
+            })
+            .await;
+            match recorded {
+                Ok(()) => Ok(Ran::Now(result)),
+                Err(e) => Ok(Ran::Unrecorded(result, e)),
             }
         }
         Err(e) => {
-            if let Err(failed) = store.release(key).await {
+            if let Err(failed) = persist(clock, 1, deadline, || store.release(key)).await {
                 // The claim expires after `claim_for`; until then a retry is told to wait.
                 tracing::warn!(error = %failed, "claim not given up");
             }
             Err(OnceError::Work(e))
         }
+    }
+}
+
+/// Tries `attempt` `quick` times at once, then, with a deadline, again after each pause while
+/// the pause would end before it. The pauses are counted as well as the clock, so a clock
+/// that stands still (a test's) still comes to the end.
+async fn persist<C, F, Fut>(
+    clock: &C,
+    quick: u32,
+    deadline: Option<DateTime<Utc>>,
+    mut attempt: F,
+) -> Result<(), PortError>
+where
+    C: Clock,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), PortError>>,
+{
+    let started = clock.now();
+    let (mut tries, mut slept, mut pause) = (0, Duration::zero(), FIRST_PAUSE);
+    loop {
+        let Err(e) = attempt().await else {
+            return Ok(());
+        };
+        tries += 1;
+        if tries < quick {
+            continue;
+        }
+        let Some(deadline) = deadline else {
+            return Err(e);
+        };
+        let spent = (clock.now() - started).max(slept);
+        if started + spent + pause >= deadline {
+            return Err(e);
+        }
+        clock.sleep(pause.to_std().unwrap_or_default()).await;
+        slept += pause;
+        pause = (pause * 2).min(LONGEST_PAUSE);
     }
 }
 
@@ -206,6 +268,72 @@ mod tests {
         })
         .await;
         assert_eq!(ran.unwrap(), Ran::Now("sent".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_a_deadline_the_record_is_retried_with_backoff_until_it_lands() {
+        let store = Faulty::<MemoryIdempotencyStore>::default();
+        let deadline = Some(clock().now() + Duration::seconds(25));
+        let started = tokio::time::Instant::now();
+        // Twelve failed tries, far past the three quick ones: still recorded, after pauses.
+        let ran = run_once_by(&store, &clock(), POLICY, deadline, "k", "h", || async {
+            store.faults.fail_next(12);
+            Ok::<_, PortError>("sent".to_string())
+        })
+        .await;
+        assert_eq!(ran.unwrap(), Ran::Now("sent".into()));
+        assert!(started.elapsed() > std::time::Duration::from_secs(10));
+        let again = run_once(&store, &clock(), POLICY, "k", "h", || async {
+            Ok::<_, PortError>("again".to_string())
+        })
+        .await;
+        assert_eq!(again.unwrap(), Ran::Before("sent".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_a_deadline_the_tries_stop_before_it_and_the_claim_is_kept() {
+        let store = Faulty::<MemoryIdempotencyStore>::default();
+        let deadline = Some(clock().now() + Duration::seconds(25));
+        let started = tokio::time::Instant::now();
+        let ran = run_once_by(&store, &clock(), POLICY, deadline, "k", "h", || async {
+            store.faults.fail_next(1_000);
+            Ok::<_, PortError>("sent".to_string())
+        })
+        .await;
+        assert!(
+            matches!(&ran, Ok(Ran::Unrecorded(r, _)) if r == "sent"),
+            "{ran:?}"
+        );
+        let waited = started.elapsed();
+        assert!(
+            waited > std::time::Duration::from_secs(20)
+                && waited < std::time::Duration::from_secs(25),
+            "{waited:?}"
+        );
+        // The claim stands: a repeat is told the job is in progress, and does not run it.
+        store.faults.fail_next(0);
+        let repeat = run_once(&store, &clock(), POLICY, "k", "h", || async {
+            Ok::<_, PortError>("again".to_string())
+        })
+        .await;
+        assert!(matches!(repeat, Err(OnceError::InProgress)), "{repeat:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_a_deadline_a_failed_run_gives_its_claim_up_whatever_it_takes() {
+        let store = Faulty::<MemoryIdempotencyStore>::default();
+        let deadline = Some(clock().now() + Duration::seconds(25));
+        let failed = run_once_by(&store, &clock(), POLICY, deadline, "k", "h", || async {
+            store.faults.fail_next(5);
+            Err::<String, _>(PortError::unavailable("send", "down"))
+        })
+        .await;
+        assert!(matches!(failed, Err(OnceError::Work(_))));
+        let retried = run_once(&store, &clock(), POLICY, "k", "h", || async {
+            Ok::<_, PortError>("sent".to_string())
+        })
+        .await;
+        assert_eq!(retried.unwrap(), Ran::Now("sent".into()));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

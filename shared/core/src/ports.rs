@@ -35,6 +35,45 @@ pub enum PortError {
     /// The request conflicts with what is stored and will never succeed as it is.
     #[error("{0}")]
     Conflict(String),
+    /// The provider answered and refused this recipient: sending again would be refused too,
+    /// so the message is done (not retried) and the provider is not at fault (not counted by
+    /// a circuit breaker).
+    #[error("the provider refused the recipient: {0}")]
+    Rejected(SendFailure),
+}
+
+/// Why a message can never reach its recipient, as a class (no address or number in it):
+/// the `send_failure` field of the log line, ready for a metric filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendFailure {
+    /// SNS found the phone number invalid for SMS.
+    InvalidNumber,
+    /// The phone asked for no more SMS (our list or the provider's).
+    OptedOut,
+    /// SES refused the message (in the sandbox: an unverified recipient).
+    EmailRejected,
+    /// SES found the request invalid; with a validated sender and body, the address.
+    InvalidAddress,
+    /// A number of no country (+882, +883...): never texted.
+    NoCountry,
+}
+
+impl SendFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidNumber => "invalid_number",
+            Self::OptedOut => "opted_out",
+            Self::EmailRejected => "email_rejected",
+            Self::InvalidAddress => "invalid_address",
+            Self::NoCountry => "no_country",
+        }
+    }
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl PortError {

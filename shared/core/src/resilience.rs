@@ -107,15 +107,24 @@ pub struct Failover<P, C> {
 
 impl<P, C: Clock> Failover<P, C> {
     /// Runs `send` on each provider whose breaker allows it, in order, until one succeeds.
+    ///
+    /// A refused recipient (`PortError::Rejected`) is the provider working: it counts as an
+    /// answer, not a failure, for the breaker. The secondary still tries it (a region's
+    /// sandbox and verified identities are its own). The send is `Rejected` only when every
+    /// provider refused it; one that failed or was skipped might still take it later.
     async fn run<'a, T, F, Fut>(&'a self, operation: &'static str, send: F) -> Result<T, PortError>
     where
         F: Fn(&'a P) -> Fut,
         Fut: std::future::Future<Output = Result<T, PortError>>,
     {
-        let mut last = None;
+        let mut failed = None;
+        let mut rejected = None;
         for guarded in std::iter::once(&self.primary).chain(self.secondary.as_ref()) {
             if !guarded.breaker.allow(self.clock.now()) {
                 tracing::warn!(provider = guarded.name, "circuit open: provider skipped");
+                failed.get_or_insert_with(|| {
+                    PortError::unavailable(operation, "every provider's circuit is open")
+                });
                 continue;
             }
             match send(&guarded.provider).await {
@@ -123,14 +132,19 @@ impl<P, C: Clock> Failover<P, C> {
                     guarded.breaker.record(true, self.clock.now());
                     return Ok(v);
                 }
+                Err(PortError::Rejected(reason)) => {
+                    guarded.breaker.record(true, self.clock.now());
+                    tracing::info!(provider = guarded.name, send_failure = %reason, "recipient refused");
+                    rejected = Some(PortError::Rejected(reason));
+                }
                 Err(e) => {
                     guarded.breaker.record(false, self.clock.now());
                     tracing::warn!(provider = guarded.name, error = %crate::values::redact::redact_text(&e.to_string()), "provider failed");
-                    last = Some(e);
+                    failed = Some(e);
                 }
             }
         }
-        Err(last.unwrap_or_else(|| {
+        Err(failed.or(rejected).unwrap_or_else(|| {
             PortError::unavailable(operation, "every provider's circuit is open")
         }))
     }
@@ -242,5 +256,73 @@ mod tests {
         assert!(failover.send_email(&to, &email()).await.is_err());
         let err = failover.send_email(&to, &email()).await.unwrap_err();
         assert!(err.to_string().contains("circuit is open"), "{err}");
+    }
+
+    /// A provider that refuses every recipient, as SNS refuses a number that is not one.
+    #[derive(Debug, Default)]
+    struct Refusing;
+
+    impl SmsSender for Refusing {
+        async fn send_sms(&self, _: &PhoneNumber, _: &str) -> Result<String, PortError> {
+            Err(PortError::Rejected(
+                crate::ports::SendFailure::InvalidNumber,
+            ))
+        }
+    }
+
+    fn phone() -> PhoneNumber {
+        PhoneNumber::parse(
+            "+17025551234",
+            crate::values::phone::PhoneRegion::from_code("US").unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn refused_recipients_never_open_the_breaker_and_are_reported_as_refused() {
+        let failover = Failover {
+            primary: Guarded::new("sns", Refusing, 2, Duration::seconds(60)),
+            secondary: None,
+            clock: FixedClock(t(0)),
+        };
+        for _ in 0..5 {
+            let refused = failover.send_sms(&phone(), "hi").await;
+            assert_eq!(
+                refused,
+                Err(PortError::Rejected(
+                    crate::ports::SendFailure::InvalidNumber
+                ))
+            );
+        }
+        assert_eq!(
+            failover.primary.breaker.state(),
+            BreakerState::Closed { failures: 0 }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_by_one_region_and_a_failure_in_the_other_is_retried_later() {
+        let failover = Failover {
+            primary: Guarded::new("sns", Refusing, 2, Duration::seconds(60)),
+            secondary: Some(Guarded::new(
+                "sns-secondary",
+                Refusing,
+                2,
+                Duration::seconds(60),
+            )),
+            clock: FixedClock(t(0)),
+        };
+        // Both refuse: refused. The secondary's circuit open: it might take it later.
+        assert!(matches!(
+            failover.send_sms(&phone(), "hi").await,
+            Err(PortError::Rejected(_))
+        ));
+        let secondary = failover.secondary.as_ref().unwrap();
+        secondary.breaker.record(false, t(0));
+        secondary.breaker.record(false, t(0));
+        assert!(matches!(
+            failover.send_sms(&phone(), "hi").await,
+            Err(PortError::Unavailable { .. })
+        ));
     }
 }

@@ -8,6 +8,7 @@ mod identity;
 mod leads;
 mod privacy;
 mod resilience;
+mod soak;
 mod tenants;
 
 use std::time::Duration;

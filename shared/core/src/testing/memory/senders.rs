@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use super::lock;
-use crate::ports::{EmailSender, OptOuts, PortError, SmsSender};
+use crate::ports::{EmailSender, OptOuts, PortError, SendFailure, SmsSender};
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
 use crate::values::phone::PhoneNumber;
@@ -25,10 +25,17 @@ impl OptOuts for MemoryOptOuts {
 #[derive(Debug, Default)]
 pub struct MemorySms {
     pub sent: Mutex<Vec<(PhoneNumber, String)>>,
+    /// Numbers the provider refuses as invalid, and how many sends it refused.
+    pub refused: Mutex<Vec<PhoneNumber>>,
+    pub refusals: Mutex<usize>,
 }
 
 impl SmsSender for MemorySms {
     async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<String, PortError> {
+        if lock(&self.refused).contains(to) {
+            *lock(&self.refusals) += 1;
+            return Err(PortError::Rejected(SendFailure::InvalidNumber));
+        }
         let mut sent = lock(&self.sent);
         sent.push((to.clone(), text.to_string()));
         Ok(format!("sms-{}", sent.len()))
@@ -38,6 +45,8 @@ impl SmsSender for MemorySms {
 #[derive(Debug, Default)]
 pub struct MemoryEmail {
     pub sent: Mutex<Vec<(EmailAddress, RenderedEmail)>>,
+    /// Addresses the provider refuses (as SES does an unverified one in its sandbox).
+    pub refused: Mutex<Vec<EmailAddress>>,
 }
 
 impl EmailSender for MemoryEmail {
@@ -46,6 +55,9 @@ impl EmailSender for MemoryEmail {
         to: &EmailAddress,
         email: &RenderedEmail,
     ) -> Result<String, PortError> {
+        if lock(&self.refused).contains(to) {
+            return Err(PortError::Rejected(SendFailure::EmailRejected));
+        }
         let mut sent = lock(&self.sent);
         sent.push((to.clone(), email.clone()));
         Ok(format!("email-{}", sent.len()))

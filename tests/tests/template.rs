@@ -1,0 +1,107 @@
+//! What template.yaml promises about privacy and abuse (issue 11), and the arithmetic that
+//! keeps a sent notification from going twice, read from the template itself.
+
+use callbook_core::SENDING;
+use callbook_tests::{listed, statements, template};
+use serde_json::{Value, json};
+
+const WORKERS: [&str; 3] = [
+    "BookingWorkerFunction",
+    "NotificationWorkerFunction",
+    "AnalyticsWorkerFunction",
+];
+
+fn reaches_idempotency_table(statement: &Value) -> bool {
+    listed(&statement["Resource"])
+        .iter()
+        .any(|r| **r == json!({"Fn::GetAtt": ["IdempotencyTable", "Arn"]}))
+}
+
+#[test]
+fn every_worker_reaches_only_its_own_idempotency_keys() {
+    let template = template();
+    let expected = [
+        ("BookingWorkerFunction", json!(["booking#*", "change#*"])),
+        ("NotificationWorkerFunction", json!(["notification#*"])),
+        ("AnalyticsWorkerFunction", json!(["analytics#*"])),
+    ];
+    for (function, prefixes) in expected {
+        let scoped: Vec<&Value> = statements(&template, function)
+            .into_iter()
+            .filter(|s| reaches_idempotency_table(s))
+            .collect();
+        assert!(!scoped.is_empty(), "{function} keeps no jobs done?");
+        for statement in scoped {
+            assert_eq!(
+                statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"], prefixes,
+                "{function}: {statement}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sms_publish_reaches_phone_numbers_and_no_topic() {
+    let template = template();
+    let publish: Vec<&Value> = statements(&template, "NotificationWorkerFunction")
+        .into_iter()
+        .filter(|s| listed(&s["Action"]).contains(&&json!("sns:Publish")))
+        .collect();
+    // Allowed on "*" (a phone number has no ARN) ...
+    assert!(
+        publish
+            .iter()
+            .any(|s| s["Effect"] == "Allow" && s["Resource"] == "*")
+    );
+    // ... and denied on every SNS ARN: topics, platform endpoints, in any region or account.
+    let denied: Vec<String> = publish
+        .iter()
+        .filter(|s| s["Effect"] == "Deny")
+        .flat_map(|s| listed(&s["Resource"]))
+        .filter_map(|r| r["Fn::Sub"].as_str().or(r.as_str()).map(String::from))
+        .collect();
+    assert!(
+        denied.iter().any(|arn| arn
+            .strip_prefix("arn:${AWS::Partition}:sns:")
+            .is_some_and(|rest| rest.chars().all(|c| c == '*' || c == ':'))),
+        "no Deny of sns:Publish on every SNS ARN: {denied:?}"
+    );
+}
+
+#[test]
+fn both_webhook_secrets_are_at_least_16_characters() {
+    let template = template();
+    for name in ["VapiWebhookSecret", "VapiWebhookSecretPrevious"] {
+        let parameter = &template["Parameters"][name];
+        assert_eq!(parameter["AllowedPattern"], "^$|^.{16,}$", "{name}");
+        assert_eq!(parameter["NoEcho"], true, "{name}");
+    }
+}
+
+/// A send whose record never lands keeps its claim (`SENDING.claim_for`) past every
+/// redelivery its message can get (VisibilityTimeout × maxReceiveCount), so no redelivery
+/// finds it free and sends again; each invocation ends (Timeout) well before its message is
+/// visible again; and the skeleton's default deadline is the workers' Timeout.
+#[test]
+fn a_sends_claim_outlasts_every_redelivery_of_its_message() {
+    let template = template();
+    let queue = &template["Resources"]["NotificationQueue"]["Properties"];
+    let visibility = queue["VisibilityTimeout"].as_i64().unwrap();
+    let receives = queue["RedrivePolicy"]["maxReceiveCount"].as_i64().unwrap();
+    assert!(
+        SENDING.claim_for.num_seconds() >= visibility * receives,
+        "claim {} s < {visibility} s × {receives}",
+        SENDING.claim_for.num_seconds()
+    );
+    for function in WORKERS {
+        let timeout = template["Resources"][function]["Properties"]["Timeout"]
+            .as_i64()
+            .unwrap();
+        assert!(timeout < visibility, "{function}");
+        assert_eq!(
+            timeout,
+            callbook_aws::worker::TIMEOUT.num_seconds(),
+            "{function}"
+        );
+    }
+}
