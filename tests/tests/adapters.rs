@@ -247,15 +247,16 @@ async fn sns_and_ses_deliver_to_the_recipient() {
         [("Booked", "<p>html</p>")]
     );
 
-    // SES refuses a sender without an identity: an error the worker turns into a retry.
+    // SES refuses the message (here: a sender without an identity) with MessageRejected: a
+    // refusal the worker records and never retries (the README says to alarm on the class).
     let unverified = SesEmail::new(
         aws_sdk_sesv2::Client::new(&sdk),
         "nobody@unverified.example".into(),
     );
-    assert!(matches!(
+    assert_eq!(
         unverified.send_email(&to, &email).await,
-        Err(PortError::Unavailable { .. })
-    ));
+        Err(PortError::Rejected(callbook_core::SendFailure::EmailRejected))
+    );
 }
 
 #[tokio::test]
