@@ -255,7 +255,9 @@ async fn sns_and_ses_deliver_to_the_recipient() {
     );
     assert_eq!(
         unverified.send_email(&to, &email).await,
-        Err(PortError::Rejected(callbook_core::SendFailure::EmailRejected))
+        Err(PortError::Rejected(
+            callbook_core::SendFailure::EmailRejected
+        ))
     );
 }
 

@@ -103,7 +103,13 @@ async fn under_a_tenth_of_worker_calls_failing_every_booking_is_recorded_and_tol
                         return;
                     };
                     let (phone, email) = caller(i);
-                    let mut args = book_args(&format!("Soak Caller {}", i + 1), date, time);
+                    // Names are letters only: "Soak Caller Ab", "Soak Caller Bb", ...
+                    let name = format!(
+                        "Soak Caller {}{}",
+                        char::from(b'A' + (i % 26) as u8),
+                        char::from(b'a' + (i / 26 % 26) as u8)
+                    );
+                    let mut args = book_args(&name, date, time);
                     args["customerEmail"] = json!(email);
                     args["serviceType"] = json!("Cleaning");
                     let answer = tool_call(
