@@ -49,7 +49,7 @@ load-test: venv tools checkov
 		cargo test --release -p callbook-tests --test load -- --nocapture
 
 # The soak under faults at size: a tenth of every worker port call failing, redelivery after
-# 1 s (make test runs 20 bookings; SOAK_BOOKINGS sets the size).
+# 1 s (make test runs 40 bookings; SOAK_BOOKINGS sets the size).
 soak: venv tools
 	cargo build -p callbook-dev -p callbook-aws --bins
 	SOAK_BOOKINGS=$${SOAK_BOOKINGS:-200} cargo test -p callbook-tests --test end_to_end soak -- --nocapture
