@@ -3,15 +3,16 @@
 //! number's daily limit) before anything is reserved, so a caller over a limit hears why and
 //! nothing is held, changed or sent. The tools call these in one line each.
 //!
-//! Round trips: one conditional UpdateItem per limit (two per booking, one per move or
-//! cancel, three per caller code; none for the read-only tools). A retry of the same tool call
-//! (same call and tool-call id: a system failure's retry, since answers are remembered) is the
-//! same taker, so it counts once.
+//! Round trips: one conditional UpdateItem per limit, all at once (two per booking, one per
+//! move or cancel, three per caller code; none for the read-only tools). A retry of the same
+//! tool call (same call and tool-call id: a system failure's retry, since answers are
+//! remembered) is the same taker, so it counts once.
 
 use callbook_core::{
     LimitKind, LimitUnit, NO_TEXTS_THERE, PhoneNumber, QuotaTaken, Quotas, TextPermission,
     limit_reached, stable_id, units_for_change,
 };
+use futures_util::future::join_all;
 use tracing::{error, info, warn};
 
 use super::{NotDone, ToolRequest};
@@ -66,42 +67,45 @@ impl<P: WebhookPorts> Webhook<P> {
         }
     }
 
-    /// Takes one unit of each limit, all or none.
+    /// Takes one unit of each limit, all or none. The limits are separate items, so they are
+    /// asked at once: one round trip of time, not one per limit.
     pub(crate) async fn take_units(
         &self,
         request: &ToolRequest<'_>,
         units: Vec<LimitUnit>,
     ) -> Result<Allowance, NotAllowed> {
+        let taker = taker_of(request);
+        let outcomes = join_all(units.iter().map(|unit| {
+            self.quotas
+                .take(&unit.key, &taker, unit.limit, unit.window_ends, request.now)
+        }))
+        .await;
         let mut taken = Allowance {
             units: Vec::new(),
-            taker: taker_of(request),
+            taker,
         };
-        for unit in units {
-            let outcome = self
-                .quotas
-                .take(
-                    &unit.key,
-                    &taken.taker,
-                    unit.limit,
-                    unit.window_ends,
-                    request.now,
-                )
-                .await;
+        // The first limit (in order) that refuses decides what the caller hears.
+        let mut refused = None;
+        for (unit, outcome) in units.into_iter().zip(outcomes) {
             match outcome {
                 Ok(QuotaTaken::Granted { .. }) => taken.units.push(unit),
                 Ok(QuotaTaken::Exhausted) => {
                     info!(limit = ?unit.kind, "caller limit reached");
-                    self.give_back(taken).await;
-                    return Err(NotAllowed::Reached(unit.kind));
+                    refused.get_or_insert(NotAllowed::Reached(unit.kind));
                 }
                 Err(e) => {
                     error!(error = %e, "caller limits could not be read");
-                    self.give_back(taken).await;
-                    return Err(NotAllowed::Unreadable);
+                    refused.get_or_insert(NotAllowed::Unreadable);
                 }
             }
         }
-        Ok(taken)
+        match refused {
+            None => Ok(taken),
+            Some(refused) => {
+                self.give_back(taken).await;
+                Err(refused)
+            }
+        }
     }
 
     /// Gives back the units of a booking or change that did nothing (the time was taken).
