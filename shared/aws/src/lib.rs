@@ -11,6 +11,7 @@ pub mod config;
 pub mod dynamo;
 pub mod health;
 pub mod idempotency;
+pub mod metrics;
 pub mod notify;
 pub mod quotas;
 pub mod secrets;

@@ -7,7 +7,7 @@
 //! 2. `vapi`: the protocol (messages, tools, answers, auth);
 //! 3. `domain`: businesses, services, bookings and their changes, availability, calls, leads;
 //! 4. `jobs`, then `templates`: what the functions pass each other, and how it is written;
-//! 5. `ports`: the I/O the handlers need, as traits;
+//! 5. `metrics` (what the functions measure, and EMF), then `ports`: the I/O the handlers need, as traits;
 //! 6. `once`, `resilience`, `deployment`: behaviour built on the ports;
 //! 7. `testing` (tests and the `testing` feature only): in-memory ports and `Faulty`.
 //!
@@ -16,6 +16,7 @@
 pub mod deployment;
 pub mod domain;
 pub mod jobs;
+pub mod metrics;
 pub mod once;
 pub mod ports;
 pub mod resilience;
@@ -95,3 +96,8 @@ pub use ports::{
     Saved, SecretStore, SendFailure, SlotStore, SmsSender, business_by_id, business_for_call,
 };
 pub use templates::RenderedEmail;
+pub use metrics::{Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf};
+pub use ports::{
+    AlarmState, AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, Series,
+    SeriesQuery, Statistic,
+};

@@ -7,6 +7,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use thiserror::Error;
 
+mod monitoring;
+pub use monitoring::{
+    AlarmState, AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, Series,
+    SeriesQuery, Statistic,
+};
+
 use crate::domain::booking::BookingJob;
 use crate::domain::booking::{BookingRecord, CustomerRecord};
 use crate::domain::booking_change::BookingChangeJob;

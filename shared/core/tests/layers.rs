@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["domain"],
     &["jobs"],
     &["templates"],
+    &["metrics"],
     &["ports"],
     &["once", "resilience", "deployment"],
     &["testing"],

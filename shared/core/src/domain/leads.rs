@@ -230,6 +230,16 @@ pub enum LeadGrade {
     Cold,
 }
 
+impl LeadGrade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadGrade::Hot => "hot",
+            LeadGrade::Warm => "warm",
+            LeadGrade::Cold => "cold",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum LeadStatus {

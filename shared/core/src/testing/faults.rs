@@ -27,7 +27,7 @@ use crate::domain::leads::LeadRecord;
 use crate::jobs::Job;
 use crate::ports::{
     BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
-    Claim, CustomerContact, EmailSender, IdempotencyStore, JobQueue, OptOuts, PortError,
+    Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts, IdempotencyStore, JobQueue, OptOuts, PortError,
     QuotaTaken, Quotas, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
@@ -307,6 +307,10 @@ faulty!(OptOuts: fn opted_out(business_id: &str, phone: &PhoneNumber) -> bool, "
 faulty!(Quotas:
     fn take(key: &str, taker: &str, limit: u32, window_ends: DateTime<Utc>, now: DateTime<Utc>) -> QuotaTaken, "take quota";
     fn give_back(key: &str, taker: &str) -> (), "give back quota";
+);
+faulty!(DailyFigures:
+    fn add(business_id: &str, at: DateTime<Utc>, figures: &[Figure]) -> (), "add figures";
+    fn counts(business_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> FigureCounts, "read figures";
 );
 
 #[cfg(test)]

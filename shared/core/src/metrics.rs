@@ -1,0 +1,432 @@
+//! What the functions measure, and how a measurement is written: CloudWatch Embedded Metric
+//! Format (EMF), one JSON line on stdout that CloudWatch Logs turns into metrics with no API
+//! call and no client at init. Pure: the functions print the line through the `MetricsSink`
+//! port; the dev server reads the same lines back (`read_emf`) to serve the monitoring routes
+//! locally, as CloudWatch's extraction does in AWS.
+//!
+//! Dimensions are service-level only (`Function`, and what a metric is broken down by: tool,
+//! outcome, reason, channel, grade, queue); per-business figures are DynamoDB daily aggregates
+//! (`ports::DailyFigures`), because a business dimension would multiply the custom metrics
+//! by the number of businesses.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// The CloudWatch unit of a metric, as EMF spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Milliseconds,
+    Count,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Milliseconds => "Milliseconds",
+            Unit::Count => "Count",
+        }
+    }
+}
+
+/// Every metric a function emits. The name is CloudWatch's metric name; the unit is fixed
+/// per metric; the dimensions a record may carry with it are in `dimensions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    // Technical.
+    /// The webhook's time to answer, by message type.
+    RequestLatency,
+    /// One tool call's time to answer, by tool.
+    ToolLatency,
+    /// Tool calls, by tool and outcome (answer, refusal, system-failure).
+    ToolCalls,
+    /// Requests refused at the gate, by reason (unauthorized, too-large, unsupported-type,
+    /// unreadable).
+    RejectedRequests,
+    /// Calls no business claims.
+    UnroutedCalls,
+    /// A function instance's first invocation.
+    ColdStarts,
+    /// How long a job waited in its queue before a worker picked it up, by queue.
+    JobAge,
+    /// Jobs picked up again after a failure (receive count above one), by queue.
+    Retries,
+    /// Jobs that failed and go back to their queue, by queue.
+    JobFailures,
+    /// A provider's circuit breaker opening, by channel.
+    BreakerOpens,
+    // Business.
+    /// Finished calls, by outcome.
+    Calls,
+    Bookings,
+    /// Bookings moved to another time.
+    Changes,
+    Cancellations,
+    /// Leads captured, by grade.
+    Leads,
+    /// Texts and emails sent, by channel.
+    Sent,
+    /// Texts and emails that failed, by channel and reason class.
+    SendFailures,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 17] = [
+        Metric::RequestLatency,
+        Metric::ToolLatency,
+        Metric::ToolCalls,
+        Metric::RejectedRequests,
+        Metric::UnroutedCalls,
+        Metric::ColdStarts,
+        Metric::JobAge,
+        Metric::Retries,
+        Metric::JobFailures,
+        Metric::BreakerOpens,
+        Metric::Calls,
+        Metric::Bookings,
+        Metric::Changes,
+        Metric::Cancellations,
+        Metric::Leads,
+        Metric::Sent,
+        Metric::SendFailures,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::RequestLatency => "RequestLatency",
+            Metric::ToolLatency => "ToolLatency",
+            Metric::ToolCalls => "ToolCalls",
+            Metric::RejectedRequests => "RejectedRequests",
+            Metric::UnroutedCalls => "UnroutedCalls",
+            Metric::ColdStarts => "ColdStarts",
+            Metric::JobAge => "JobAge",
+            Metric::Retries => "Retries",
+            Metric::JobFailures => "JobFailures",
+            Metric::BreakerOpens => "BreakerOpens",
+            Metric::Calls => "Calls",
+            Metric::Bookings => "Bookings",
+            Metric::Changes => "Changes",
+            Metric::Cancellations => "Cancellations",
+            Metric::Leads => "Leads",
+            Metric::Sent => "Sent",
+            Metric::SendFailures => "SendFailures",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Metric::RequestLatency | Metric::ToolLatency | Metric::JobAge => Unit::Milliseconds,
+            _ => Unit::Count,
+        }
+    }
+
+    /// The dimensions (besides `Function`) a record of this metric is broken down by.
+    pub fn dimensions(self) -> &'static [Dimension] {
+        match self {
+            Metric::RequestLatency => &[Dimension::MessageType],
+            Metric::ToolLatency => &[Dimension::Tool],
+            Metric::ToolCalls => &[Dimension::Tool, Dimension::Outcome],
+            Metric::RejectedRequests => &[Dimension::Reason],
+            Metric::JobAge | Metric::Retries | Metric::JobFailures => &[Dimension::Queue],
+            Metric::BreakerOpens | Metric::Sent => &[Dimension::Channel],
+            Metric::Calls => &[Dimension::Outcome],
+            Metric::Leads => &[Dimension::Grade],
+            Metric::SendFailures => &[Dimension::Channel, Dimension::Reason],
+            Metric::UnroutedCalls
+            | Metric::ColdStarts
+            | Metric::Bookings
+            | Metric::Changes
+            | Metric::Cancellations => &[],
+        }
+    }
+}
+
+/// A dimension's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    Function,
+    MessageType,
+    Tool,
+    Outcome,
+    Reason,
+    Channel,
+    Grade,
+    Queue,
+}
+
+impl Dimension {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Function => "Function",
+            Dimension::MessageType => "MessageType",
+            Dimension::Tool => "Tool",
+            Dimension::Outcome => "Outcome",
+            Dimension::Reason => "Reason",
+            Dimension::Channel => "Channel",
+            Dimension::Grade => "Grade",
+            Dimension::Queue => "Queue",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Dimension> {
+        [
+            Dimension::Function,
+            Dimension::MessageType,
+            Dimension::Tool,
+            Dimension::Outcome,
+            Dimension::Reason,
+            Dimension::Channel,
+            Dimension::Grade,
+            Dimension::Queue,
+        ]
+        .into_iter()
+        .find(|d| d.name() == name)
+    }
+}
+
+/// One metric's value with the values of its dimensions: `Measurement::new(Metric::ToolCalls,
+/// 1.0).by(Dimension::Tool, "bookAppointment").by(Dimension::Outcome, "answer")`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    pub metric: Metric,
+    pub value: f64,
+    pub dimensions: Vec<(Dimension, String)>,
+}
+
+impl Measurement {
+    pub fn new(metric: Metric, value: f64) -> Self {
+        Self {
+            metric,
+            value,
+            dimensions: Vec::new(),
+        }
+    }
+
+    pub fn count(metric: Metric) -> Self {
+        Self::new(metric, 1.0)
+    }
+
+    pub fn by(mut self, dimension: Dimension, value: impl Into<String>) -> Self {
+        self.dimensions.push((dimension, value.into()));
+        self
+    }
+
+    /// The value of one of its dimensions.
+    pub fn dimension(&self, dimension: Dimension) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|(d, _)| *d == dimension)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where measurements go: in Lambda, EMF lines on stdout (callbook-aws `EmfLog`); in tests,
+/// a list. Sync and infallible: a lost metric must never fail a request.
+pub trait MetricsSink: Send + Sync {
+    fn emit(&self, function: &str, measurements: &[Measurement]);
+}
+
+/// EMF's limits per record.
+pub const MAX_METRICS_PER_RECORD: usize = 100;
+pub const MAX_DIMENSIONS_PER_SET: usize = 30;
+
+/// The EMF lines for `measurements` at `timestamp_ms`: one record per distinct set of
+/// dimension values (EMF keeps dimension values at the record's root), each declaring its
+/// metrics twice: by `Function` and its own dimensions, and by `Function` alone (the rollup
+/// alarms read). Values of one metric in one record are an array, as EMF allows.
+pub fn emf_lines(
+    namespace: &str,
+    function: &str,
+    timestamp_ms: i64,
+    measurements: &[Measurement],
+) -> Vec<String> {
+    // Group by (dimension values), keeping the order of first appearance.
+    let mut groups: Vec<(&[(Dimension, String)], Vec<(Metric, Vec<f64>)>)> = Vec::new();
+    for m in measurements {
+        let group = match groups.iter_mut().find(|(d, _)| *d == m.dimensions.as_slice()) {
+            Some(group) => group,
+            None => {
+                groups.push((m.dimensions.as_slice(), Vec::new()));
+                let last = groups.len() - 1;
+                &mut groups[last]
+            }
+        };
+        match group.1.iter_mut().find(|(metric, _)| *metric == m.metric) {
+            Some((_, values)) => values.push(m.value),
+            None => group.1.push((m.metric, vec![m.value])),
+        }
+    }
+    let mut lines = Vec::new();
+    for (dimensions, metrics) in groups {
+        for chunk in metrics.chunks(MAX_METRICS_PER_RECORD) {
+            lines.push(emf_record(namespace, function, timestamp_ms, dimensions, chunk));
+        }
+    }
+    lines
+}
+
+fn emf_record(
+    namespace: &str,
+    function: &str,
+    timestamp_ms: i64,
+    dimensions: &[(Dimension, String)],
+    metrics: &[(Metric, Vec<f64>)],
+) -> String {
+    let mut full = vec![Value::from(Dimension::Function.name())];
+    full.extend(dimensions.iter().map(|(d, _)| Value::from(d.name())));
+    let mut sets = vec![Value::Array(full)];
+    if !dimensions.is_empty() {
+        sets.push(Value::Array(vec![Value::from(Dimension::Function.name())]));
+    }
+    let declared: Vec<Value> = metrics
+        .iter()
+        .map(|(m, _)| serde_json::json!({ "Name": m.name(), "Unit": m.unit().as_str() }))
+        .collect();
+    let mut root = Map::new();
+    root.insert(
+        "_aws".into(),
+        serde_json::json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": sets,
+                "Metrics": declared,
+            }],
+        }),
+    );
+    root.insert(Dimension::Function.name().into(), Value::from(function));
+    for (d, v) in dimensions {
+        root.insert(d.name().into(), Value::from(v.as_str()));
+    }
+    for (m, values) in metrics {
+        let value = match values.as_slice() {
+            [one] => Value::from(*one),
+            many => Value::from(many.to_vec()),
+        };
+        root.insert(m.name().into(), value);
+    }
+    let mut line = String::new();
+    let _ = write!(line, "{}", Value::Object(root));
+    line
+}
+
+/// Why a line is not a valid EMF record of ours.
+#[derive(Debug, Error, PartialEq)]
+pub enum EmfError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("no _aws metadata with a Timestamp and CloudWatchMetrics")]
+    NoMetadata,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One value read back from an EMF record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datapoint {
+    pub namespace: String,
+    pub timestamp_ms: i64,
+    pub metric: Metric,
+    pub unit: Unit,
+    pub value: f64,
+    /// The dimension values of one declared dimension set (so a record with two sets gives
+    /// each value twice, as CloudWatch stores it under both).
+    pub dimensions: Vec<(Dimension, String)>,
+}
+
+/// Reads an EMF line as CloudWatch's extraction does, checking what it checks: metadata,
+/// at most 100 metrics per directive and 30 dimensions per set, every declared dimension and
+/// metric present at the root, numeric values (or arrays of at most 100), known units. Only
+/// our metrics and dimensions are accepted.
+pub fn read_emf(line: &str) -> Result<Vec<Datapoint>, EmfError> {
+    let root: Value = serde_json::from_str(line).map_err(|e| EmfError::NotJson(e.to_string()))?;
+    let invalid = |what: String| EmfError::Invalid(what);
+    let aws = root.get("_aws").ok_or(EmfError::NoMetadata)?;
+    let timestamp_ms = aws
+        .get("Timestamp")
+        .and_then(Value::as_i64)
+        .ok_or(EmfError::NoMetadata)?;
+    let directives = aws
+        .get("CloudWatchMetrics")
+        .and_then(Value::as_array)
+        .ok_or(EmfError::NoMetadata)?;
+    let mut points = Vec::new();
+    for directive in directives {
+        let namespace = directive
+            .get("Namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty() && n.len() <= 255)
+            .ok_or_else(|| invalid("a directive without a Namespace".into()))?;
+        let sets = directive
+            .get("Dimensions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("a directive without Dimensions".into()))?;
+        let metrics = directive
+            .get("Metrics")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("a directive without Metrics".into()))?;
+        if metrics.len() > MAX_METRICS_PER_RECORD {
+            return Err(invalid(format!("{} metrics in one directive", metrics.len())));
+        }
+        let mut dimension_sets = Vec::new();
+        for set in sets {
+            let names = set
+                .as_array()
+                .ok_or_else(|| invalid("a dimension set that is not a list".into()))?;
+            if names.len() > MAX_DIMENSIONS_PER_SET {
+                return Err(invalid(format!("{} dimensions in one set", names.len())));
+            }
+            let mut values = Vec::new();
+            for name in names {
+                let name = name.as_str().unwrap_or_default();
+                let dimension = Dimension::named(name)
+                    .ok_or_else(|| invalid(format!("unknown dimension {name:?}")))?;
+                let value = root
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .filter(|v| !v.is_empty() && v.len() <= 1024)
+                    .ok_or_else(|| invalid(format!("dimension {name} has no string value")))?;
+                values.push((dimension, value.to_string()));
+            }
+            dimension_sets.push(values);
+        }
+        for declared in metrics {
+            let name = declared.get("Name").and_then(Value::as_str).unwrap_or_default();
+            let metric =
+                Metric::named(name).ok_or_else(|| invalid(format!("unknown metric {name:?}")))?;
+            let unit = declared.get("Unit").and_then(Value::as_str).unwrap_or_default();
+            if unit != metric.unit().as_str() {
+                return Err(invalid(format!("{name} declared in {unit:?}")));
+            }
+            let values = match root.get(name) {
+                Some(Value::Number(n)) => vec![n.as_f64()],
+                Some(Value::Array(items)) if items.len() <= 100 => {
+                    items.iter().map(Value::as_f64).collect()
+                }
+                _ => return Err(invalid(format!("{name} has no numeric value"))),
+            };
+            for value in values {
+                let value = value.ok_or_else(|| invalid(format!("{name}: not a number")))?;
+                for dimensions in &dimension_sets {
+                    points.push(Datapoint {
+                        namespace: namespace.to_string(),
+                        timestamp_ms,
+                        metric,
+                        unit: metric.unit(),
+                        value,
+                        dimensions: dimensions.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests;
