@@ -12,6 +12,7 @@
 //! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout), CALLBOOK_DEV_DIR (.dev). Each start
 //! is a clean slate.
 
+mod metrics;
 mod ports;
 mod server;
 mod stack;

@@ -48,6 +48,10 @@ impl<W: LineWriter> EmfLog<W> {
     pub fn new(namespace: String, out: W) -> Self {
         Self { namespace, out }
     }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
 }
 
 impl<W: LineWriter> MetricsSink for EmfLog<W> {
