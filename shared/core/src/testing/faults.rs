@@ -27,8 +27,9 @@ use crate::domain::leads::LeadRecord;
 use crate::jobs::Job;
 use crate::ports::{
     BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
-    Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts, IdempotencyStore, JobQueue, OptOuts, PortError,
-    QuotaTaken, Quotas, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
+    Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts, IdempotencyStore,
+    JobQueue, OptOuts, PortError, QuotaTaken, Quotas, RecordOutcome, Reservation, Saved,
+    SecretStore, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
