@@ -374,3 +374,55 @@ async fn a_number_the_business_does_not_text_gets_the_email_only() {
         );
     }
 }
+
+/// Every line of a job names its message, the job and what it is about (issue 12), through
+/// the subscriber Lambda uses; none carries the customer's number, email or name.
+#[tokio::test]
+async fn every_line_of_a_job_carries_its_ids_and_no_personal_data() {
+    let out = callbook_core::testing::CapturedLines::default();
+    let writer = out.clone();
+    let _logs =
+        tracing::subscriber::set_default(callbook_aws::telemetry::json_lines("info", move || {
+            writer.clone()
+        }));
+    let w = worker();
+    // The first try cannot queue its notifications (an error line); the redelivery can.
+    w.queue.faults.fail_next(1);
+    assert_eq!(failures(&w.handle(sample_event()).await).len(), 1);
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    let event = sample_event();
+    let message_id = event.records[0].message_id.clone().unwrap();
+    let job: Value = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+    let lines = out.lines();
+    assert!(lines.len() >= 3, "{}", out.text());
+    assert!(
+        lines.iter().any(|l| l["level"] == "ERROR"),
+        "{}",
+        out.text()
+    );
+    for line in &lines {
+        assert_eq!(
+            line["message_id"].as_str(),
+            Some(message_id.as_str()),
+            "{line:?}"
+        );
+        for (field, key) in [
+            ("business", "businessId"),
+            ("call_id", "callId"),
+            ("tool_call_id", "toolCallId"),
+            ("reference", "reference"),
+        ] {
+            assert_eq!(line.get(field), Some(&job[key]), "{field}: {line:?}");
+        }
+        assert!(
+            line["job"].as_str().unwrap().starts_with("booking#"),
+            "{line:?}"
+        );
+    }
+    let text = out.text();
+    let customer = &job["customer"];
+    for personal in ["name", "phone", "email"] {
+        let value = customer[personal].as_str().unwrap();
+        assert!(!text.contains(value), "{value} logged: {text}");
+    }
+}

@@ -1,10 +1,11 @@
 //! The HTTP edge: routes, and every outcome made into a response (JSON, with its status).
 
-use callbook_core::{WebhookMessage, read_webhook};
+use callbook_core::{WebhookMessage, is_route_id, read_webhook};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use tracing::warn;
+use tracing::field::Empty;
+use tracing::{Span, warn};
 
 use crate::gate::Rejection;
 use crate::unrouted::{self, UnroutedCalls};
@@ -56,12 +57,17 @@ impl<P: WebhookPorts> Webhook<P> {
         }
     }
 
-    /// A Vapi server message: through the gate, then answered by its kind.
+    /// A Vapi server message: through the gate, then answered by its kind. Its span names the
+    /// business once the gate has found it, and the call once the message is read, so every
+    /// later line carries them.
+    #[tracing::instrument(name = "request", skip_all, fields(business = Empty, call_id = Empty))]
     async fn vapi_webhook(&self, request: &Request) -> Response<Body> {
         let admitted = match self.admit(request).await {
             Ok(admitted) => admitted,
             Err(rejection) => return rejection.response(),
         };
+        let span = Span::current();
+        span.record("business", admitted.business.id.as_str());
         let message = match admitted.body.and_then(read_webhook) {
             Ok(message) => message,
             Err(e) => {
@@ -69,6 +75,9 @@ impl<P: WebhookPorts> Webhook<P> {
                 return Rejection::Unreadable(e).response();
             }
         };
+        if let Some(call_id) = call_id(&message) {
+            span.record("call_id", call_id);
+        }
         if admitted.unrouted && self.unrouted_calls == UnroutedCalls::Refuse {
             return json_response(StatusCode::OK, &unrouted::refusal(&message));
         }
@@ -103,5 +112,24 @@ impl<P: WebhookPorts> Webhook<P> {
             }
         };
         json_response(StatusCode::OK, &answer)
+    }
+}
+
+/// The message's call id, for its log lines: Vapi's ids are UUIDs; another form is not
+/// logged as it came (it could be anything the sender put there).
+fn call_id(message: &WebhookMessage) -> Option<&str> {
+    let call = match message {
+        WebhookMessage::ToolCalls { call, .. }
+        | WebhookMessage::SingleCall { call, .. }
+        | WebhookMessage::AssistantRequest { call }
+        | WebhookMessage::TransferDestinationRequest { call }
+        | WebhookMessage::Notice { call, .. } => call,
+        WebhookMessage::EndOfCallReport(report) => &report.call,
+        WebhookMessage::StatusUpdate(update) => &update.call,
+        WebhookMessage::Other { .. } => return None,
+    };
+    match call.call_id.as_deref()? {
+        id if is_route_id(id) => Some(id),
+        _ => Some("<malformed>"),
     }
 }

@@ -7,6 +7,7 @@ use callbook_core::{
 };
 use chrono::Duration;
 use serde_json::Value;
+use tracing::field::Empty;
 use tracing::{info, warn};
 
 use crate::spoken::{
@@ -95,7 +96,11 @@ impl<P: WebhookPorts> Webhook<P> {
         )
     }
 
-    /// A tool call answered before `deadline`, or an apology.
+    /// A tool call answered before `deadline`, or an apology. Its span names it on every line
+    /// it logs, with the booking it is about once a tool knows it (`tools::about_booking`).
+    #[tracing::instrument(name = "tool_call", skip_all, fields(
+        tool_call_id = tool_call.id.as_deref(), tool = %tool_call.name, reference = Empty,
+    ))]
     async fn answer_in_time(
         &self,
         business: &Business,
@@ -198,10 +203,10 @@ impl<P: WebhookPorts> Webhook<P> {
         };
         match &outcome {
             ToolOutcome::Answer(_) => {
-                info!(tool = %tool_call.name, call_id = ?call.call_id, "tool call answered")
+                info!("tool call answered")
             }
             refused => {
-                info!(tool = %tool_call.name, call_id = ?call.call_id, refusal = %redact_text(refused.text()), "tool call refused")
+                info!(refusal = %redact_text(refused.text()), "tool call refused")
             }
         }
         outcome

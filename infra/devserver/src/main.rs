@@ -14,6 +14,8 @@
 
 mod metrics;
 mod ports;
+#[cfg(test)]
+mod sam_env;
 mod server;
 mod stack;
 mod workers;

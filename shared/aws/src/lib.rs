@@ -26,9 +26,19 @@ pub use clock::SystemClock;
 pub use config::{Queue, Resources, Table};
 pub use worker::Worker;
 
-/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), with
+/// every call sent to `LOCAL_ENDPOINT_URL` when it is set. `sam local invoke --env-vars` only
+/// overrides variables the template declares, and `AWS_ENDPOINT_URL` declared empty would be
+/// read as an invalid URL; so the template declares this one empty (AWS's own endpoints) and
+/// infra/env.local.json points it at the local emulator.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    match std::env::var("LOCAL_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => loader.endpoint_url(url),
+        _ => loader,
+    }
+    .load()
+    .await
 }
 
 /// Renders an SDK error with its service code and message (the Display of `SdkError` is terse).

@@ -2,8 +2,10 @@
 //! helper: a worker says which job its queue carries and how to run one; the skeleton reads
 //! each message, runs its job once (`run_once`, keyed as the job type declares), and reports
 //! only the failed messages (`ReportBatchItemFailures`), so SQS redelivers those and, after
-//! `maxReceiveCount`, moves them to the DLQ. Each message runs in its own span; a failure's
-//! reason is logged, redacted, by message id.
+//! `maxReceiveCount`, moves them to the DLQ. Each message runs in its own span, which names
+//! the message and, once it is read, its job and what the job is about (`Correlated`: the
+//! business, call, tool call and booking), so every line of the job carries them; a failure's
+//! reason is logged, redacted.
 //!
 //! The invocation's deadline (Lambda's, from its context) bounds the work: a job's result is
 //! recorded with backoff until shortly before it (`run_once_by`), and a message is not
@@ -13,13 +15,14 @@ use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use callbook_core::{
-    Clock, ConfigError, IdempotencyStore, OnceError, PortError, QueueJob, Ran, redact_text,
-    run_once_by,
+    Clock, ConfigError, Correlated, IdempotencyStore, OnceError, PortError, QueueJob, Ran,
+    redact_text, run_once_by,
 };
 use chrono::{DateTime, Duration, Utc};
 use lambda_runtime::{LambdaEvent, service_fn};
 use thiserror::Error;
-use tracing::{Instrument, info};
+use tracing::field::Empty;
+use tracing::{Instrument, Span, info};
 
 use crate::SdkConfig;
 
@@ -118,7 +121,16 @@ pub async fn handle<W: Worker>(
             .get("ApproximateReceiveCount")
             .cloned()
             .unwrap_or_default();
-        let span = tracing::info_span!("message", message_id = %id, receive_count = %receive_count);
+        let span = tracing::info_span!(
+            "message",
+            message_id = %id,
+            receive_count = %receive_count,
+            job = Empty,
+            business = Empty,
+            call_id = Empty,
+            tool_call_id = Empty,
+            reference = Empty,
+        );
         // Boxed: the nested SDK futures are too deep for the compiler's layout otherwise.
         let result = Box::pin(run_message(worker, message, deadline))
             .instrument(span.clone())
@@ -151,6 +163,19 @@ async fn run_message<W: Worker>(
         error,
     })?;
     let (key, fingerprint) = (job.key(), job.fingerprint());
+    let span = Span::current();
+    span.record("job", key.as_str());
+    let ids = job.correlation();
+    for (field, id) in [
+        ("business", ids.business_id),
+        ("call_id", ids.call_id),
+        ("tool_call_id", ids.tool_call_id),
+        ("reference", ids.reference),
+    ] {
+        if let Some(id) = id {
+            span.record(field, id);
+        }
+    }
     let ran = run_once_by(
         worker.jobs_done(),
         worker.clock(),
@@ -164,11 +189,13 @@ async fn run_message<W: Worker>(
     match ran {
         Ran::Now(_) => Ok(()),
         Ran::Before(_) => {
-            info!(job = %key, %fingerprint, "job done before: skipped");
+            info!(%fingerprint, "job done before: skipped");
             Ok(())
         }
         Ran::Unrecorded(_, e) => {
-            tracing::error!(job = %key, "done but not recorded before the deadline; its claim holds off repeats until it expires");
+            tracing::error!(
+                "done but not recorded before the deadline; its claim holds off repeats until it expires"
+            );
             Err(JobFailure::Unrecorded(e))
         }
     }
@@ -202,7 +229,7 @@ mod tests {
     use aws_lambda_events::event::sqs::SqsMessage;
     use callbook_core::testing::faults::Faulty;
     use callbook_core::testing::memory::{FixedClock, MemoryIdempotencyStore};
-    use callbook_core::{OncePolicy, QUEUE_JOB};
+    use callbook_core::{Correlation, OncePolicy, QUEUE_JOB};
     use chrono::{TimeZone, Utc};
     use serde::Deserialize;
 
@@ -223,6 +250,17 @@ mod tests {
 
         fn fingerprint(&self) -> String {
             format!("{}|{}", self.id, self.fails)
+        }
+    }
+
+    /// A chore is about call `id` of business "b1".
+    impl Correlated for Chore {
+        fn correlation(&self) -> Correlation<'_> {
+            Correlation {
+                business_id: Some("b1"),
+                call_id: Some(&self.id),
+                ..Correlation::default()
+            }
         }
     }
 
@@ -355,5 +393,44 @@ mod tests {
         let event = batch(&[("m2", r#"{"id": "a", "fails": false}"#)]);
         assert!(failed_messages(&worker.handle(event).await).is_empty());
         assert_eq!(worker.jobs_done.faults.calls(), 2);
+    }
+
+    /// Every line of a message names it; once its job is read, the job's ids too.
+    #[tokio::test]
+    async fn every_line_of_a_job_carries_its_message_and_its_ids() {
+        let out = callbook_core::testing::CapturedLines::default();
+        let writer = out.clone();
+        let _logs =
+            tracing::subscriber::set_default(crate::telemetry::json_lines("info", move || {
+                writer.clone()
+            }));
+        let worker = chores(false);
+        let event = batch(&[
+            ("m1", r#"{"id": "a", "fails": false}"#),
+            ("m2", r#"{"id": "a", "fails": false}"#),
+            ("m3", r#"{"id": "b", "fails": true}"#),
+            ("m4", "not json"),
+        ]);
+        assert_eq!(failed_messages(&worker.handle(event).await), ["m3", "m4"]);
+        let lines = out.lines();
+        let by_message = |id: &str| -> Vec<_> {
+            lines
+                .iter()
+                .filter(|line| line.get("message_id").and_then(|v| v.as_str()) == Some(id))
+                .collect()
+        };
+        // m2 is skipped (done before), m3 and m4 failed: a line each; m1 logs nothing.
+        assert_eq!(lines.len(), 3, "{}", out.text());
+        for (id, call) in [("m2", "a"), ("m3", "b")] {
+            let logged = by_message(id);
+            assert_eq!(logged.len(), 1, "{}", out.text());
+            assert_eq!(logged[0]["business"], "b1");
+            assert_eq!(logged[0]["call_id"], call);
+            assert_eq!(logged[0]["job"], format!("chore#{call}"));
+        }
+        // Unreadable: no job, so no ids beyond the message's.
+        let unreadable = by_message("m4");
+        assert_eq!(unreadable.len(), 1, "{}", out.text());
+        assert!(!unreadable[0].contains_key("business"));
     }
 }

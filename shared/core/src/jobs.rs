@@ -13,6 +13,9 @@ use crate::values::phone::PhoneNumber;
 use crate::values::recipient::Recipient;
 use crate::values::reference::{BookingReference, stable_id};
 
+mod correlation;
+pub use correlation::{Correlated, Correlation};
+
 /// What a notification is about; the worker renders it with the templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -377,8 +380,8 @@ pub const QUEUE_JOB: OncePolicy = OncePolicy {
 
 /// A job a queue worker runs once: it says how it is read from a message body, its
 /// idempotency key, and what makes it that job (a redelivery has the same fingerprint; the
-/// same key with another fingerprint is refused).
-pub trait QueueJob: DeserializeOwned {
+/// same key with another fingerprint is refused). Its ids go on its log lines (`Correlated`).
+pub trait QueueJob: DeserializeOwned + Correlated {
     /// What the queue's messages are, for errors: "booking".
     const KIND: &'static str;
     const POLICY: OncePolicy = QUEUE_JOB;

@@ -85,8 +85,9 @@ pub use domain::limits::{
 pub use values::limits::CallerLimits;
 
 pub use jobs::{
-    AnalyticsJob, BookingQueueMessage, BookingSummary, Job, JobKind, LeadSummary, NotificationJob,
-    NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, SENDING, Waiting,
+    AnalyticsJob, BookingQueueMessage, BookingSummary, Correlated, Correlation, Job, JobKind,
+    LeadSummary, NotificationJob, NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, SENDING,
+    Waiting,
 };
 pub use metrics::{Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf};
 pub use once::{OnceError, Ran, Record, run_once, run_once_by};

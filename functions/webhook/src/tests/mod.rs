@@ -9,6 +9,7 @@ mod changes;
 mod health;
 mod identity;
 mod leads;
+mod logs;
 mod privacy;
 mod reports;
 mod samples;

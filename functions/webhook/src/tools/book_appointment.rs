@@ -88,6 +88,7 @@ impl<P: WebhookPorts> Webhook<P> {
                 }
             }
         };
+        super::about_booking(&reference);
         let job = BookingJob {
             // One job id per booking, so every enqueue of it is recorded once.
             job_id: format!("{}#{}", business.id, reference),

@@ -177,8 +177,16 @@ impl<P: WebhookPorts> Webhook<P> {
                 (found, caller)
             }
         };
-        Ok(choose_booking(lookup, &found, &caller, business, now)?.clone())
+        let booking = choose_booking(lookup, &found, &caller, business, now)?;
+        about_booking(&booking.reference);
+        Ok(booking.clone())
     }
+}
+
+/// The tool call's span (`tool_calls.rs`) names the booking it is about, so its later lines
+/// and the function's metrics lines carry the reference.
+pub(crate) fn about_booking(reference: &BookingReference) {
+    tracing::Span::current().record("reference", reference.as_str());
 }
 
 /// Who is booking what: a hash of business, who, start and service (no phone in clear).
