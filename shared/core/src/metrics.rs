@@ -231,9 +231,30 @@ pub trait MetricsSink: Send + Sync {
     fn emit(&self, function: &str, measurements: &[Measurement]);
 }
 
+/// Whether an instance's first invocation is still to come: each handler holds one, built
+/// with it, so `ColdStarts` counts instances (in Lambda one per process; in the dev server,
+/// where every function shares the process, one per function).
+#[derive(Debug, Default)]
+pub struct ColdStart(std::sync::atomic::AtomicBool);
+
+impl ColdStart {
+    /// True the first time only.
+    pub fn first(&self) -> bool {
+        !self.0.swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `ColdStarts` for the first invocation, nothing after.
+    pub fn measure(&self) -> Option<Measurement> {
+        self.first().then(|| Measurement::count(Metric::ColdStarts))
+    }
+}
+
 /// EMF's limits per record.
 pub const MAX_METRICS_PER_RECORD: usize = 100;
 pub const MAX_DIMENSIONS_PER_SET: usize = 30;
+
+/// A record's metrics, each with its values.
+type MetricValues = Vec<(Metric, Vec<f64>)>;
 
 /// The EMF lines for `measurements` at `timestamp_ms`: one record per distinct set of
 /// dimension values (EMF keeps dimension values at the record's root), each declaring its
@@ -246,9 +267,12 @@ pub fn emf_lines(
     measurements: &[Measurement],
 ) -> Vec<String> {
     // Group by (dimension values), keeping the order of first appearance.
-    let mut groups: Vec<(&[(Dimension, String)], Vec<(Metric, Vec<f64>)>)> = Vec::new();
+    let mut groups: Vec<(&[(Dimension, String)], MetricValues)> = Vec::new();
     for m in measurements {
-        let group = match groups.iter_mut().find(|(d, _)| *d == m.dimensions.as_slice()) {
+        let group = match groups
+            .iter_mut()
+            .find(|(d, _)| *d == m.dimensions.as_slice())
+        {
             Some(group) => group,
             None => {
                 groups.push((m.dimensions.as_slice(), Vec::new()));
@@ -264,7 +288,13 @@ pub fn emf_lines(
     let mut lines = Vec::new();
     for (dimensions, metrics) in groups {
         for chunk in metrics.chunks(MAX_METRICS_PER_RECORD) {
-            lines.push(emf_record(namespace, function, timestamp_ms, dimensions, chunk));
+            lines.push(emf_record(
+                namespace,
+                function,
+                timestamp_ms,
+                dimensions,
+                chunk,
+            ));
         }
     }
     lines
@@ -371,7 +401,10 @@ pub fn read_emf(line: &str) -> Result<Vec<Datapoint>, EmfError> {
             .and_then(Value::as_array)
             .ok_or_else(|| invalid("a directive without Metrics".into()))?;
         if metrics.len() > MAX_METRICS_PER_RECORD {
-            return Err(invalid(format!("{} metrics in one directive", metrics.len())));
+            return Err(invalid(format!(
+                "{} metrics in one directive",
+                metrics.len()
+            )));
         }
         let mut dimension_sets = Vec::new();
         for set in sets {
@@ -396,10 +429,16 @@ pub fn read_emf(line: &str) -> Result<Vec<Datapoint>, EmfError> {
             dimension_sets.push(values);
         }
         for declared in metrics {
-            let name = declared.get("Name").and_then(Value::as_str).unwrap_or_default();
+            let name = declared
+                .get("Name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let metric =
                 Metric::named(name).ok_or_else(|| invalid(format!("unknown metric {name:?}")))?;
-            let unit = declared.get("Unit").and_then(Value::as_str).unwrap_or_default();
+            let unit = declared
+                .get("Unit")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if unit != metric.unit().as_str() {
                 return Err(invalid(format!("{name} declared in {unit:?}")));
             }
