@@ -49,7 +49,7 @@ pub enum PortError {
 }
 
 /// Why a message can never reach its recipient, as a class (no address or number in it):
-/// the `send_failure` field of the log line, ready for a metric filter.
+/// the `send_failure` field of the log line and the `Reason` of `SendFailures`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SendFailure {
     /// SNS found the phone number invalid for SMS.
