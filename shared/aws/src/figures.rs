@@ -26,7 +26,6 @@ use crate::sdk_message;
 /// not fail the job: a job failed for it would be redelivered, find its work done and count
 /// nothing, so the figure would be lost either way, and a notification would risk a second
 /// send. A lost add is logged: the figure undercounts by one, the work itself stands.
-#[allow(clippy::too_many_arguments)]
 pub async fn count_done(
     metrics: &impl MetricsSink,
     figures: &impl DailyFigures,
