@@ -1141,3 +1141,81 @@ async fn recorded_bookings_get_their_references_claimed_once() {
         Ok(Reservation::ReferenceTaken)
     );
 }
+
+#[tokio::test]
+async fn daily_figures_count_by_the_hour_in_one_item_per_business_and_day() {
+    use callbook_aws::figures::{DynamoFigures, figures_key};
+    use callbook_core::{CallOutcome, DailyFigures, Figure, LeadGrade};
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = moto.env("booking-worker", "BUSINESSES_TABLE");
+    let figures = DynamoFigures::new(client.clone(), table.clone());
+    let at = |day: u32, hour: u32| Utc.with_ymd_and_hms(2026, 11, day, hour, 30, 0).unwrap();
+
+    // Day 24: two bookings at 07:xx, one at 09:xx with a call and two leads; day 25: one.
+    figures
+        .add("clinic", at(24, 7), &[Figure::Bookings])
+        .await
+        .unwrap();
+    figures
+        .add("clinic", at(24, 7), &[Figure::Bookings, Figure::TextsSent])
+        .await
+        .unwrap();
+    figures
+        .add(
+            "clinic",
+            at(24, 9),
+            &[
+                Figure::Bookings,
+                Figure::Calls(CallOutcome::Booked),
+                Figure::Leads(LeadGrade::Hot),
+                Figure::Leads(LeadGrade::Hot),
+            ],
+        )
+        .await
+        .unwrap();
+    figures
+        .add("clinic", at(25, 1), &[Figure::Bookings])
+        .await
+        .unwrap();
+    figures
+        .add("other", at(24, 7), &[Figure::Bookings])
+        .await
+        .unwrap();
+    figures.add("clinic", at(24, 7), &[]).await.unwrap();
+
+    // One item per business and day, with day and hour counters.
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(figures_key("clinic", at(24, 0).date_naive())))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let n = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).cloned();
+    assert_eq!(n("bookings").as_deref(), Some("3"));
+    assert_eq!(n("h07_bookings").as_deref(), Some("2"));
+    assert_eq!(n("h09_leads_hot").as_deref(), Some("2"));
+
+    let counts = |from, to| figures.counts("clinic", from, to);
+    // Only the hours in range: 07:00-08:59 of the 24th.
+    let morning = counts(at(24, 7), at(24, 8)).await.unwrap();
+    assert_eq!(morning.get("bookings"), Some(&2));
+    assert_eq!(morning.get("texts_sent"), Some(&1));
+    assert_eq!(morning.get("leads_hot"), None);
+    // The whole 24th and the first hours of the 25th: the day counter and one hour.
+    let two_days = counts(at(24, 0), at(25, 1)).await.unwrap();
+    assert_eq!(two_days.get("bookings"), Some(&4));
+    assert_eq!(
+        two_days.get(&Figure::Calls(CallOutcome::Booked).key()),
+        Some(&1)
+    );
+    assert_eq!(two_days.get("leads_hot"), Some(&2));
+    // A week with no figures, and a reversed range.
+    assert!(counts(at(10, 0), at(17, 0)).await.unwrap().is_empty());
+    assert!(counts(at(25, 0), at(24, 0)).await.unwrap().is_empty());
+}

@@ -128,24 +128,134 @@ fn the_dashboard_shows_the_business_the_pipeline_and_errors() {
     assert_eq!(titles.len(), 3, "{titles:?}");
     assert!(titles[0].contains("Business") && titles[1].contains("Pipeline"));
     assert!(titles[2].contains("Errors"));
-    // Every metric the business row reads is made by a metric filter of the template.
-    let made: Vec<&Value> = resources_of(&template, "AWS::Logs::MetricFilter")
-        .into_iter()
-        .map(|(_, f)| &f["Properties"]["MetricTransformations"][0]["MetricName"])
-        .collect();
+    // Every metric of our namespace the dashboard reads is one the functions emit (EMF),
+    // by the `Function` rollup of the function that emits it.
     for widget in body["widgets"].as_array().unwrap() {
         for metric in widget["properties"]["metrics"]
             .as_array()
             .into_iter()
             .flatten()
         {
-            if metric[0] == "callbook" {
+            if metric[0] == NAMESPACE {
+                let name = metric[1].as_str().unwrap();
+                assert_eq!(metric[2], "Function", "{metric}");
+                assert_eq!(
+                    Some(metric[3].as_str().unwrap()),
+                    emitted_by(name),
+                    "{metric}"
+                );
+            } else {
                 assert!(
-                    made.contains(&&metric[1]),
-                    "{} is made by nothing",
-                    metric[1]
+                    metric[0].as_str().unwrap().starts_with("AWS/"),
+                    "{metric}: a namespace nothing writes"
                 );
             }
         }
+    }
+    assert!(body.to_string().contains("\"ToolLatency\""));
+}
+
+/// The stack's metrics namespace, as the functions are told it and the alarms read it.
+const NAMESPACE: &str = "callbook/${AWS::StackName}";
+
+/// The function that emits a metric (`callbook_core::Metric`), by name.
+fn emitted_by(metric: &str) -> Option<&'static str> {
+    use callbook_core::Metric::*;
+    let metric = callbook_core::Metric::named(metric)?;
+    Some(match metric {
+        RequestLatency | ToolLatency | ToolCalls | RejectedRequests | UnroutedCalls => "webhook",
+        Bookings | Changes | Cancellations => "booking-worker",
+        Calls | Leads => "analytics-worker",
+        Sent | SendFailures | BreakerOpens => "notification-worker",
+        // Every function: no one function to name.
+        ColdStarts | JobAge | Retries | JobFailures => return None,
+    })
+}
+
+#[test]
+fn every_function_is_told_the_namespace_and_the_alarms_read_the_emf_metrics() {
+    let template = template();
+    assert_eq!(
+        template["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"],
+        json!({"Fn::Sub": NAMESPACE})
+    );
+    // No log metric filters left: every metric is EMF.
+    assert!(resources_of(&template, "AWS::Logs::MetricFilter").is_empty());
+    let alarms = resources_of(&template, "AWS::CloudWatch::Alarm");
+    let ours: Vec<_> = alarms
+        .iter()
+        .filter(|(_, a)| {
+            !a["Properties"]["Namespace"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("AWS/"))
+        })
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for (name, alarm) in &ours {
+        let p = &alarm["Properties"];
+        assert_eq!(p["Namespace"], json!({"Fn::Sub": NAMESPACE}), "{name}");
+        let metric = p["MetricName"].as_str().unwrap();
+        // The rollup: `Function` alone, the function that emits it.
+        assert_eq!(
+            p["Dimensions"],
+            json!([{"Name": "Function", "Value": emitted_by(metric).unwrap()}]),
+            "{name}"
+        );
+        names.push(metric);
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "BreakerOpens",
+            "SendFailures",
+            "ToolLatency",
+            "UnroutedCalls"
+        ]
+    );
+    // Tool latency: p99 over the parameter, which stays below Vapi's 20 s tool timeout.
+    let tool = &template["Resources"]["ToolLatencyAlarm"]["Properties"];
+    assert_eq!(tool["ExtendedStatistic"], "p99");
+    assert_eq!(tool["Threshold"], json!({"Ref": "ToolLatencyAlarmMs"}));
+    let parameter = &template["Parameters"]["ToolLatencyAlarmMs"];
+    assert_eq!(parameter["Default"], 8000);
+    assert!(parameter["MaxValue"].as_i64().unwrap() <= 20_000);
+}
+
+/// The workers add their businesses' daily figures with UpdateItem on the businesses' own
+/// keys, and nothing else there.
+#[test]
+fn the_workers_may_only_add_to_their_businesses_figures() {
+    use callbook_tests::{listed, statements};
+    let template = template();
+    for function in [
+        "BookingWorkerFunction",
+        "NotificationWorkerFunction",
+        "AnalyticsWorkerFunction",
+    ] {
+        let variables = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            variables["BUSINESSES_TABLE"],
+            json!({"Ref": "BusinessesTable"}),
+            "{function}"
+        );
+        let figures: Vec<&Value> = statements(&template, function)
+            .into_iter()
+            .filter(|s| s["Sid"] == "CountDailyFigures")
+            .collect();
+        assert_eq!(figures.len(), 1, "{function}");
+        let statement = figures[0];
+        assert_eq!(
+            listed(&statement["Action"]),
+            [&json!("dynamodb:UpdateItem")]
+        );
+        assert_eq!(
+            statement["Resource"],
+            json!({"Fn::GetAtt": ["BusinessesTable", "Arn"]})
+        );
+        assert_eq!(
+            statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+            json!(["BIZ#*"])
+        );
     }
 }

@@ -8,14 +8,16 @@ use std::sync::Arc;
 
 use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::calls::DynamoCallStore;
+use callbook_aws::figures::{DynamoFigures, count_done};
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::metrics::EmfLog;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table, Worker};
 use callbook_core::{
     Activity, AnalyticsJob, BookingReference, Business, BusinessDirectory, CallJob, CallRecord,
-    CallStore, Clock, ConfigError, CustomerContact, IdempotencyStore, Job, JobKind, JobQueue,
-    LeadJob, LeadRecord, LeadSummary, NotificationJob, PhoneNumber, PortError, Saved,
-    business_by_id, stable_id,
+    CallStore, Clock, ColdStart, ConfigError, CustomerContact, DailyFigures, Dimension, Figure,
+    IdempotencyStore, Job, JobKind, JobQueue, LeadJob, LeadRecord, LeadSummary, Measurement,
+    Metric, MetricsSink, NotificationJob, PhoneNumber, PortError, Saved, business_by_id, stable_id,
 };
 use thiserror::Error;
 use tracing::info;
@@ -43,7 +45,14 @@ pub trait AnalyticsWorkerPorts {
     /// changing anything twice.
     type JobsDone: IdempotencyStore;
     type Clock: Clock;
+    /// Calls by outcome, leads by grade (EMF on stdout in Lambda).
+    type Metrics: MetricsSink;
+    /// The same, per business and day.
+    type Figures: DailyFigures;
 }
+
+/// The `Function` dimension of its metrics.
+pub const FUNCTION: &str = "analytics-worker";
 
 pub struct AnalyticsWorker<P: AnalyticsWorkerPorts> {
     pub calls: P::Calls,
@@ -53,6 +62,9 @@ pub struct AnalyticsWorker<P: AnalyticsWorkerPorts> {
     pub queue: P::Queue,
     pub jobs_done: P::JobsDone,
     pub clock: P::Clock,
+    pub metrics: P::Metrics,
+    pub figures: P::Figures,
+    pub cold_start: ColdStart,
 }
 
 /// In Lambda: DynamoDB, SQS and the system clock.
@@ -64,6 +76,8 @@ impl AnalyticsWorkerPorts for Aws {
     type Queue = SqsJobQueue;
     type JobsDone = DynamoIdempotencyStore;
     type Clock = SystemClock;
+    type Metrics = EmfLog;
+    type Figures = DynamoFigures;
 }
 
 pub fn build(
@@ -80,6 +94,7 @@ pub fn build(
         ),
         default_business: Arc::new(Business::from_lookup(lookup)?),
         directory: DynamoBusinessDirectory::new(dynamodb.clone(), names.table(Table::Businesses)?),
+        figures: DynamoFigures::new(dynamodb.clone(), names.table(Table::Businesses)?),
         jobs_done: DynamoIdempotencyStore::new(dynamodb, names.table(Table::Idempotency)?),
         queue: SqsJobQueue::for_kinds(
             aws_sdk_sqs::Client::new(sdk),
@@ -87,6 +102,8 @@ pub fn build(
             &[JobKind::Notification],
         )?,
         clock: SystemClock,
+        metrics: EmfLog::from_lookup(lookup),
+        cold_start: ColdStart::default(),
     })
 }
 
@@ -95,6 +112,8 @@ impl<P: AnalyticsWorkerPorts> Worker for AnalyticsWorker<P> {
     type Error = AnalyticsError;
     type JobsDone = P::JobsDone;
     type Clock = P::Clock;
+    type Metrics = P::Metrics;
+    const FUNCTION: &'static str = FUNCTION;
 
     fn jobs_done(&self) -> &P::JobsDone {
         &self.jobs_done
@@ -102,6 +121,14 @@ impl<P: AnalyticsWorkerPorts> Worker for AnalyticsWorker<P> {
 
     fn clock(&self) -> &P::Clock {
         &self.clock
+    }
+
+    fn metrics(&self) -> &P::Metrics {
+        &self.metrics
+    }
+
+    fn cold_start(&self) -> &ColdStart {
+        &self.cold_start
     }
 
     async fn run(&self, job: &AnalyticsJob) -> Result<String, AnalyticsError> {
@@ -178,6 +205,20 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
         Ok("applied".into())
     }
 
+    /// What was done now, counted once (`count_done`).
+    async fn count(&self, business_id: &str, measured: Measurement, figure: Figure) {
+        count_done(
+            &self.metrics,
+            &self.figures,
+            FUNCTION,
+            business_id,
+            self.clock.now(),
+            &[measured],
+            &[figure],
+        )
+        .await;
+    }
+
     /// Reads the call, applies the job, writes it back if the version is unchanged.
     async fn update_call(
         &self,
@@ -190,6 +231,7 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
             let now = self.clock.now();
             let stored = self.calls.call(business_id, call_id).await?;
             let had_report = stored.as_ref().is_some_and(|c| c.report.is_some());
+            let had_outcome = stored.as_ref().is_some_and(|c| c.outcome.is_some());
             let mut call = stored.unwrap_or_else(|| CallRecord::new(business_id, call_id, now));
             if !call.apply(&job, business, now) {
                 return Ok(call);
@@ -204,6 +246,15 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
                 _ => None,
             };
             if self.calls.save_call(&call, contact.as_ref()).await? == Saved::Written {
+                // The call ended with this write: counted once, by its outcome.
+                if let (false, Some(outcome)) = (had_outcome, call.outcome) {
+                    self.count(
+                        business_id,
+                        Measurement::count(Metric::Calls).by(Dimension::Outcome, outcome.as_str()),
+                        Figure::Calls(outcome),
+                    )
+                    .await;
+                }
                 return Ok(call);
             }
         }
@@ -212,14 +263,21 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
 
     async fn merge_lead(&self, business: &Business, job: &LeadJob) -> Result<(), AnalyticsError> {
         for _ in 0..ATTEMPTS {
-            let mut lead = self
-                .calls
-                .lead(&job.business_id, &job.phone)
-                .await?
-                .unwrap_or_else(|| LeadRecord::new(job));
+            let stored = self.calls.lead(&job.business_id, &job.phone).await?;
+            let new = stored.is_none();
+            let mut lead = stored.unwrap_or_else(|| LeadRecord::new(job));
             let merged = lead.merge(job, business);
             if merged && self.calls.save_lead(&lead).await? == Saved::Stale {
                 continue;
+            }
+            // A lead is counted when it is first written (later jobs for the phone merge).
+            if merged && new {
+                self.count(
+                    &job.business_id,
+                    Measurement::count(Metric::Leads).by(Dimension::Grade, lead.grade.as_str()),
+                    Figure::Leads(lead.grade),
+                )
+                .await;
             }
             if merged {
                 info!(phone = %job.phone.redacted(), score = lead.score, grade = ?lead.grade, "lead recorded");

@@ -4,7 +4,8 @@ use callbook_aws::worker::failed_messages as failures;
 use callbook_core::CallOutcome;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
-    FixedClock, MemoryCallStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
+    FixedClock, MemoryCallStore, MemoryDirectory, MemoryFigures, MemoryIdempotencyStore,
+    MemoryMetrics, MemoryQueue,
 };
 use callbook_core::testing::sample_events;
 use callbook_core::{LeadGrade, LeadStatus};
@@ -22,6 +23,8 @@ impl AnalyticsWorkerPorts for InMemory {
     type Queue = MemoryQueue;
     type JobsDone = MemoryIdempotencyStore;
     type Clock = FixedClock;
+    type Metrics = MemoryMetrics;
+    type Figures = MemoryFigures;
 }
 
 type TestWorker = AnalyticsWorker<InMemory>;
@@ -43,6 +46,9 @@ fn worker() -> TestWorker {
         queue: MemoryQueue::default(),
         jobs_done: MemoryIdempotencyStore::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 12, 0).unwrap()),
+        metrics: MemoryMetrics::default(),
+        figures: MemoryFigures::default(),
+        cold_start: ColdStart::default(),
     }
 }
 
@@ -118,6 +124,39 @@ async fn calls_are_recorded_with_outcome_and_interest_becomes_one_lead() {
     let contacts = w.calls.contacts.lock().unwrap().clone();
     assert_eq!(contacts.len(), 2);
     assert!(contacts.values().all(|(count, _)| *count == 1));
+
+    // Each ended call counted once by its outcome; the lead once, by its grade when first
+    // captured; the business's figures the same.
+    assert_eq!(counted(&w), (vec!["booked".into(), "lead".into()], 1.0));
+    let day = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
+    let figures = w
+        .figures
+        .counts("default", day, day + chrono::Duration::hours(23))
+        .await
+        .unwrap();
+    assert_eq!(
+        (figures.get("calls_booked"), figures.get("calls_lead")),
+        (Some(&1), Some(&1))
+    );
+    let leads: u64 = figures
+        .iter()
+        .filter(|(k, _)| k.starts_with("leads_"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(leads, 1);
+}
+
+/// The outcomes of the `Calls` emitted, sorted, and the number of `Leads`.
+fn counted(w: &TestWorker) -> (Vec<String>, f64) {
+    let mut outcomes: Vec<String> = w
+        .metrics
+        .emitted()
+        .iter()
+        .filter(|(_, m)| m.metric == Metric::Calls)
+        .filter_map(|(_, m)| m.dimension(Dimension::Outcome).map(str::to_string))
+        .collect();
+    outcomes.sort();
+    (outcomes, w.metrics.total(Metric::Leads))
 }
 
 #[tokio::test]
@@ -144,6 +183,11 @@ async fn redelivery_changes_nothing() {
     assert_eq!(before, after);
     let contacts = w.calls.contacts.lock().unwrap().clone();
     assert!(contacts.values().all(|(count, _)| *count == 1));
+    assert_eq!(
+        counted(&w),
+        (vec!["booked".into(), "lead".into()], 1.0),
+        "nothing counted twice"
+    );
 }
 
 #[tokio::test]

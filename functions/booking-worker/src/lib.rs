@@ -4,14 +4,17 @@
 //! what happened in the call. Runs on callbook-aws's worker skeleton (`Worker`).
 
 use callbook_aws::dynamo::DynamoBookingStore;
+use callbook_aws::figures::{DynamoFigures, count_done};
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::metrics::EmfLog;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table, Worker};
 use callbook_core::{
     Activity, AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, BookingQueueMessage,
-    BookingStore, BookingSummary, CallActivity, Clock, ConfigError, IdempotencyStore, Job, JobKind,
-    JobQueue, NotificationJob, NotificationKind, PortError, RecordOutcome, SlotStore,
+    BookingStore, BookingSummary, CallActivity, Clock, ColdStart, ConfigError, DailyFigures,
+    Figure, IdempotencyStore, Job, JobKind, JobQueue, Measurement, Metric, MetricsSink,
+    NotificationJob, NotificationKind, PortError, RecordOutcome, SlotStore,
 };
 use tracing::info;
 
@@ -25,6 +28,10 @@ pub trait BookingWorkerPorts {
     /// claim writes nothing twice).
     type JobsDone: IdempotencyStore;
     type Clock: Clock;
+    /// Bookings, changes and cancellations (EMF on stdout in Lambda).
+    type Metrics: MetricsSink;
+    /// The same, per business and day.
+    type Figures: DailyFigures;
 }
 
 pub struct BookingWorker<P: BookingWorkerPorts> {
@@ -33,7 +40,13 @@ pub struct BookingWorker<P: BookingWorkerPorts> {
     pub queue: P::Queue,
     pub jobs_done: P::JobsDone,
     pub clock: P::Clock,
+    pub metrics: P::Metrics,
+    pub figures: P::Figures,
+    pub cold_start: ColdStart,
 }
+
+/// The `Function` dimension of its metrics.
+pub const FUNCTION: &str = "booking-worker";
 
 /// In Lambda: DynamoDB, SQS and the system clock.
 pub enum Aws {}
@@ -44,6 +57,8 @@ impl BookingWorkerPorts for Aws {
     type Queue = SqsJobQueue;
     type JobsDone = DynamoIdempotencyStore;
     type Clock = SystemClock;
+    type Metrics = EmfLog;
+    type Figures = DynamoFigures;
 }
 
 pub fn build(
@@ -59,6 +74,7 @@ pub fn build(
             names.table(Table::Bookings)?,
         ),
         calendar: DynamoSlotStore::new(dynamodb.clone(), names.table(Table::Bookings)?),
+        figures: DynamoFigures::new(dynamodb.clone(), names.table(Table::Businesses)?),
         jobs_done: DynamoIdempotencyStore::new(dynamodb, names.table(Table::Idempotency)?),
         queue: SqsJobQueue::for_kinds(
             aws_sdk_sqs::Client::new(sdk),
@@ -66,6 +82,8 @@ pub fn build(
             &[JobKind::Notification, JobKind::Analytics],
         )?,
         clock: SystemClock,
+        metrics: EmfLog::from_lookup(lookup),
+        cold_start: ColdStart::default(),
     })
 }
 
@@ -74,6 +92,8 @@ impl<P: BookingWorkerPorts> Worker for BookingWorker<P> {
     type Error = PortError;
     type JobsDone = P::JobsDone;
     type Clock = P::Clock;
+    type Metrics = P::Metrics;
+    const FUNCTION: &'static str = FUNCTION;
 
     fn jobs_done(&self) -> &P::JobsDone {
         &self.jobs_done
@@ -81,6 +101,14 @@ impl<P: BookingWorkerPorts> Worker for BookingWorker<P> {
 
     fn clock(&self) -> &P::Clock {
         &self.clock
+    }
+
+    fn metrics(&self) -> &P::Metrics {
+        &self.metrics
+    }
+
+    fn cold_start(&self) -> &ColdStart {
+        &self.cold_start
     }
 
     async fn run(&self, message: &BookingQueueMessage) -> Result<String, PortError> {
@@ -92,9 +120,27 @@ impl<P: BookingWorkerPorts> Worker for BookingWorker<P> {
 }
 
 impl<P: BookingWorkerPorts> BookingWorker<P> {
+    /// What was done now, counted once (`count_done`).
+    async fn count(&self, business_id: &str, metric: Metric, figure: Figure) {
+        count_done(
+            &self.metrics,
+            &self.figures,
+            FUNCTION,
+            business_id,
+            self.clock.now(),
+            &[Measurement::count(metric)],
+            &[figure],
+        )
+        .await;
+    }
+
     async fn record(&self, job: &BookingJob) -> Result<String, PortError> {
         let outcome = self.bookings.record_booking(job, self.clock.now()).await?;
         info!(reference = %job.reference, business = %job.business_id, ?outcome, "booking recorded");
+        if outcome == RecordOutcome::Recorded {
+            self.count(&job.business_id, Metric::Bookings, Figure::Bookings)
+                .await;
+        }
         // Also on a redelivery: the previous attempt may have stopped before this step.
         // Notification ids are deterministic, so the notification worker sends each once.
         // The customer's text only where the business texts (the email always goes).
@@ -137,6 +183,13 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             released = applied.release.len(),
             "booking change applied"
         );
+        if applied.applied_now {
+            let (metric, figure) = match job.change {
+                BookingChange::Cancel { .. } => (Metric::Cancellations, Figure::Cancellations),
+                BookingChange::Reschedule { .. } => (Metric::Changes, Figure::Changes),
+            };
+            self.count(&job.business_id, metric, figure).await;
+        }
         if !applied.notify {
             return Ok("applied before".into());
         }

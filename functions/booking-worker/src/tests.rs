@@ -3,7 +3,8 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use callbook_aws::worker::failed_messages as failures;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
-    FixedClock, MemoryBookingStore, MemoryIdempotencyStore, MemoryQueue, MemorySlotStore,
+    FixedClock, MemoryBookingStore, MemoryFigures, MemoryIdempotencyStore, MemoryMetrics,
+    MemoryQueue, MemorySlotStore,
 };
 use callbook_core::testing::sample_events;
 use callbook_core::{SlotStore, TextPermission};
@@ -49,6 +50,8 @@ impl BookingWorkerPorts for InMemory {
     type Queue = Faulty<MemoryQueue>;
     type JobsDone = MemoryIdempotencyStore;
     type Clock = FixedClock;
+    type Metrics = MemoryMetrics;
+    type Figures = Faulty<MemoryFigures>;
 }
 
 type TestWorker = BookingWorker<InMemory>;
@@ -62,7 +65,19 @@ fn worker() -> TestWorker {
         queue: Faulty::default(),
         jobs_done: MemoryIdempotencyStore::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 5).unwrap()),
+        metrics: MemoryMetrics::default(),
+        figures: Faulty::default(),
+        cold_start: ColdStart::default(),
     }
+}
+
+/// The business's figures for the test's day.
+async fn figures(w: &TestWorker) -> callbook_core::FigureCounts {
+    let day = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
+    w.figures
+        .counts("default", day, day + chrono::Duration::hours(23))
+        .await
+        .unwrap()
 }
 
 fn sample_event() -> SqsEvent {
@@ -120,6 +135,28 @@ async fn the_same_job_twice_writes_once() {
     assert_eq!(w.bookings.bookings().len(), 1);
     assert_eq!(w.bookings.customers()[0].booking_count, 1);
     assert_eq!(w.queue.sent().len(), 6);
+    // Counted once: where the booking was written, not on either repeat.
+    assert_eq!(w.metrics.total(Metric::Bookings), 1.0);
+    assert_eq!(figures(&w).await.get("bookings"), Some(&1));
+    assert!(
+        w.metrics
+            .emitted()
+            .iter()
+            .all(|(function, _)| function == FUNCTION)
+    );
+}
+
+/// The figures' store down: the booking and its follow-ups stand, the figure is lost (never
+/// retried, so never doubled), the metric still counts it.
+#[tokio::test]
+async fn a_figures_failure_never_fails_the_booking() {
+    let w = worker();
+    w.figures.faults.fail_next(1);
+    assert!(failures(&w.handle(sample_event()).await).is_empty());
+    assert_eq!(w.bookings.bookings().len(), 1);
+    assert_eq!(w.queue.sent().len(), 3);
+    assert_eq!(w.metrics.total(Metric::Bookings), 1.0);
+    assert!(figures(&w).await.is_empty());
 }
 
 /// The worker dies after its DynamoDB write and before the message is deleted (here: the
@@ -138,6 +175,11 @@ async fn a_crash_after_the_write_is_redelivered_and_nothing_is_doubled() {
     assert_eq!(w.bookings.bookings().len(), 1);
     assert_eq!(w.bookings.customers()[0].booking_count, 1);
     assert_eq!(w.queue.sent().len(), 3);
+    assert_eq!(
+        w.metrics.total(Metric::Bookings),
+        1.0,
+        "counted by the first try"
+    );
 }
 
 #[tokio::test]
@@ -223,6 +265,14 @@ async fn a_reschedule_then_a_cancel_apply_once_free_the_calendar_and_notify() {
     );
     let customer = &w.bookings.customers()[0];
     assert_eq!(customer.lifetime_value_cents, 0, "booked 150.00, cancelled");
+    // One move and one cancel, though the move was delivered twice.
+    assert_eq!(w.metrics.total(Metric::Changes), 1.0);
+    assert_eq!(w.metrics.total(Metric::Cancellations), 1.0);
+    let counted = figures(&w).await;
+    assert_eq!(
+        (counted.get("changes"), counted.get("cancellations")),
+        (Some(&1), Some(&1))
+    );
 
     let ids: Vec<String> = w.queue.sent().iter().map(Job::id).collect();
     for id in [

@@ -4,19 +4,26 @@
 
 mod paced;
 
+use callbook_aws::figures::{DynamoFigures, count_done};
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::metrics::EmfLog;
 use callbook_aws::notify::{SesEmail, SmsOptOuts, SnsSms};
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table, Worker};
 use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::templates::{email_for, sms_for};
 use callbook_core::{
-    Clock, ConfigError, EmailSender, IdempotencyStore, NotificationJob, OptOuts, PortError,
-    Recipient, SendFailure, SmsSender, country_of, number, required, setting,
+    Clock, ColdStart, ConfigError, DailyFigures, Dimension, EmailSender, Figure, IdempotencyStore,
+    Measurement, Metric, MetricsSink, NotificationJob, OptOuts, PortError, Recipient, SendFailure,
+    SmsSender, country_of, number, required, setting,
 };
 use chrono::Duration;
 use tracing::{info, warn};
 
 pub use paced::Paced;
+
+/// The `Reason` of a send that failed for now (the provider, or every provider's circuit):
+/// retried, unlike the `SendFailure` classes.
+pub const UNAVAILABLE: &str = "unavailable";
 
 /// What is recorded for a message its recipient can never get: done, so a redelivery skips it.
 pub fn rejected(reason: SendFailure) -> String {
@@ -32,7 +39,14 @@ pub trait NotificationWorkerPorts {
     /// Phones that asked for no more SMS get none.
     type OptOuts: OptOuts;
     type Clock: Clock;
+    /// Sends and failures by channel, breaker opens (EMF on stdout in Lambda).
+    type Metrics: MetricsSink;
+    /// Texts and emails sent and failed, per business and day.
+    type Figures: DailyFigures;
 }
+
+/// The `Function` dimension of its metrics.
+pub const FUNCTION: &str = "notification-worker";
 
 pub struct NotificationWorker<P: NotificationWorkerPorts> {
     pub jobs_done: P::JobsDone,
@@ -40,6 +54,9 @@ pub struct NotificationWorker<P: NotificationWorkerPorts> {
     pub email: P::Email,
     pub opt_outs: P::OptOuts,
     pub clock: P::Clock,
+    pub metrics: P::Metrics,
+    pub figures: P::Figures,
+    pub cold_start: ColdStart,
 }
 
 /// In Lambda: SNS and SES, each paced and behind a circuit breaker with a second region.
@@ -51,6 +68,8 @@ impl NotificationWorkerPorts for Aws {
     type Email = Paced<Failover<SesEmail, SystemClock>>;
     type OptOuts = SmsOptOuts;
     type Clock = SystemClock;
+    type Metrics = EmfLog;
+    type Figures = DynamoFigures;
 }
 
 /// SNS and SES in the function's region, then (with `SECONDARY_REGION`) in a second region
@@ -94,6 +113,10 @@ pub fn build(
     });
     let names = Resources::from_lookup(lookup);
     Ok(NotificationWorker {
+        figures: DynamoFigures::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            names.table(Table::Businesses)?,
+        ),
         jobs_done: DynamoIdempotencyStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
             names.table(Table::Idempotency)?,
@@ -130,6 +153,8 @@ pub fn build(
             aws_sdk_sns::Client::new(sdk),
         ),
         clock: SystemClock,
+        metrics: EmfLog::from_lookup(lookup),
+        cold_start: ColdStart::default(),
     })
 }
 
@@ -138,6 +163,8 @@ impl<P: NotificationWorkerPorts> Worker for NotificationWorker<P> {
     type Error = PortError;
     type JobsDone = P::JobsDone;
     type Clock = P::Clock;
+    type Metrics = P::Metrics;
+    const FUNCTION: &'static str = FUNCTION;
 
     fn jobs_done(&self) -> &P::JobsDone {
         &self.jobs_done
@@ -145,6 +172,14 @@ impl<P: NotificationWorkerPorts> Worker for NotificationWorker<P> {
 
     fn clock(&self) -> &P::Clock {
         &self.clock
+    }
+
+    fn metrics(&self) -> &P::Metrics {
+        &self.metrics
+    }
+
+    fn cold_start(&self) -> &ColdStart {
+        &self.cold_start
     }
 
     /// A failed opt-out check is a failed send: the claim is given up and the message
@@ -157,28 +192,78 @@ impl<P: NotificationWorkerPorts> Worker for NotificationWorker<P> {
         if let Recipient::Sms { phone } = &job.recipient
             && country_of(phone).is_none()
         {
-            return Ok(self.not_sent(job, SendFailure::NoCountry));
+            return Ok(self.not_sent(job, SendFailure::NoCountry).await);
         }
         if let Recipient::Sms { phone } = &job.recipient
             && self.opt_outs.opted_out(&job.business_id, phone).await?
         {
-            return Ok(self.not_sent(job, SendFailure::OptedOut));
+            return Ok(self.not_sent(job, SendFailure::OptedOut).await);
         }
-        match self.send(job).await {
+        let opens = self.breaker_opens(&job.recipient);
+        let sent = self.send(job).await;
+        let channel = job.recipient.channel();
+        // Read around the send: an instance sends one message at a time.
+        let opened = self.breaker_opens(&job.recipient).saturating_sub(opens);
+        if opened > 0 {
+            self.metrics.emit(
+                FUNCTION,
+                &[Measurement::new(Metric::BreakerOpens, opened as f64)
+                    .by(Dimension::Channel, channel)],
+            );
+        }
+        match sent {
             Ok(provider_id) => {
                 info!(notification = %job.notification_id, %provider_id, "sent");
+                let figure = match job.recipient {
+                    Recipient::Sms { .. } => Figure::TextsSent,
+                    Recipient::Email { .. } => Figure::EmailsSent,
+                };
+                let sent = Measurement::count(Metric::Sent).by(Dimension::Channel, channel);
+                self.count(job, sent, figure).await;
                 Ok(provider_id)
             }
-            Err(PortError::Rejected(reason)) => Ok(self.not_sent(job, reason)),
-            Err(e) => Err(e),
+            Err(PortError::Rejected(reason)) => Ok(self.not_sent(job, reason).await),
+            Err(e) => {
+                // Retried: counted per attempt as `unavailable`, not in the business's
+                // figures (the message is not failed yet).
+                self.metrics.emit(
+                    FUNCTION,
+                    &[Measurement::count(Metric::SendFailures)
+                        .by(Dimension::Channel, channel)
+                        .by(Dimension::Reason, UNAVAILABLE)],
+                );
+                Err(e)
+            }
         }
     }
 }
 
 impl<P: NotificationWorkerPorts> NotificationWorker<P> {
-    /// One log line per message that can never go, by class (a metric filter counts
-    /// `send_failure`); no number or address in it.
-    fn not_sent(&self, job: &NotificationJob, reason: SendFailure) -> String {
+    fn breaker_opens(&self, recipient: &Recipient) -> u64 {
+        match recipient {
+            Recipient::Sms { .. } => self.sms.breaker_opens(),
+            Recipient::Email { .. } => self.email.breaker_opens(),
+        }
+    }
+
+    /// A message sent or refused for good: counted once (`count_done`); the claim keeps a
+    /// redelivery from sending or refusing it again.
+    async fn count(&self, job: &NotificationJob, measured: Measurement, figure: Figure) {
+        count_done(
+            &self.metrics,
+            &self.figures,
+            FUNCTION,
+            &job.business_id,
+            self.clock.now(),
+            &[measured],
+            &[figure],
+        )
+        .await;
+    }
+
+    /// One log line per message that can never go, by class, and its `SendFailures`; no
+    /// number or address in either.
+    async fn not_sent(&self, job: &NotificationJob, reason: SendFailure) -> String {
         warn!(
             notification = %job.notification_id,
             kind = job.kind.as_str(),
@@ -186,6 +271,14 @@ impl<P: NotificationWorkerPorts> NotificationWorker<P> {
             send_failure = reason.as_str(),
             "not sent: the recipient cannot get it"
         );
+        let figure = match job.recipient {
+            Recipient::Sms { .. } => Figure::TextsFailed,
+            Recipient::Email { .. } => Figure::EmailsFailed,
+        };
+        let failed = Measurement::count(Metric::SendFailures)
+            .by(Dimension::Channel, job.recipient.channel())
+            .by(Dimension::Reason, reason.as_str());
+        self.count(job, failed, figure).await;
         rejected(reason)
     }
 

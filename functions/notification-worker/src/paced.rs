@@ -20,6 +20,15 @@ impl<P> Paced<P> {
         }
     }
 
+    /// The same pace around another sender (the dev server puts its faults inside it).
+    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> Paced<Q> {
+        Paced {
+            interval: self.interval,
+            next: self.next,
+            inner: f(self.inner),
+        }
+    }
+
     /// Waits for this send's turn.
     async fn turn(&self) {
         let at = {
@@ -37,6 +46,10 @@ impl<P: SmsSender> SmsSender for Paced<P> {
         self.turn().await;
         self.inner.send_sms(to, text).await
     }
+
+    fn breaker_opens(&self) -> u64 {
+        self.inner.breaker_opens()
+    }
 }
 
 impl<P: EmailSender> EmailSender for Paced<P> {
@@ -47,5 +60,9 @@ impl<P: EmailSender> EmailSender for Paced<P> {
     ) -> Result<String, PortError> {
         self.turn().await;
         self.inner.send_email(to, email).await
+    }
+
+    fn breaker_opens(&self) -> u64 {
+        self.inner.breaker_opens()
     }
 }

@@ -4,7 +4,8 @@ use callbook_aws::worker::failed_messages as failures;
 use callbook_core::PhoneNumber;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
-    FixedClock, MemoryEmail, MemoryIdempotencyStore, MemoryOptOuts, MemorySms,
+    FixedClock, MemoryEmail, MemoryFigures, MemoryIdempotencyStore, MemoryMetrics, MemoryOptOuts,
+    MemorySms,
 };
 use callbook_core::testing::sample_events;
 use chrono::{TimeZone, Utc};
@@ -18,6 +19,8 @@ impl NotificationWorkerPorts for InMemory {
     type Email = Faulty<MemoryEmail>;
     type OptOuts = Faulty<MemoryOptOuts>;
     type Clock = FixedClock;
+    type Metrics = MemoryMetrics;
+    type Figures = MemoryFigures;
 }
 
 type TestWorker = NotificationWorker<InMemory>;
@@ -29,7 +32,35 @@ fn worker() -> TestWorker {
         email: Faulty::default(),
         opt_outs: Faulty::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 10).unwrap()),
+        metrics: MemoryMetrics::default(),
+        figures: MemoryFigures::default(),
+        cold_start: ColdStart::default(),
     }
+}
+
+/// The metric's (channel, reason) values emitted, in order.
+fn by_channel(metrics: &MemoryMetrics, metric: Metric) -> Vec<(String, Option<String>)> {
+    metrics
+        .emitted()
+        .into_iter()
+        .filter(|(_, m)| m.metric == metric)
+        .map(|(_, m)| {
+            (
+                m.dimension(Dimension::Channel)
+                    .unwrap_or_default()
+                    .to_string(),
+                m.dimension(Dimension::Reason).map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+async fn figures_of(figures: &MemoryFigures) -> callbook_core::FigureCounts {
+    let day = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
+    figures
+        .counts("default", day, day + Duration::hours(23))
+        .await
+        .unwrap()
 }
 
 fn sample_event() -> SqsEvent {
@@ -65,6 +96,16 @@ async fn a_redelivered_notification_is_not_sent_twice() {
     w.handle(sample_event()).await;
     assert!(failures(&w.handle(sample_event()).await).is_empty());
     assert_eq!(counts(&w), (1, 1));
+    // Each counted once, by channel.
+    assert_eq!(
+        by_channel(&w.metrics, Metric::Sent),
+        [("sms".to_string(), None), ("email".to_string(), None)]
+    );
+    let figures = figures_of(&w.figures).await;
+    assert_eq!(
+        (figures.get("texts_sent"), figures.get("emails_sent")),
+        (Some(&1), Some(&1))
+    );
 }
 
 #[tokio::test]
@@ -79,6 +120,13 @@ async fn a_failed_send_goes_back_to_the_queue_and_the_retry_sends() {
     assert_eq!(counts(&w), (1, 0));
     assert!(failures(&w.handle(sample_event()).await).is_empty());
     assert_eq!(counts(&w), (1, 1));
+    // The failed attempt is a failure for now, not the business's failed email.
+    assert_eq!(
+        by_channel(&w.metrics, Metric::SendFailures),
+        [("email".to_string(), Some(UNAVAILABLE.to_string()))]
+    );
+    assert_eq!(w.metrics.total(Metric::Sent), 2.0);
+    assert_eq!(figures_of(&w.figures).await.get("emails_failed"), None);
 }
 
 #[tokio::test]
@@ -233,6 +281,19 @@ async fn a_refused_recipient_is_recorded_with_its_reason_and_never_retried() {
     // A redelivery skips them: the provider is not asked again.
     assert!(failures(&w.handle(sample_event()).await).is_empty());
     assert_eq!(*w.sms.refusals.lock().unwrap(), 1);
+    // Counted once each, by channel and class.
+    assert_eq!(
+        by_channel(&w.metrics, Metric::SendFailures),
+        [
+            ("sms".to_string(), Some("invalid_number".to_string())),
+            ("email".to_string(), Some("email_rejected".to_string())),
+        ]
+    );
+    let figures = figures_of(&w.figures).await;
+    assert_eq!(
+        (figures.get("texts_failed"), figures.get("emails_failed")),
+        (Some(&1), Some(&1))
+    );
 }
 
 #[tokio::test]
@@ -259,6 +320,8 @@ impl NotificationWorkerPorts for Breaking {
     type Email = MemoryEmail;
     type OptOuts = MemoryOptOuts;
     type Clock = FixedClock;
+    type Metrics = MemoryMetrics;
+    type Figures = MemoryFigures;
 }
 
 /// Many bad numbers in a row leave the breaker closed: the next good number is sent.
@@ -276,6 +339,9 @@ async fn refused_numbers_never_open_the_breaker_for_the_other_messages() {
         email: MemoryEmail::default(),
         opt_outs: MemoryOptOuts::default(),
         clock,
+        metrics: MemoryMetrics::default(),
+        figures: MemoryFigures::default(),
+        cold_start: ColdStart::default(),
     };
     let region = callbook_core::PhoneRegion::from_code("US").unwrap();
     let mut event = SqsEvent::default();
@@ -299,4 +365,56 @@ async fn refused_numbers_never_open_the_breaker_for_the_other_messages() {
         w.sms.primary.breaker.state(),
         BreakerState::Closed { failures: 0 }
     );
+}
+
+/// A provider failing twice in a row opens its breaker: one `BreakerOpens` by channel.
+#[tokio::test]
+async fn a_breaker_that_opens_is_counted_once_by_channel() {
+    use callbook_core::resilience::{Failover, Guarded};
+    let clock = worker().clock;
+    let w = NotificationWorker::<Failing> {
+        jobs_done: MemoryIdempotencyStore::default(),
+        sms: Failover {
+            primary: Guarded::new("sns", Faulty::default(), 2, Duration::seconds(30)),
+            secondary: None,
+            clock,
+        },
+        email: MemoryEmail::default(),
+        opt_outs: MemoryOptOuts::default(),
+        clock,
+        metrics: MemoryMetrics::default(),
+        figures: MemoryFigures::default(),
+        cold_start: ColdStart::default(),
+    };
+    w.sms.primary.provider.faults.fail_next(100);
+    let mut event = SqsEvent::default();
+    for n in 0..4 {
+        let mut message = sample_event().records[0].clone();
+        message.message_id = Some(format!("m{n}"));
+        message.body = message
+            .body
+            .map(|b| b.replace("K7P2X9#", &format!("K7P2X{n}#")));
+        event.records.push(message);
+    }
+    assert_eq!(failures(&w.handle(event).await).len(), 4);
+    assert_eq!(
+        by_channel(&w.metrics, Metric::BreakerOpens),
+        [("sms".to_string(), None)]
+    );
+    // Two failed at the provider, two met the open circuit: all four failed for now.
+    assert_eq!(w.metrics.total(Metric::SendFailures), 4.0);
+    assert_eq!(w.metrics.total(Metric::ColdStarts), 1.0);
+}
+
+/// SMS through a breaker in front of a provider that fails on demand.
+enum Failing {}
+
+impl NotificationWorkerPorts for Failing {
+    type JobsDone = MemoryIdempotencyStore;
+    type Sms = callbook_core::resilience::Failover<Faulty<MemorySms>, FixedClock>;
+    type Email = MemoryEmail;
+    type OptOuts = MemoryOptOuts;
+    type Clock = FixedClock;
+    type Metrics = MemoryMetrics;
+    type Figures = MemoryFigures;
 }

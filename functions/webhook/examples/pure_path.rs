@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use callbook_aws::metrics::{EmfLog, LineWriter};
 use callbook_core::Authenticator;
 use callbook_core::Business;
 use callbook_core::testing::memory::{
@@ -29,6 +30,17 @@ impl WebhookPorts for InMemory {
     type Verifications = MemoryVerifications;
     type Health = StaticHealth;
     type Clock = FixedClock;
+    type Metrics = EmfLog<Discard>;
+}
+
+/// The metrics' EMF lines built as in Lambda, then dropped instead of written to stdout
+/// (whose cost is Lambda's log pipe, not the webhook's).
+struct Discard;
+
+impl LineWriter for Discard {
+    fn write_line(&self, line: &str) {
+        std::hint::black_box(line);
+    }
 }
 
 fn main() {
@@ -58,6 +70,8 @@ fn main() {
         quotas: MemoryQuotas::default(),
         health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
+        metrics: EmfLog::new("callbook".into(), Discard),
+        cold_start: Default::default(),
     };
     let bodies = [
         (

@@ -7,6 +7,7 @@ use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::metrics::EmfLog;
 use callbook_aws::quotas::DynamoQuotas;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
@@ -14,7 +15,7 @@ use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::verifications::DynamoVerifications;
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table};
 use callbook_core::{
-    Authenticator, Business, ConfigError, JobKind, WebhookSecret, setting,
+    Authenticator, Business, ColdStart, ConfigError, JobKind, WebhookSecret, setting,
     stored_deployment_secrets,
 };
 
@@ -62,6 +63,8 @@ pub async fn build(
         health: AwsHealthProbe::for_resources(dynamodb, sqs, &names),
         secrets,
         clock: SystemClock,
+        metrics: EmfLog::from_lookup(lookup),
+        cold_start: ColdStart::default(),
     })
 }
 

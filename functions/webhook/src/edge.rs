@@ -1,13 +1,16 @@
 //! The HTTP edge: routes, and every outcome made into a response (JSON, with its status).
 
-use callbook_core::{WebhookMessage, is_route_id, read_webhook};
+use callbook_core::{
+    Business, Measurement, MetricsSink, WebhookMessage, is_route_id, read_webhook,
+};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use tracing::field::Empty;
 use tracing::{Span, warn};
 
-use crate::gate::Rejection;
+use crate::gate::{Admitted, Rejection};
+use crate::measured::{self, FUNCTION, REJECTED};
 use crate::unrouted::{self, UnroutedCalls};
 use crate::{HEALTH_PATH, MONITORING_PREFIX, WEBHOOK_PATH, Webhook, WebhookPorts};
 
@@ -26,10 +29,23 @@ pub(crate) fn client_error(status: StatusCode, what: impl std::fmt::Display) -> 
 }
 
 impl<P: WebhookPorts> Webhook<P> {
+    /// A request, answered; its measurements emitted once at the end.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        let mut measured: Vec<Measurement> = self.cold_start.measure().into_iter().collect();
+        let response = self.route(request, &mut measured).await;
+        self.metrics.emit(FUNCTION, &measured);
+        response
+    }
+
+    async fn route(&self, request: Request, measured: &mut Vec<Measurement>) -> Response<Body> {
         let path = request.uri().path().trim_end_matches('/');
         match (request.method(), path) {
-            (&Method::POST, WEBHOOK_PATH) => self.vapi_webhook(&request).await,
+            (&Method::POST, WEBHOOK_PATH) => {
+                let started = std::time::Instant::now();
+                let (response, message_type) = self.vapi_webhook(&request, measured).await;
+                measured.push(measured::request_latency(message_type, started.elapsed()));
+                response
+            }
             (&Method::GET, HEALTH_PATH) => {
                 let detailed = self.monitoring_authorized(&request);
                 self.health(detailed).await
@@ -57,37 +73,65 @@ impl<P: WebhookPorts> Webhook<P> {
         }
     }
 
-    /// A Vapi server message: through the gate, then answered by its kind. Its span names the
-    /// business once the gate has found it, and the call once the message is read, so every
-    /// later line carries them.
+    /// A Vapi server message: through the gate, then answered by its kind; with its
+    /// `MessageType`. Its span names the business once the gate has found it, and the call
+    /// once the message is read, so every later line carries them.
     #[tracing::instrument(name = "request", skip_all, fields(business = Empty, call_id = Empty))]
-    async fn vapi_webhook(&self, request: &Request) -> Response<Body> {
-        let admitted = match self.admit(request).await {
+    async fn vapi_webhook(
+        &self,
+        request: &Request,
+        measured: &mut Vec<Measurement>,
+    ) -> (Response<Body>, &'static str) {
+        let refused = |rejection: Rejection, measured: &mut Vec<Measurement>| {
+            measured.push(measured::rejected(&rejection));
+            (rejection.response(), REJECTED)
+        };
+        let Admitted {
+            body,
+            business,
+            unrouted,
+        } = match self.admit(request).await {
             Ok(admitted) => admitted,
-            Err(rejection) => return rejection.response(),
+            Err(rejection) => return refused(rejection, measured),
         };
         let span = Span::current();
-        span.record("business", admitted.business.id.as_str());
-        let message = match admitted.body.and_then(read_webhook) {
+        span.record("business", business.id.as_str());
+        if unrouted {
+            measured.push(measured::unrouted());
+        }
+        let message = match body.and_then(read_webhook) {
             Ok(message) => message,
             Err(e) => {
                 warn!(reason = %e, "webhook rejected: unreadable body");
-                return Rejection::Unreadable(e).response();
+                return refused(Rejection::Unreadable(e), measured);
             }
         };
         if let Some(call_id) = call_id(&message) {
             span.record("call_id", call_id);
         }
-        if admitted.unrouted && self.unrouted_calls == UnroutedCalls::Refuse {
-            return json_response(StatusCode::OK, &unrouted::refusal(&message));
+        let message_type = measured::message_type(&message);
+        if unrouted && self.unrouted_calls == UnroutedCalls::Refuse {
+            let refusal = unrouted::refusal(&message);
+            return (json_response(StatusCode::OK, &refusal), message_type);
         }
-        let business = &admitted.business;
+        let response = self.answer(&business, message, measured).await;
+        (response, message_type)
+    }
+
+    async fn answer(
+        &self,
+        business: &Business,
+        message: WebhookMessage,
+        measured: &mut Vec<Measurement>,
+    ) -> Response<Body> {
         let answer = match message {
             WebhookMessage::ToolCalls { call, tool_calls } => {
-                self.answer_tool_calls(business, &call, &tool_calls).await
+                self.answer_tool_calls(business, &call, &tool_calls, measured)
+                    .await
             }
             WebhookMessage::SingleCall { call, tool_call } => {
-                self.answer_single_call(business, &call, &tool_call).await
+                self.answer_single_call(business, &call, &tool_call, measured)
+                    .await
             }
             WebhookMessage::AssistantRequest { call } => self.assistant_request(business, &call),
             WebhookMessage::TransferDestinationRequest { call } => {

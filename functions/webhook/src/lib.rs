@@ -12,6 +12,7 @@ mod edge;
 mod events;
 mod gate;
 mod health;
+mod measured;
 pub mod spoken;
 mod tool_calls;
 mod tools;
@@ -24,6 +25,7 @@ use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
+use callbook_aws::metrics::EmfLog;
 use callbook_aws::quotas::DynamoQuotas;
 use callbook_aws::secrets::SsmSecretStore;
 use callbook_aws::slots::DynamoSlotStore;
@@ -31,11 +33,13 @@ use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::verifications::DynamoVerifications;
 use callbook_core::{
     Authenticator, BookingStore, Business, BusinessDirectory, CallerVerifications, Clock,
-    HealthProbe, IdempotencyStore, JobQueue, Quotas, SecretStore, SlotStore, WebhookSecret,
+    ColdStart, HealthProbe, IdempotencyStore, JobQueue, MetricsSink, Quotas, SecretStore,
+    SlotStore, WebhookSecret,
 };
 
 pub use config::build;
 pub use health::HealthCache;
+pub use measured::FUNCTION;
 pub use unrouted::UnroutedCalls;
 
 pub const WEBHOOK_PATH: &str = "/vapi-webhook";
@@ -66,6 +70,8 @@ pub trait WebhookPorts {
     type Verifications: CallerVerifications;
     type Health: HealthProbe;
     type Clock: Clock;
+    /// Each request's latency, tool outcomes, rejections (`measured`; EMF on stdout in Lambda).
+    type Metrics: MetricsSink;
 }
 
 pub struct Webhook<P: WebhookPorts> {
@@ -95,6 +101,9 @@ pub struct Webhook<P: WebhookPorts> {
     pub verifications: P::Verifications,
     pub health: P::Health,
     pub clock: P::Clock,
+    pub metrics: P::Metrics,
+    /// The instance's first request counts a cold start.
+    pub cold_start: ColdStart,
 }
 
 /// In Lambda: DynamoDB, SQS, SSM and the system clock.
@@ -111,6 +120,7 @@ impl WebhookPorts for Aws {
     type Verifications = DynamoVerifications;
     type Health = AwsHealthProbe;
     type Clock = SystemClock;
+    type Metrics = EmfLog;
 }
 
 /// The webhook function's `main`: logging, then the SDK configuration and the webhook built

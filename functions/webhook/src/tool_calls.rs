@@ -2,8 +2,9 @@
 //! answer), dispatched by the tool it names, and logged without personal data.
 
 use callbook_core::{
-    Business, CallContext, Clock, OnceError, OncePolicy, Ran, Record, Tool, ToolCall, ToolOutcome,
-    Waiting, redact_text, run_once, single_call_response, stable_id, tool_calls_response,
+    Business, CallContext, Clock, Measurement, OnceError, OncePolicy, Ran, Record, Tool, ToolCall,
+    ToolOutcome, Waiting, redact_text, run_once, single_call_response, stable_id,
+    tool_calls_response,
 };
 use chrono::Duration;
 use serde_json::Value;
@@ -59,16 +60,23 @@ impl<P: WebhookPorts> Webhook<P> {
         business: &Business,
         call: &CallContext,
         tool_calls: &[ToolCall],
+        measured: &mut Vec<Measurement>,
     ) -> Value {
         let deadline = tokio::time::Instant::now() + ANSWER_WITHIN;
         let mut answers = Vec::with_capacity(tool_calls.len());
         for (i, tool_call) in tool_calls.iter().enumerate() {
+            let started = std::time::Instant::now();
             let outcome = if i < MAX_TOOL_CALLS {
                 self.answer_in_time(business, call, tool_call, deadline)
                     .await
             } else {
                 ToolOutcome::refusal(TOO_MANY_TOOL_CALLS)
             };
+            measured.extend(crate::measured::tool_call(
+                &tool_call.name,
+                &outcome,
+                started.elapsed(),
+            ));
             answers.push((tool_call, outcome));
         }
         if tool_calls.len() > MAX_TOOL_CALLS {
@@ -87,13 +95,19 @@ impl<P: WebhookPorts> Webhook<P> {
         business: &Business,
         call: &CallContext,
         tool_call: &ToolCall,
+        measured: &mut Vec<Measurement>,
     ) -> Value {
+        let started = std::time::Instant::now();
         let deadline = tokio::time::Instant::now() + ANSWER_WITHIN;
-        single_call_response(
-            &self
-                .answer_in_time(business, call, tool_call, deadline)
-                .await,
-        )
+        let outcome = self
+            .answer_in_time(business, call, tool_call, deadline)
+            .await;
+        measured.extend(crate::measured::tool_call(
+            &tool_call.name,
+            &outcome,
+            started.elapsed(),
+        ));
+        single_call_response(&outcome)
     }
 
     /// A tool call answered before `deadline`, or an apology. Its span names it on every line

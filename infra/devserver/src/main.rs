@@ -49,18 +49,22 @@ async fn run() -> Result<(), String> {
     for (function, port, plan) in faults.sites() {
         println!("  fault:     {function}.{port} fails {plan:?}");
     }
+    // Every function's EMF lines, read back as CloudWatch would: one store for the whole
+    // stack, for the local monitoring routes to read.
+    let recorded_metrics =
+        std::sync::Arc::new(callbook_core::testing::memory::RecordedMetrics::default());
     let webhook_env = stack.function_env("webhook")?;
     let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned())
         .await
         .map_err(|e| format!("webhook: {e}"))?;
-    let webhook = ports::webhook(webhook, &faults);
+    let webhook = ports::webhook(webhook, &faults, &recorded_metrics);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.dev_port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
 
     let mut tasks = tokio::task::JoinSet::new();
     for function in stack.workers() {
-        let worker = workers::Worker::build(&sdk, function, &faults)?;
+        let worker = workers::Worker::build(&sdk, function, &faults, &recorded_metrics)?;
         tasks.spawn(workers::poll(
             stack.sqs_client(&sdk),
             function.clone(),

@@ -3,12 +3,20 @@
 //! unconfigured wrapper passes every call through. One marker, `Dev`, names them for every
 //! function, as `Aws` does in each function crate.
 
+use std::sync::Arc;
+
 use analytics_worker::{AnalyticsWorker, AnalyticsWorkerPorts};
 use booking_worker::{BookingWorker, BookingWorkerPorts};
 use callbook_aws::SystemClock;
+use callbook_aws::figures::DynamoFigures;
+use callbook_aws::notify::{SesEmail, SnsSms};
+use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::testing::faults::{FaultSpec, Faulty};
-use notification_worker::{NotificationWorker, NotificationWorkerPorts};
+use callbook_core::testing::memory::RecordedMetrics;
+use notification_worker::{NotificationWorker, NotificationWorkerPorts, Paced};
 use webhook::{Webhook, WebhookPorts};
+
+use crate::metrics::{DevMetrics, dev_metrics};
 
 pub enum Dev {}
 
@@ -30,15 +38,15 @@ const FAULT_SITES: &[(&str, &[&str])] = &[
     ),
     (
         "booking-worker",
-        &["bookings", "calendar", "queue", "jobs", "delete"],
+        &["bookings", "calendar", "queue", "jobs", "figures", "delete"],
     ),
     (
         "notification-worker",
-        &["jobs", "sms", "email", "opt-outs", "delete"],
+        &["jobs", "sms", "email", "opt-outs", "figures", "delete"],
     ),
     (
         "analytics-worker",
-        &["calls", "directory", "queue", "jobs", "delete"],
+        &["calls", "directory", "queue", "jobs", "figures", "delete"],
     ),
 ];
 
@@ -71,6 +79,7 @@ impl WebhookPorts for Dev {
     type Verifications = Faulty<<webhook::Aws as WebhookPorts>::Verifications>;
     type Health = <webhook::Aws as WebhookPorts>::Health;
     type Clock = SystemClock;
+    type Metrics = DevMetrics;
 }
 
 impl BookingWorkerPorts for Dev {
@@ -79,14 +88,20 @@ impl BookingWorkerPorts for Dev {
     type Queue = Faulty<<booking_worker::Aws as BookingWorkerPorts>::Queue>;
     type JobsDone = Faulty<<booking_worker::Aws as BookingWorkerPorts>::JobsDone>;
     type Clock = SystemClock;
+    type Metrics = DevMetrics;
+    type Figures = Faulty<DynamoFigures>;
 }
 
+/// The senders' faults are the providers', inside their circuit breakers (as an SNS or SES
+/// outage would be), so a fault plan can open a breaker.
 impl NotificationWorkerPorts for Dev {
     type JobsDone = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::JobsDone>;
-    type Sms = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::Sms>;
-    type Email = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::Email>;
+    type Sms = Paced<Failover<Faulty<SnsSms>, SystemClock>>;
+    type Email = Paced<Failover<Faulty<SesEmail>, SystemClock>>;
     type OptOuts = Faulty<<notification_worker::Aws as NotificationWorkerPorts>::OptOuts>;
     type Clock = SystemClock;
+    type Metrics = DevMetrics;
+    type Figures = Faulty<DynamoFigures>;
 }
 
 impl AnalyticsWorkerPorts for Dev {
@@ -95,10 +110,17 @@ impl AnalyticsWorkerPorts for Dev {
     type Queue = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::Queue>;
     type JobsDone = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::JobsDone>;
     type Clock = SystemClock;
+    type Metrics = DevMetrics;
+    type Figures = Faulty<DynamoFigures>;
 }
 
 /// The port names `CALLBOOK_FAULTS` uses are the fields' names (`jobs_done` is `jobs`).
-pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
+/// Every function's metrics are printed and recorded into the one `recorded`.
+pub fn webhook(
+    w: Webhook<webhook::Aws>,
+    faults: &FaultSpec,
+    recorded: &Arc<RecordedMetrics>,
+) -> Webhook<Dev> {
     Webhook {
         auth: w.auth,
         monitoring_token: w.monitoring_token,
@@ -116,12 +138,15 @@ pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
         secrets: faults.wrap("webhook", "secrets", w.secrets),
         health: w.health,
         clock: w.clock,
+        metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
+        cold_start: w.cold_start,
     }
 }
 
 pub fn booking_worker(
     w: BookingWorker<booking_worker::Aws>,
     faults: &FaultSpec,
+    recorded: &Arc<RecordedMetrics>,
 ) -> BookingWorker<Dev> {
     let name = "booking-worker";
     BookingWorker {
@@ -130,26 +155,52 @@ pub fn booking_worker(
         queue: faults.wrap(name, "queue", w.queue),
         jobs_done: faults.wrap(name, "jobs", w.jobs_done),
         clock: w.clock,
+        metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
+        figures: faults.wrap(name, "figures", w.figures),
+        cold_start: w.cold_start,
+    }
+}
+
+/// Each provider of a failover wrapped with the site's faults, inside its breaker.
+fn faulty_providers<P>(
+    failover: Failover<P, SystemClock>,
+    faults: &FaultSpec,
+    port: &str,
+) -> Failover<Faulty<P>, SystemClock> {
+    let guard = |g: Guarded<P>| Guarded {
+        name: g.name,
+        provider: faults.wrap("notification-worker", port, g.provider),
+        breaker: g.breaker,
+    };
+    Failover {
+        primary: guard(failover.primary),
+        secondary: failover.secondary.map(guard),
+        clock: failover.clock,
     }
 }
 
 pub fn notification_worker(
     w: NotificationWorker<notification_worker::Aws>,
     faults: &FaultSpec,
+    recorded: &Arc<RecordedMetrics>,
 ) -> NotificationWorker<Dev> {
     let name = "notification-worker";
     NotificationWorker {
         jobs_done: faults.wrap(name, "jobs", w.jobs_done),
-        sms: faults.wrap(name, "sms", w.sms),
-        email: faults.wrap(name, "email", w.email),
+        sms: w.sms.map(|f| faulty_providers(f, faults, "sms")),
+        email: w.email.map(|f| faulty_providers(f, faults, "email")),
         opt_outs: faults.wrap(name, "opt-outs", w.opt_outs),
         clock: w.clock,
+        metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
+        figures: faults.wrap(name, "figures", w.figures),
+        cold_start: w.cold_start,
     }
 }
 
 pub fn analytics_worker(
     w: AnalyticsWorker<analytics_worker::Aws>,
     faults: &FaultSpec,
+    recorded: &Arc<RecordedMetrics>,
 ) -> AnalyticsWorker<Dev> {
     let name = "analytics-worker";
     AnalyticsWorker {
@@ -159,6 +210,9 @@ pub fn analytics_worker(
         queue: faults.wrap(name, "queue", w.queue),
         jobs_done: faults.wrap(name, "jobs", w.jobs_done),
         clock: w.clock,
+        metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
+        figures: faults.wrap(name, "figures", w.figures),
+        cold_start: w.cold_start,
     }
 }
 

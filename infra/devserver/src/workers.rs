@@ -2,6 +2,7 @@
 //! handler as an `SqsEvent`, delete only what succeeded. The workers' ports are wrapped for
 //! fault injection (`ports::Dev`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use analytics_worker::AnalyticsWorker;
@@ -12,6 +13,7 @@ use callbook_aws::worker::failed_messages;
 use callbook_aws::{SdkConfig, Worker as _};
 use callbook_core::ConfigError;
 use callbook_core::testing::faults::{FaultSpec, Faults};
+use callbook_core::testing::memory::RecordedMetrics;
 use notification_worker::NotificationWorker;
 use serde_json::json;
 use tracing::{error, warn};
@@ -31,17 +33,19 @@ impl Worker {
         sdk: &SdkConfig,
         function: &ProvisionedFunction,
         faults: &FaultSpec,
+        recorded: &Arc<RecordedMetrics>,
     ) -> Result<Self, String> {
         let env = &function.environment;
         let lookup = |k: &str| env.get(k).cloned();
         let context = |e: ConfigError| format!("{}: {e}", function.logical_id);
         match function.binary.as_str() {
             "booking-worker" => booking_worker::build(sdk, &lookup)
-                .map(|w| Worker::Booking(Box::new(ports::booking_worker(w, faults)))),
-            "notification-worker" => notification_worker::build(sdk, &lookup)
-                .map(|w| Worker::Notification(Box::new(ports::notification_worker(w, faults)))),
+                .map(|w| Worker::Booking(Box::new(ports::booking_worker(w, faults, recorded)))),
+            "notification-worker" => notification_worker::build(sdk, &lookup).map(|w| {
+                Worker::Notification(Box::new(ports::notification_worker(w, faults, recorded)))
+            }),
             "analytics-worker" => analytics_worker::build(sdk, &lookup)
-                .map(|w| Worker::Analytics(Box::new(ports::analytics_worker(w, faults)))),
+                .map(|w| Worker::Analytics(Box::new(ports::analytics_worker(w, faults, recorded)))),
             other => {
                 return Err(format!(
                     "{}: the dev server does not know the worker binary {other:?}",

@@ -315,6 +315,7 @@ impl BookingStore for DynamoBookingStore {
                         booking: current,
                         release: Vec::new(),
                         notify: true,
+                        applied_now: false,
                     });
                 }
                 ChangeDecision::Superseded { release } => {
@@ -322,6 +323,7 @@ impl BookingStore for DynamoBookingStore {
                         booking: current,
                         release,
                         notify: false,
+                        applied_now: false,
                     });
                 }
             };
@@ -379,6 +381,7 @@ impl BookingStore for DynamoBookingStore {
                         booking: *record,
                         release: Vec::new(),
                         notify: true,
+                        applied_now: true,
                     });
                 }
                 Err(e) => e,
@@ -421,6 +424,7 @@ impl BookingStore for DynamoBookingStore {
                     booking: current,
                     release,
                     notify: false,
+                    applied_now: false,
                 });
             }
             // Changed under us (or a concurrent transaction): read again and decide again.

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod clock;
 pub mod config;
 pub mod dynamo;
+pub mod figures;
 pub mod health;
 pub mod idempotency;
 pub mod metrics;

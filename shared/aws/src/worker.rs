@@ -15,8 +15,8 @@ use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use callbook_core::{
-    Clock, ConfigError, Correlated, IdempotencyStore, OnceError, PortError, QueueJob, Ran,
-    redact_text, run_once_by,
+    Clock, ColdStart, ConfigError, Correlated, Dimension, IdempotencyStore, Measurement, Metric,
+    MetricsSink, OnceError, PortError, QueueJob, Ran, redact_text, run_once_by,
 };
 use chrono::{DateTime, Duration, Utc};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -34,10 +34,20 @@ pub trait Worker: Sync {
     /// Where each job's claim and record are kept.
     type JobsDone: IdempotencyStore;
     type Clock: Clock;
+    type Metrics: MetricsSink;
+
+    /// The function's name, the `Function` dimension of its metrics.
+    const FUNCTION: &'static str;
 
     fn jobs_done(&self) -> &Self::JobsDone;
 
     fn clock(&self) -> &Self::Clock;
+
+    /// Where the skeleton's metrics (job age, retries, failures, cold start) and the
+    /// worker's own go.
+    fn metrics(&self) -> &Self::Metrics;
+
+    fn cold_start(&self) -> &ColdStart;
 
     /// Does the job; `Ok` is what is recorded (a repeat finds it and skips the job). A failure
     /// gives the claim up, so the redelivery runs it again.
@@ -114,6 +124,7 @@ pub async fn handle<W: Worker>(
     deadline: DateTime<Utc>,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    let mut measured: Vec<Measurement> = worker.cold_start().measure().into_iter().collect();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
         let receive_count = message
@@ -121,6 +132,7 @@ pub async fn handle<W: Worker>(
             .get("ApproximateReceiveCount")
             .cloned()
             .unwrap_or_default();
+        measured.extend(picked_up::<W>(&message, worker.clock().now()));
         let span = tracing::info_span!(
             "message",
             message_id = %id,
@@ -144,9 +156,33 @@ pub async fn handle<W: Worker>(
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
+            measured
+                .push(Measurement::count(Metric::JobFailures).by(Dimension::Queue, W::Job::KIND));
         }
     }
+    worker.metrics().emit(W::FUNCTION, &measured);
     response
+}
+
+/// What a message says when it is picked up: how long it waited since SQS first accepted it
+/// (`SentTimestamp`, in ms since the epoch), and whether this is a retry (received before).
+fn picked_up<W: Worker>(message: &SqsMessage, now: DateTime<Utc>) -> Vec<Measurement> {
+    let queue = W::Job::KIND;
+    let attribute = |name: &str| {
+        message
+            .attributes
+            .get(name)
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let mut measured = Vec::with_capacity(2);
+    if let Some(sent) = attribute("SentTimestamp") {
+        let age = (now.timestamp_millis() - sent).max(0);
+        measured.push(Measurement::new(Metric::JobAge, age as f64).by(Dimension::Queue, queue));
+    }
+    if attribute("ApproximateReceiveCount").is_some_and(|n| n > 1) {
+        measured.push(Measurement::count(Metric::Retries).by(Dimension::Queue, queue));
+    }
+    measured
 }
 
 async fn run_message<W: Worker>(
@@ -228,7 +264,7 @@ mod tests {
     use super::*;
     use aws_lambda_events::event::sqs::SqsMessage;
     use callbook_core::testing::faults::Faulty;
-    use callbook_core::testing::memory::{FixedClock, MemoryIdempotencyStore};
+    use callbook_core::testing::memory::{FixedClock, MemoryIdempotencyStore, MemoryMetrics};
     use callbook_core::{Correlation, OncePolicy, QUEUE_JOB};
     use chrono::{TimeZone, Utc};
     use serde::Deserialize;
@@ -269,6 +305,8 @@ mod tests {
         clock: FixedClock,
         /// Makes the record of the next runs fail, as a store going down mid-job would.
         unrecordable: bool,
+        metrics: MemoryMetrics,
+        cold_start: ColdStart,
     }
 
     impl Worker for Chores {
@@ -276,6 +314,8 @@ mod tests {
         type Error = PortError;
         type JobsDone = Faulty<MemoryIdempotencyStore>;
         type Clock = FixedClock;
+        type Metrics = MemoryMetrics;
+        const FUNCTION: &'static str = "chore-worker";
 
         fn jobs_done(&self) -> &Self::JobsDone {
             &self.jobs_done
@@ -283,6 +323,14 @@ mod tests {
 
         fn clock(&self) -> &FixedClock {
             &self.clock
+        }
+
+        fn metrics(&self) -> &MemoryMetrics {
+            &self.metrics
+        }
+
+        fn cold_start(&self) -> &ColdStart {
+            &self.cold_start
         }
 
         async fn run(&self, chore: &Chore) -> Result<String, PortError> {
@@ -312,6 +360,8 @@ mod tests {
             jobs_done: Faulty::default(),
             clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
             unrecordable,
+            metrics: MemoryMetrics::default(),
+            cold_start: ColdStart::default(),
         }
     }
 
@@ -368,6 +418,8 @@ mod tests {
         type Error = PortError;
         type JobsDone = Faulty<MemoryIdempotencyStore>;
         type Clock = FixedClock;
+        type Metrics = MemoryMetrics;
+        const FUNCTION: &'static str = "chore-worker";
 
         fn jobs_done(&self) -> &Self::JobsDone {
             &self.0.jobs_done
@@ -375,6 +427,14 @@ mod tests {
 
         fn clock(&self) -> &FixedClock {
             &self.0.clock
+        }
+
+        fn metrics(&self) -> &MemoryMetrics {
+            &self.0.metrics
+        }
+
+        fn cold_start(&self) -> &ColdStart {
+            &self.0.cold_start
         }
 
         async fn run(&self, _: &Chore) -> Result<String, PortError> {
@@ -432,5 +492,39 @@ mod tests {
         let unreadable = by_message("m4");
         assert_eq!(unreadable.len(), 1, "{}", out.text());
         assert!(!unreadable[0].contains_key("business"));
+    }
+
+    #[tokio::test]
+    async fn each_message_measures_its_age_retries_and_failures_and_the_first_batch_a_cold_start() {
+        let worker = chores(false);
+        let sent = worker.clock.0.timestamp_millis() - 1_500;
+        let mut event = batch(&[
+            ("m1", r#"{"id": "a", "fails": false}"#),
+            ("m2", r#"{"id": "b", "fails": true}"#),
+        ]);
+        for (message, receives) in event.records.iter_mut().zip(["1", "3"]) {
+            message
+                .attributes
+                .insert("SentTimestamp".into(), sent.to_string());
+            message
+                .attributes
+                .insert("ApproximateReceiveCount".into(), receives.into());
+        }
+        assert_eq!(failed_messages(&worker.handle(event).await), ["m2"]);
+        let emitted = worker.metrics.emitted();
+        assert!(emitted.iter().all(|(f, _)| f == "chore-worker"));
+        let ages: Vec<_> = emitted
+            .iter()
+            .filter(|(_, m)| m.metric == Metric::JobAge)
+            .map(|(_, m)| (m.value, m.dimension(Dimension::Queue)))
+            .collect();
+        assert_eq!(ages, [(1_500.0, Some("chore")), (1_500.0, Some("chore"))]);
+        assert_eq!(worker.metrics.total(Metric::Retries), 1.0);
+        assert_eq!(worker.metrics.total(Metric::JobFailures), 1.0);
+        assert_eq!(worker.metrics.total(Metric::ColdStarts), 1.0);
+        // A second batch: no cold start.
+        let again = batch(&[("m3", r#"{"id": "c", "fails": false}"#)]);
+        assert!(failed_messages(&worker.handle(again).await).is_empty());
+        assert_eq!(worker.metrics.total(Metric::ColdStarts), 1.0);
     }
 }

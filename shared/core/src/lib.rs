@@ -89,7 +89,9 @@ pub use jobs::{
     LeadSummary, NotificationJob, NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, SENDING,
     Waiting,
 };
-pub use metrics::{Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf};
+pub use metrics::{
+    ColdStart, Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf,
+};
 pub use once::{OnceError, Ran, Record, run_once, run_once_by};
 pub use ports::{
     AlarmState, AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, Series,

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use thiserror::Error;
 
 /// The CloudWatch unit of a metric, as EMF spells it.
@@ -231,12 +231,30 @@ pub trait MetricsSink: Send + Sync {
     fn emit(&self, function: &str, measurements: &[Measurement]);
 }
 
+/// Whether an instance's first invocation is still to come: each handler holds one, built
+/// with it, so `ColdStarts` counts instances (in Lambda one per process; in the dev server,
+/// where every function shares the process, one per function).
+#[derive(Debug, Default)]
+pub struct ColdStart(std::sync::atomic::AtomicBool);
+
+impl ColdStart {
+    /// True the first time only.
+    pub fn first(&self) -> bool {
+        !self.0.swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `ColdStarts` for the first invocation, nothing after.
+    pub fn measure(&self) -> Option<Measurement> {
+        self.first().then(|| Measurement::count(Metric::ColdStarts))
+    }
+}
+
 /// EMF's limits per record.
 pub const MAX_METRICS_PER_RECORD: usize = 100;
 pub const MAX_DIMENSIONS_PER_SET: usize = 30;
 
-/// Measurements of one set of dimension values, by metric.
-type Group<'a> = (&'a [(Dimension, String)], Vec<(Metric, Vec<f64>)>);
+/// A record's metrics, each with its values.
+type MetricValues = Vec<(Metric, Vec<f64>)>;
 
 /// The EMF lines for `measurements` at `timestamp_ms`: one record per distinct set of
 /// dimension values (EMF keeps dimension values at the record's root), each declaring its
@@ -249,7 +267,7 @@ pub fn emf_lines(
     measurements: &[Measurement],
 ) -> Vec<String> {
     // Group by (dimension values), keeping the order of first appearance.
-    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut groups: Vec<(&[(Dimension, String)], MetricValues)> = Vec::new();
     for m in measurements {
         let group = match groups
             .iter_mut()
@@ -282,6 +300,10 @@ pub fn emf_lines(
     lines
 }
 
+/// One record, written straight into its line: the webhook emits a few per request on its
+/// hot path, where building it as a `serde_json::Value` tree cost several microseconds.
+/// Names are ours (plain identifiers); the namespace, function and dimension values are
+/// escaped as JSON strings.
 fn emf_record(
     namespace: &str,
     function: &str,
@@ -289,42 +311,81 @@ fn emf_record(
     dimensions: &[(Dimension, String)],
     metrics: &[(Metric, Vec<f64>)],
 ) -> String {
-    let mut full = vec![Value::from(Dimension::Function.name())];
-    full.extend(dimensions.iter().map(|(d, _)| Value::from(d.name())));
-    let mut sets = vec![Value::Array(full)];
-    if !dimensions.is_empty() {
-        sets.push(Value::Array(vec![Value::from(Dimension::Function.name())]));
-    }
-    let declared: Vec<Value> = metrics
-        .iter()
-        .map(|(m, _)| serde_json::json!({ "Name": m.name(), "Unit": m.unit().as_str() }))
-        .collect();
-    let mut root = Map::new();
-    root.insert(
-        "_aws".into(),
-        serde_json::json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": sets,
-                "Metrics": declared,
-            }],
-        }),
+    let function_name = Dimension::Function.name();
+    let mut line = String::with_capacity(256);
+    let _ = write!(
+        line,
+        "{{\"_aws\":{{\"Timestamp\":{timestamp_ms},\"CloudWatchMetrics\":[{{\"Namespace\":"
     );
-    root.insert(Dimension::Function.name().into(), Value::from(function));
+    push_json_str(&mut line, namespace);
+    let _ = write!(line, ",\"Dimensions\":[[\"{function_name}\"");
+    for (d, _) in dimensions {
+        let _ = write!(line, ",\"{}\"", d.name());
+    }
+    line.push(']');
+    if !dimensions.is_empty() {
+        let _ = write!(line, ",[\"{function_name}\"]");
+    }
+    line.push_str("],\"Metrics\":[");
+    for (i, (m, _)) in metrics.iter().enumerate() {
+        let comma = if i == 0 { "" } else { "," };
+        let _ = write!(
+            line,
+            "{comma}{{\"Name\":\"{}\",\"Unit\":\"{}\"}}",
+            m.name(),
+            m.unit().as_str()
+        );
+    }
+    let _ = write!(line, "]}}]}},\"{function_name}\":");
+    push_json_str(&mut line, function);
     for (d, v) in dimensions {
-        root.insert(d.name().into(), Value::from(v.as_str()));
+        let _ = write!(line, ",\"{}\":", d.name());
+        push_json_str(&mut line, v);
     }
     for (m, values) in metrics {
-        let value = match values.as_slice() {
-            [one] => Value::from(*one),
-            many => Value::from(many.to_vec()),
-        };
-        root.insert(m.name().into(), value);
+        let _ = write!(line, ",\"{}\":", m.name());
+        match values.as_slice() {
+            [one] => push_number(&mut line, *one),
+            many => {
+                line.push('[');
+                for (i, v) in many.iter().enumerate() {
+                    if i > 0 {
+                        line.push(',');
+                    }
+                    push_number(&mut line, *v);
+                }
+                line.push(']');
+            }
+        }
     }
-    let mut line = String::new();
-    let _ = write!(line, "{}", Value::Object(root));
+    line.push('}');
     line
+}
+
+/// `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A value as a JSON number. Ours are latencies and counts, always finite; a value that is
+/// not (JSON has no NaN) is written 0 so the line stays readable.
+fn push_number(out: &mut String, v: f64) {
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push('0');
+    }
 }
 
 /// Why a line is not a valid EMF record of ours.

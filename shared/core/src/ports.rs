@@ -49,7 +49,7 @@ pub enum PortError {
 }
 
 /// Why a message can never reach its recipient, as a class (no address or number in it):
-/// the `send_failure` field of the log line, ready for a metric filter.
+/// the `send_failure` field of the log line and the `Reason` of `SendFailures`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SendFailure {
     /// SNS found the phone number invalid for SMS.
@@ -154,6 +154,9 @@ pub struct ChangeApplied {
     pub release: Vec<SlotCell>,
     /// Whether the caller should be notified (applied now or before).
     pub notify: bool,
+    /// Applied by this call (not found applied before): what the change's metric and
+    /// figure count, so a redelivery counts nothing twice.
+    pub applied_now: bool,
 }
 
 /// Whether a conditional write of a versioned record went through.
@@ -239,6 +242,12 @@ pub trait SmsSender: Send + Sync {
         to: &PhoneNumber,
         text: &str,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
+
+    /// How many times a circuit breaker in front of the provider has opened since it was
+    /// built (0 without one): the worker reads it around a send to count `BreakerOpens`.
+    fn breaker_opens(&self) -> u64 {
+        0
+    }
 }
 
 pub trait EmailSender: Send + Sync {
@@ -248,6 +257,11 @@ pub trait EmailSender: Send + Sync {
         to: &EmailAddress,
         email: &RenderedEmail,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
+
+    /// As `SmsSender::breaker_opens`.
+    fn breaker_opens(&self) -> u64 {
+        0
+    }
 }
 
 /// What an attempt to reserve a booking's cells found.

@@ -7,6 +7,7 @@
 //! instance starts closed), which is enough to stop hammering a provider that is down.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -31,6 +32,9 @@ pub struct CircuitBreaker {
     threshold: u32,
     cool_down: Duration,
     state: Mutex<BreakerState>,
+    /// Transitions to open so far (from closed, or a failed half-open trial), for the
+    /// `BreakerOpens` metric.
+    opens: AtomicU64,
 }
 
 impl CircuitBreaker {
@@ -39,6 +43,7 @@ impl CircuitBreaker {
             threshold: threshold.max(1),
             cool_down,
             state: Mutex::new(BreakerState::Closed { failures: 0 }),
+            opens: AtomicU64::new(0),
         }
     }
 
@@ -63,8 +68,14 @@ impl CircuitBreaker {
         }
     }
 
+    /// How many times it has opened.
+    pub fn opens(&self) -> u64 {
+        self.opens.load(Ordering::Relaxed)
+    }
+
     pub fn record(&self, ok: bool, now: DateTime<Utc>) {
         let mut state = self.lock();
+        let was_open = matches!(*state, BreakerState::Open { .. });
         *state = match (*state, ok) {
             (_, true) => BreakerState::Closed { failures: 0 },
             (BreakerState::Closed { failures }, false) if failures + 1 < self.threshold => {
@@ -76,6 +87,9 @@ impl CircuitBreaker {
                 until: now + self.cool_down,
             },
         };
+        if !was_open && matches!(*state, BreakerState::Open { .. }) {
+            self.opens.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -150,9 +164,23 @@ impl<P, C: Clock> Failover<P, C> {
     }
 }
 
+impl<P, C> Failover<P, C> {
+    /// Opens of both providers' breakers so far.
+    pub fn breaker_opens(&self) -> u64 {
+        std::iter::once(&self.primary)
+            .chain(self.secondary.as_ref())
+            .map(|g| g.breaker.opens())
+            .sum()
+    }
+}
+
 impl<P: SmsSender, C: Clock> SmsSender for Failover<P, C> {
     async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<String, PortError> {
         self.run("send SMS", |p| p.send_sms(to, text)).await
+    }
+
+    fn breaker_opens(&self) -> u64 {
+        Failover::breaker_opens(self)
     }
 }
 
@@ -163,6 +191,10 @@ impl<P: EmailSender, C: Clock> EmailSender for Failover<P, C> {
         email: &RenderedEmail,
     ) -> Result<String, PortError> {
         self.run("send email", |p| p.send_email(to, email)).await
+    }
+
+    fn breaker_opens(&self) -> u64 {
+        Failover::breaker_opens(self)
     }
 }
 
@@ -185,14 +217,17 @@ mod tests {
             b.record(false, t(0));
         }
         assert_eq!(b.state(), BreakerState::Closed { failures: 2 });
+        assert_eq!(b.opens(), 0);
         b.record(false, t(1));
         assert_eq!(b.state(), BreakerState::Open { until: t(31) });
+        assert_eq!(b.opens(), 1);
         assert!(!b.allow(t(10)));
         // One trial after the cool-down; a failure reopens it, a success closes it.
         assert!(b.allow(t(31)));
         assert!(!b.allow(t(31)), "only one trial at a time");
         b.record(false, t(32));
         assert_eq!(b.state(), BreakerState::Open { until: t(62) });
+        assert_eq!(b.opens(), 2, "a failed trial opens it again");
         assert!(b.allow(t(62)));
         b.record(true, t(62));
         assert_eq!(b.state(), BreakerState::Closed { failures: 0 });
@@ -233,6 +268,7 @@ mod tests {
             failover.primary.breaker.state(),
             BreakerState::Open { .. }
         ));
+        assert_eq!(EmailSender::breaker_opens(&failover), 1);
         assert_eq!(
             failover
                 .secondary

@@ -6,6 +6,7 @@ mod booking;
 mod changes;
 mod identity;
 mod leads;
+mod metrics;
 mod privacy;
 mod resilience;
 mod soak;

@@ -10,6 +10,7 @@ mod health;
 mod identity;
 mod leads;
 mod logs;
+mod metrics;
 mod privacy;
 mod reports;
 mod samples;
@@ -19,8 +20,8 @@ use std::sync::Arc;
 
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
-    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
+    FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryMetrics,
+    MemoryQueue, MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
 };
 use callbook_core::{
     AnalyticsJob, Authenticator, BookingChange, BookingChangeJob, BookingJob, BookingReference,
@@ -50,6 +51,7 @@ impl WebhookPorts for InMemory {
     type Verifications = Faulty<MemoryVerifications>;
     type Health = StaticHealth;
     type Clock = FixedClock;
+    type Metrics = MemoryMetrics;
 }
 
 // The local default, so the files in events/ work unchanged against `make dev`.
@@ -90,6 +92,8 @@ fn webhook() -> TestWebhook {
             detail: "ACTIVE".into(),
         }]),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
+        metrics: MemoryMetrics::default(),
+        cold_start: ColdStart::default(),
     }
 }
 

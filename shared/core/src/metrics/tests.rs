@@ -71,7 +71,7 @@ fn what_cloudwatch_would_refuse_is_refused() {
             "timestamp",
         ),
         (
-            good.replace("\"ToolCalls\":1.0", "\"ToolCalls\":\"1\""),
+            good.replace("\"ToolCalls\":1}", "\"ToolCalls\":\"1\"}"),
             "value",
         ),
         ("not json".to_string(), "json"),
@@ -88,4 +88,33 @@ fn every_metric_round_trips_by_name_and_declares_few_dimensions() {
         assert!(metric.dimensions().len() < MAX_DIMENSIONS_PER_SET);
         assert!(!metric.dimensions().contains(&Dimension::Function));
     }
+}
+
+#[test]
+fn a_cold_start_is_measured_once() {
+    let cold = ColdStart::default();
+    assert_eq!(cold.measure(), Some(Measurement::count(Metric::ColdStarts)));
+    assert_eq!(cold.measure(), None);
+    assert!(!cold.first());
+}
+
+#[test]
+fn lines_are_json_with_their_strings_escaped_and_only_finite_numbers() {
+    let tool = "a\"b\\c\nd";
+    let measurements = [
+        Measurement::new(Metric::ToolLatency, 1.5).by(Dimension::Tool, tool),
+        Measurement::new(Metric::ToolLatency, f64::NAN).by(Dimension::Tool, tool),
+        Measurement::new(Metric::ToolLatency, 1e21).by(Dimension::Tool, tool),
+    ];
+    let lines = emf_lines("ns \"x\"", "web\thook", 5, &measurements);
+    assert_eq!(lines.len(), 1);
+    let v: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "ns \"x\"");
+    assert_eq!(v["Function"], "web\thook");
+    assert_eq!(v["Tool"], tool);
+    assert_eq!(v["ToolLatency"][0], 1.5);
+    assert_eq!(v["ToolLatency"][1], 0);
+    assert_eq!(v["ToolLatency"][2].as_f64(), Some(1e21));
+    let points = read_emf(&lines[0]).unwrap();
+    assert_eq!(points.len(), 6, "three values under two sets");
 }

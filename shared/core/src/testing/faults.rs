@@ -285,8 +285,34 @@ faulty!(IdempotencyStore:
     fn complete(key: &str, payload_hash: &str, result: &str, now: DateTime<Utc>, keep_for: Duration) -> (), "complete";
     fn release(key: &str) -> (), "release claim";
 );
-faulty!(SmsSender: fn send_sms(to: &PhoneNumber, text: &str) -> String, "send sms";);
-faulty!(EmailSender: fn send_email(to: &EmailAddress, email: &RenderedEmail) -> String, "send email";);
+// By hand: the breaker's count is read through the wrapper.
+impl<P: SmsSender> SmsSender for Faulty<P> {
+    async fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<String, PortError> {
+        self.faults.wait().await;
+        self.faults.check("send sms")?;
+        self.inner.send_sms(to, text).await
+    }
+
+    fn breaker_opens(&self) -> u64 {
+        self.inner.breaker_opens()
+    }
+}
+
+impl<P: EmailSender> EmailSender for Faulty<P> {
+    async fn send_email(
+        &self,
+        to: &EmailAddress,
+        email: &RenderedEmail,
+    ) -> Result<String, PortError> {
+        self.faults.wait().await;
+        self.faults.check("send email")?;
+        self.inner.send_email(to, email).await
+    }
+
+    fn breaker_opens(&self) -> u64 {
+        self.inner.breaker_opens()
+    }
+}
 faulty!(SlotStore:
     fn reserve(business_id: &str, cells: &[SlotCell], capacity: u32, reference: &BookingReference, holder: &str) -> Reservation, "reserve slot";
     fn reserve_new(business_id: &str, cells: &[SlotCell], capacity: u32, reference: &BookingReference, holder: &str, claimant: &str) -> Reservation, "reserve slot";

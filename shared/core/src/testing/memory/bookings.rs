@@ -138,6 +138,7 @@ impl BookingStore for MemoryBookingStore {
                             },
                             booking: current,
                             notify: false,
+                            applied_now: false,
                         }),
                         CalendarRefusal::Inconsistent(what) => {
                             Err(PortError::unavailable("change booking", what))
@@ -154,17 +155,20 @@ impl BookingStore for MemoryBookingStore {
                     booking: *record,
                     release: Vec::new(),
                     notify: true,
+                    applied_now: true,
                 }
             }
             ChangeDecision::AlreadyApplied => ChangeApplied {
                 booking: current,
                 release: Vec::new(),
                 notify: true,
+                applied_now: false,
             },
             ChangeDecision::Superseded { release } => ChangeApplied {
                 booking: current,
                 release,
                 notify: false,
+                applied_now: false,
             },
         })
     }
