@@ -91,7 +91,13 @@ async fn hourly(reader: &impl MetricsReader, now: DateTime<Utc>) -> Result<Hourl
     plan.add_everywhere("count", "calls", Metric::Calls);
     plan.add_everywhere("count", "bookings", Metric::Bookings);
     let webhook = [(Dimension::Function, WEBHOOK)];
-    plan.add("latency", "p95", Metric::ToolLatency, &webhook, Statistic::P95);
+    plan.add(
+        "latency",
+        "p95",
+        Metric::ToolLatency,
+        &webhook,
+        Statistic::P95,
+    );
     let answers = plan
         .run(reader, first, now, Duration::hours(1))
         .await
@@ -110,7 +116,13 @@ async fn last_failures(
     let mut plan = Plan::default();
     for (kind, worker) in WORKERS {
         let dims = [(Dimension::Function, worker)];
-        plan.add("job", kind.as_str(), Metric::JobFailures, &dims, Statistic::Sum);
+        plan.add(
+            "job",
+            kind.as_str(),
+            Metric::JobFailures,
+            &dims,
+            Statistic::Sum,
+        );
     }
     for function in FUNCTIONS {
         for channel in CHANNELS {
@@ -157,7 +169,7 @@ async fn last_failures(
             }
         }
     }
-    failures.sort_by(|a, b| b.at.cmp(&a.at));
+    failures.sort_by_key(|f| std::cmp::Reverse(f.at));
     failures.truncate(LAST_FAILURES);
     Ok(failures)
 }
@@ -170,7 +182,13 @@ async fn oldest_jobs(
     let mut plan = Plan::default();
     for (kind, worker) in WORKERS {
         let dims = [(Dimension::Function, worker)];
-        plan.add("age", kind.as_str(), Metric::JobAge, &dims, Statistic::Maximum);
+        plan.add(
+            "age",
+            kind.as_str(),
+            Metric::JobAge,
+            &dims,
+            Statistic::Maximum,
+        );
     }
     let answers = plan
         .run(reader, now - Duration::hours(1), now, Duration::hours(1))
@@ -238,7 +256,10 @@ impl<P: MonitoringPorts> Monitoring<P> {
         let ages = ages.unwrap_or_default();
         let depth = |queue: Queue| {
             let name = queue.name();
-            checks.iter().find(|c| c.name == name).and_then(|c| c.messages)
+            checks
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| c.messages)
         };
         let queues = WORKERS
             .iter()

@@ -97,26 +97,32 @@ fn query_param(request: &Request, name: &str) -> Option<String> {
     })
 }
 
+/// A query the reports cannot answer (400), with what is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadQuery(&'static str);
+
+impl BadQuery {
+    fn response(self) -> Response<Body> {
+        client_error(StatusCode::BAD_REQUEST, self.0)
+    }
+}
+
 /// `?timeframe=1h|24h|7d`, 24h when absent.
-pub(crate) fn timeframe(request: &Request) -> Result<Timeframe, Response<Body>> {
+pub(crate) fn timeframe(request: &Request) -> Result<Timeframe, BadQuery> {
     match query_param(request, "timeframe") {
         None => Ok(Timeframe::Day),
-        Some(text) => Timeframe::parse(&text).ok_or_else(|| {
-            client_error(
-                StatusCode::BAD_REQUEST,
-                "timeframe must be one of 1h, 24h, 7d",
-            )
-        }),
+        Some(text) => {
+            Timeframe::parse(&text).ok_or(BadQuery("timeframe must be one of 1h, 24h, 7d"))
+        }
     }
 }
 
 /// `?business=<id>`: a well-formed business id, or none (the whole service).
-pub(crate) fn business(request: &Request) -> Result<Option<String>, Response<Body>> {
+pub(crate) fn business(request: &Request) -> Result<Option<String>, BadQuery> {
     match query_param(request, "business") {
         None => Ok(None),
         Some(id) if is_route_id(&id) => Ok(Some(id)),
-        Some(_) => Err(client_error(
-            StatusCode::BAD_REQUEST,
+        Some(_) => Err(BadQuery(
             "business must be a business id (letters, digits, - and _)",
         )),
     }
@@ -184,13 +190,13 @@ impl<P: MonitoringPorts> Monitoring<P> {
             METRICS_PATH => {
                 let (timeframe, business) = match (timeframe(&request), business(&request)) {
                     (Ok(t), Ok(b)) => (t, b),
-                    (Err(refused), _) | (_, Err(refused)) => return refused,
+                    (Err(bad), _) | (_, Err(bad)) => return bad.response(),
                 };
                 self.metrics_report(timeframe, business.as_deref()).await
             }
             PERFORMANCE_PATH => match timeframe(&request) {
                 Ok(timeframe) => self.performance_report(timeframe).await,
-                Err(refused) => refused,
+                Err(bad) => bad.response(),
             },
             DASHBOARD_PATH => {
                 let accept = request

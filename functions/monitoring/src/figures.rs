@@ -98,11 +98,23 @@ impl BusinessFigures {
             let by = |d: Dimension, v| [(Dimension::Function, function), (d, v)];
             for outcome in OUTCOMES {
                 let dims = by(Dimension::Outcome, outcome.as_str());
-                plan.add("calls", outcome.as_str(), Metric::Calls, &dims, Statistic::Sum);
+                plan.add(
+                    "calls",
+                    outcome.as_str(),
+                    Metric::Calls,
+                    &dims,
+                    Statistic::Sum,
+                );
             }
             for grade in GRADES {
                 let dims = by(Dimension::Grade, grade.as_str());
-                plan.add("leads", grade.as_str(), Metric::Leads, &dims, Statistic::Sum);
+                plan.add(
+                    "leads",
+                    grade.as_str(),
+                    Metric::Leads,
+                    &dims,
+                    Statistic::Sum,
+                );
             }
             for channel in CHANNELS {
                 let dims = by(Dimension::Channel, channel);
@@ -113,7 +125,13 @@ impl BusinessFigures {
                         (Dimension::Channel, channel),
                         (Dimension::Reason, reason.as_str()),
                     ];
-                    plan.add("failed", channel, Metric::SendFailures, &dims, Statistic::Sum);
+                    plan.add(
+                        "failed",
+                        channel,
+                        Metric::SendFailures,
+                        &dims,
+                        Statistic::Sum,
+                    );
                 }
             }
         }

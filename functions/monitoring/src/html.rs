@@ -44,7 +44,10 @@ fn error_line(out: &mut String, what: &str, error: &str) {
 }
 
 /// Bars side by side for each hour: `series` are (name, colour, points) with the same hours.
-pub fn bar_chart(title: &str, id: &str, series: &[(&str, &str, &[(DateTime<Utc>, f64)])]) -> String {
+/// One series of bars: its name, its colour, its values by hour.
+pub type Bars<'a> = (&'a str, &'a str, &'a [(DateTime<Utc>, f64)]);
+
+pub fn bar_chart(title: &str, id: &str, series: &[Bars<'_>]) -> String {
     let (width, height, pad) = (720.0, 200.0, 30.0);
     let hours = series.iter().map(|(_, _, p)| p.len()).max().unwrap_or(0);
     let top = series
@@ -74,7 +77,14 @@ pub fn bar_chart(title: &str, id: &str, series: &[(&str, &str, &[(DateTime<Utc>,
             );
         }
     }
-    axes(&mut svg, width, height, pad, top, series.first().map(|s| s.2));
+    axes(
+        &mut svg,
+        width,
+        height,
+        pad,
+        top,
+        series.first().map(|s| s.2),
+    );
     svg.push_str("</svg>");
     svg
 }
@@ -231,7 +241,9 @@ pub fn page(d: &Dashboard) -> String {
 
     out.push_str("<h2>Last failures (24 h)</h2>");
     match &d.failures {
-        Ok(failures) if failures.is_empty() => out.push_str("<p class=\"ok\" id=\"failures\">none</p>"),
+        Ok(failures) if failures.is_empty() => {
+            out.push_str("<p class=\"ok\" id=\"failures\">none</p>")
+        }
         Ok(failures) => {
             out.push_str("<table id=\"failures\"><tr><th>from</th><th>what</th><th>where</th><th>why</th><th>how many</th></tr>");
             for f in failures {
@@ -257,7 +269,10 @@ pub fn page(d: &Dashboard) -> String {
             out.push_str(&bar_chart(
                 "Calls and bookings per hour",
                 "chart-calls",
-                &[("calls", "#3b6fb6", &h.calls), ("bookings", "#2f9e5b", &h.bookings)],
+                &[
+                    ("calls", "#3b6fb6", &h.calls),
+                    ("bookings", "#2f9e5b", &h.bookings),
+                ],
             ));
             out.push_str("<p>Tool latency p95 (ms), per hour</p>");
             out.push_str(&line_chart(

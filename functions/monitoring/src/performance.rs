@@ -32,10 +32,22 @@ fn summary_plan() -> Plan {
     for tool in tool_names() {
         let dims = [(Dimension::Function, WEBHOOK), (Dimension::Tool, tool)];
         for (statistic, name) in PERCENTILES {
-            plan.add("tool", format!("{tool}.{name}"), Metric::ToolLatency, &dims, statistic);
+            plan.add(
+                "tool",
+                format!("{tool}.{name}"),
+                Metric::ToolLatency,
+                &dims,
+                statistic,
+            );
         }
         let count = Statistic::SampleCount;
-        plan.add("tool", format!("{tool}.count"), Metric::ToolLatency, &dims, count);
+        plan.add(
+            "tool",
+            format!("{tool}.count"),
+            Metric::ToolLatency,
+            &dims,
+            count,
+        );
         let failed = [
             (Dimension::Function, WEBHOOK),
             (Dimension::Tool, tool),
@@ -49,7 +61,13 @@ fn summary_plan() -> Plan {
     let count = Statistic::SampleCount;
     plan.add("request", "count", Metric::RequestLatency, &webhook, count);
     plan.add("calls", "all", Metric::ToolCalls, &webhook, Statistic::Sum);
-    plan.add("rejected", "all", Metric::RejectedRequests, &webhook, Statistic::Sum);
+    plan.add(
+        "rejected",
+        "all",
+        Metric::RejectedRequests,
+        &webhook,
+        Statistic::Sum,
+    );
     for function in FUNCTIONS {
         let dims = [(Dimension::Function, function)];
         plan.add("cold", function, Metric::ColdStarts, &dims, Statistic::Sum);
@@ -57,8 +75,20 @@ fn summary_plan() -> Plan {
     for (kind, worker) in WORKERS {
         let dims = [(Dimension::Function, worker)];
         let queue = kind.as_str();
-        plan.add("age", format!("{queue}.p95"), Metric::JobAge, &dims, Statistic::P95);
-        plan.add("age", format!("{queue}.max"), Metric::JobAge, &dims, Statistic::Maximum);
+        plan.add(
+            "age",
+            format!("{queue}.p95"),
+            Metric::JobAge,
+            &dims,
+            Statistic::P95,
+        );
+        plan.add(
+            "age",
+            format!("{queue}.max"),
+            Metric::JobAge,
+            &dims,
+            Statistic::Maximum,
+        );
     }
     plan
 }
@@ -77,16 +107,34 @@ fn series_plan() -> Plan {
         ];
         plan.add("failed", "all", Metric::ToolCalls, &failed, Statistic::Sum);
     }
-    plan.add("request", "p95", Metric::RequestLatency, &webhook, Statistic::P95);
+    plan.add(
+        "request",
+        "p95",
+        Metric::RequestLatency,
+        &webhook,
+        Statistic::P95,
+    );
     plan.add("calls", "all", Metric::ToolCalls, &webhook, Statistic::Sum);
-    plan.add("rejected", "all", Metric::RejectedRequests, &webhook, Statistic::Sum);
+    plan.add(
+        "rejected",
+        "all",
+        Metric::RejectedRequests,
+        &webhook,
+        Statistic::Sum,
+    );
     for function in FUNCTIONS {
         let dims = [(Dimension::Function, function)];
         plan.add("cold", "all", Metric::ColdStarts, &dims, Statistic::Sum);
     }
     for (kind, worker) in WORKERS {
         let dims = [(Dimension::Function, worker)];
-        plan.add("age", kind.as_str(), Metric::JobAge, &dims, Statistic::Maximum);
+        plan.add(
+            "age",
+            kind.as_str(),
+            Metric::JobAge,
+            &dims,
+            Statistic::Maximum,
+        );
     }
     plan
 }

@@ -68,7 +68,10 @@ impl Plan {
         self.queries.push(SeriesQuery {
             id: format!("q{}", self.queries.len()),
             metric,
-            dimensions: dimensions.iter().map(|(d, v)| (*d, v.to_string())).collect(),
+            dimensions: dimensions
+                .iter()
+                .map(|(d, v)| (*d, v.to_string()))
+                .collect(),
             statistic,
         });
         self.tags.push((group, label.into()));

@@ -8,7 +8,7 @@ use tracing::warn;
 
 use crate::gate::Rejection;
 use crate::unrouted::{self, UnroutedCalls};
-use crate::{HEALTH_PATH, MONITORING_PREFIX, WEBHOOK_PATH, Webhook, WebhookPorts};
+use crate::{WEBHOOK_PATH, Webhook, WebhookPorts};
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
@@ -29,23 +29,8 @@ impl<P: WebhookPorts> Webhook<P> {
         let path = request.uri().path().trim_end_matches('/');
         match (request.method(), path) {
             (&Method::POST, WEBHOOK_PATH) => self.vapi_webhook(&request).await,
-            (&Method::GET, HEALTH_PATH) => {
-                let detailed = self.monitoring_authorized(&request);
-                self.health(detailed).await
-            }
-            // Every other monitoring route needs the token; none but health is served yet.
-            (&Method::GET, p) if p.starts_with(MONITORING_PREFIX) => {
-                if self.monitoring_authorized(&request) {
-                    client_error(StatusCode::NOT_FOUND, format!("no monitoring report {p}"))
-                } else {
-                    warn!(path = %p, "monitoring request rejected: authentication");
-                    client_error(
-                        StatusCode::UNAUTHORIZED,
-                        "send Authorization: Bearer <monitoring token>",
-                    )
-                }
-            }
-            (_, WEBHOOK_PATH | HEALTH_PATH) => client_error(
+            // `/monitoring/*` is the monitoring function's (API Gateway routes it there).
+            (_, WEBHOOK_PATH) => client_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed on this route",
             ),

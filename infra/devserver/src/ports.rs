@@ -7,6 +7,7 @@ use analytics_worker::{AnalyticsWorker, AnalyticsWorkerPorts};
 use booking_worker::{BookingWorker, BookingWorkerPorts};
 use callbook_aws::SystemClock;
 use callbook_core::testing::faults::{FaultSpec, Faulty};
+use monitoring::{Monitoring, MonitoringPorts};
 use notification_worker::{NotificationWorker, NotificationWorkerPorts};
 use webhook::{Webhook, WebhookPorts};
 
@@ -69,7 +70,15 @@ impl WebhookPorts for Dev {
     type Quotas = Faulty<<webhook::Aws as WebhookPorts>::Quotas>;
     type Secrets = Faulty<<webhook::Aws as WebhookPorts>::Secrets>;
     type Verifications = Faulty<<webhook::Aws as WebhookPorts>::Verifications>;
-    type Health = <webhook::Aws as WebhookPorts>::Health;
+    type Clock = SystemClock;
+}
+
+/// CloudWatch's side is the EMF lines the functions printed, read back (`cloudwatch.rs`):
+/// the local stack has no alarms.
+impl MonitoringPorts for Dev {
+    type Health = <monitoring::Aws as MonitoringPorts>::Health;
+    type Metrics = crate::cloudwatch::RecordedReader;
+    type Figures = <monitoring::Aws as MonitoringPorts>::Figures;
     type Clock = SystemClock;
 }
 
@@ -101,11 +110,9 @@ impl AnalyticsWorkerPorts for Dev {
 pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
     Webhook {
         auth: w.auth,
-        monitoring_token: w.monitoring_token,
         max_body_bytes: w.max_body_bytes,
         business: w.business,
         unrouted_calls: w.unrouted_calls,
-        health_cache: w.health_cache,
         queue: faults.wrap("webhook", "queue", w.queue),
         calendar: faults.wrap("webhook", "calendar", w.calendar),
         bookings: faults.wrap("webhook", "bookings", w.bookings),
@@ -114,8 +121,22 @@ pub fn webhook(w: Webhook<webhook::Aws>, faults: &FaultSpec) -> Webhook<Dev> {
         verifications: faults.wrap("webhook", "verifications", w.verifications),
         quotas: faults.wrap("webhook", "quotas", w.quotas),
         secrets: faults.wrap("webhook", "secrets", w.secrets),
-        health: w.health,
         clock: w.clock,
+    }
+}
+
+/// The monitoring function with the dev server's metrics in place of CloudWatch.
+pub fn monitoring(
+    m: Monitoring<monitoring::Aws>,
+    metrics: crate::cloudwatch::RecordedReader,
+) -> Monitoring<Dev> {
+    Monitoring {
+        monitoring_token: m.monitoring_token,
+        health_cache: m.health_cache,
+        health: m.health,
+        metrics,
+        figures: m.figures,
+        clock: m.clock,
     }
 }
 

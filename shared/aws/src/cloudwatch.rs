@@ -8,12 +8,10 @@ use std::collections::HashMap;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, Dimension as AwsDimension, Metric as AwsMetric, MetricDataQuery, MetricStat,
-    ScanBy, StateValue, StatusCode,
+    AlarmType, Dimension as AwsDimension, Metric as AwsMetric, MetricDataQuery, MetricStat, ScanBy,
+    StateValue, StatusCode,
 };
-use callbook_core::{
-    AlarmState, AlarmStatus, MetricsReader, PortError, Series, SeriesQuery,
-};
+use callbook_core::{AlarmState, AlarmStatus, MetricsReader, PortError, Series, SeriesQuery};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::sdk_message;

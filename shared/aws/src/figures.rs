@@ -83,7 +83,10 @@ impl DailyFigures for DynamoFigures {
             clauses.push(format!("#a{i} :v{i}"));
             update = update
                 .expression_attribute_names(format!("#a{i}"), name)
-                .expression_attribute_values(format!(":v{i}"), AttributeValue::N(amount.to_string()));
+                .expression_attribute_values(
+                    format!(":v{i}"),
+                    AttributeValue::N(amount.to_string()),
+                );
         }
         update
             .update_expression(format!("ADD {}", clauses.join(", ")))
@@ -181,11 +184,17 @@ mod tests {
     fn hourly_counters_inside_the_window_are_summed_by_figure() {
         let item = HashMap::from([
             ("pk".to_string(), AttributeValue::S("BIZ#smile".into())),
-            ("sk".to_string(), AttributeValue::S("FIGURES#2026-11-24".into())),
+            (
+                "sk".to_string(),
+                AttributeValue::S("FIGURES#2026-11-24".into()),
+            ),
             ("bookings".to_string(), AttributeValue::N("5".into())),
             ("h08_bookings".to_string(), AttributeValue::N("2".into())),
             ("h09_bookings".to_string(), AttributeValue::N("3".into())),
-            ("h09_calls_booked".to_string(), AttributeValue::N("4".into())),
+            (
+                "h09_calls_booked".to_string(),
+                AttributeValue::N("4".into()),
+            ),
         ]);
         let at = |h| Utc.with_ymd_and_hms(2026, 11, 24, h, 0, 0).unwrap();
         let mut total = FigureCounts::new();
@@ -205,7 +214,10 @@ mod tests {
     #[test]
     fn a_counter_that_is_not_a_number_is_corrupt() {
         let item = HashMap::from([
-            ("sk".to_string(), AttributeValue::S("FIGURES#2026-11-24".into())),
+            (
+                "sk".to_string(),
+                AttributeValue::S("FIGURES#2026-11-24".into()),
+            ),
             ("h09_bookings".to_string(), AttributeValue::S("many".into())),
         ]);
         let at = |h| Utc.with_ymd_and_hms(2026, 11, 24, h, 0, 0).unwrap();

@@ -91,7 +91,10 @@ mod tests {
             &lines,
         );
         log.emit("booking-worker", &[]);
-        assert!(lines.0.lock().unwrap().is_empty(), "nothing to say, no line");
+        assert!(
+            lines.0.lock().unwrap().is_empty(),
+            "nothing to say, no line"
+        );
         log.emit(
             "booking-worker",
             &[Measurement::new(Metric::JobAge, 40.0).by(Dimension::Queue, "booking")],
@@ -99,7 +102,11 @@ mod tests {
         let written = lines.0.lock().unwrap().clone();
         assert_eq!(written.len(), 1);
         let points = read_emf(&written[0]).unwrap();
-        assert!(points.iter().all(|p| p.namespace == "callbook/prod" && p.value == 40.0));
+        assert!(
+            points
+                .iter()
+                .all(|p| p.namespace == "callbook/prod" && p.value == 40.0)
+        );
         assert_eq!(namespace_from(&|_| None), DEFAULT_NAMESPACE);
     }
 }

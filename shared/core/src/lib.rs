@@ -88,7 +88,12 @@ pub use jobs::{
     AnalyticsJob, BookingQueueMessage, BookingSummary, Job, JobKind, LeadSummary, NotificationJob,
     NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, SENDING, Waiting,
 };
+pub use metrics::{Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf};
 pub use once::{OnceError, Ran, Record, run_once, run_once_by};
+pub use ports::{
+    AlarmState, AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, Series,
+    SeriesQuery, Statistic,
+};
 pub use ports::{
     BookingStore, BusinessDirectory, CallOwner, CallRoute, CallStore, CallerVerifications,
     ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact, EmailSender, HealthProbe,
@@ -96,8 +101,3 @@ pub use ports::{
     Saved, SecretStore, SendFailure, SlotStore, SmsSender, business_by_id, business_for_call,
 };
 pub use templates::RenderedEmail;
-pub use metrics::{Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf};
-pub use ports::{
-    AlarmState, AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, Series,
-    SeriesQuery, Statistic,
-};

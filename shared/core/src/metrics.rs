@@ -235,6 +235,9 @@ pub trait MetricsSink: Send + Sync {
 pub const MAX_METRICS_PER_RECORD: usize = 100;
 pub const MAX_DIMENSIONS_PER_SET: usize = 30;
 
+/// Measurements sharing their dimension values, with each metric's values.
+type Group<'a> = (&'a [(Dimension, String)], Vec<(Metric, Vec<f64>)>);
+
 /// The EMF lines for `measurements` at `timestamp_ms`: one record per distinct set of
 /// dimension values (EMF keeps dimension values at the record's root), each declaring its
 /// metrics twice: by `Function` and its own dimensions, and by `Function` alone (the rollup
@@ -246,9 +249,12 @@ pub fn emf_lines(
     measurements: &[Measurement],
 ) -> Vec<String> {
     // Group by (dimension values), keeping the order of first appearance.
-    let mut groups: Vec<(&[(Dimension, String)], Vec<(Metric, Vec<f64>)>)> = Vec::new();
+    let mut groups: Vec<Group<'_>> = Vec::new();
     for m in measurements {
-        let group = match groups.iter_mut().find(|(d, _)| *d == m.dimensions.as_slice()) {
+        let group = match groups
+            .iter_mut()
+            .find(|(d, _)| *d == m.dimensions.as_slice())
+        {
             Some(group) => group,
             None => {
                 groups.push((m.dimensions.as_slice(), Vec::new()));
@@ -264,7 +270,13 @@ pub fn emf_lines(
     let mut lines = Vec::new();
     for (dimensions, metrics) in groups {
         for chunk in metrics.chunks(MAX_METRICS_PER_RECORD) {
-            lines.push(emf_record(namespace, function, timestamp_ms, dimensions, chunk));
+            lines.push(emf_record(
+                namespace,
+                function,
+                timestamp_ms,
+                dimensions,
+                chunk,
+            ));
         }
     }
     lines
@@ -371,7 +383,10 @@ pub fn read_emf(line: &str) -> Result<Vec<Datapoint>, EmfError> {
             .and_then(Value::as_array)
             .ok_or_else(|| invalid("a directive without Metrics".into()))?;
         if metrics.len() > MAX_METRICS_PER_RECORD {
-            return Err(invalid(format!("{} metrics in one directive", metrics.len())));
+            return Err(invalid(format!(
+                "{} metrics in one directive",
+                metrics.len()
+            )));
         }
         let mut dimension_sets = Vec::new();
         for set in sets {
@@ -396,10 +411,16 @@ pub fn read_emf(line: &str) -> Result<Vec<Datapoint>, EmfError> {
             dimension_sets.push(values);
         }
         for declared in metrics {
-            let name = declared.get("Name").and_then(Value::as_str).unwrap_or_default();
+            let name = declared
+                .get("Name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let metric =
                 Metric::named(name).ok_or_else(|| invalid(format!("unknown metric {name:?}")))?;
-            let unit = declared.get("Unit").and_then(Value::as_str).unwrap_or_default();
+            let unit = declared
+                .get("Unit")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if unit != metric.unit().as_str() {
                 return Err(invalid(format!("{name} declared in {unit:?}")));
             }

@@ -6,6 +6,7 @@ mod booking;
 mod changes;
 mod identity;
 mod leads;
+mod monitoring;
 mod privacy;
 mod resilience;
 mod soak;

@@ -17,7 +17,12 @@ fn busy_morning(m: &TestMonitoring) {
         emitted(m, "analytics-worker", at, &calls);
     }
     // Yesterday evening: in the 24-hour chart, not in today's figures.
-    emitted(m, "booking-worker", now() - Duration::hours(17), &[Measurement::count(Metric::Bookings)]);
+    emitted(
+        m,
+        "booking-worker",
+        now() - Duration::hours(17),
+        &[Measurement::count(Metric::Bookings)],
+    );
     emitted(
         m,
         "webhook",
@@ -145,11 +150,18 @@ async fn a_browser_gets_html_with_the_figures_two_charts_and_every_text_escaped(
             .contains("default-src 'none'")
     );
     let html = String::from_utf8(response.body().to_vec()).unwrap();
-    assert!(html.contains("<td data-figure=\"bookings\">4</td>"), "{html}");
+    assert!(
+        html.contains("<td data-figure=\"bookings\">4</td>"),
+        "{html}"
+    );
     assert!(html.contains("<td data-figure=\"calls\">6</td>"));
     assert!(html.contains("<svg id=\"chart-calls\""));
     assert!(html.contains("<svg id=\"chart-latency\""));
-    assert_eq!(html.matches("class=\"bar\" data-series=\"bookings\"").count(), 24);
+    assert_eq!(
+        html.matches("class=\"bar\" data-series=\"bookings\"")
+            .count(),
+        24
+    );
     assert!(html.contains("data-value=\"3\""), "the 14:00 bar");
     assert!(!html.contains("<script"), "escaped, never run");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -165,7 +177,12 @@ async fn a_part_that_cannot_be_read_says_so_and_the_rest_is_shown() {
     m.metrics.faults.fail_next(10);
     let (status, body) = send(&m, authed("/monitoring/dashboard")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body["today"]["error"].as_str().unwrap().contains("read metrics"));
+    assert!(
+        body["today"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("read metrics")
+    );
     assert!(body["alarmsInAlarm"]["error"].is_string());
     assert_eq!(body["queues"][0]["deadLetters"], 2);
 }

@@ -1,6 +1,4 @@
-use callbook_core::{
-    CallOutcome, DailyFigures, Dimension, Figure, LeadGrade, Measurement, Metric,
-};
+use callbook_core::{CallOutcome, DailyFigures, Dimension, Figure, LeadGrade, Measurement, Metric};
 use chrono::Duration;
 use serde_json::json;
 
@@ -14,7 +12,12 @@ fn count(metric: Metric) -> Measurement {
 /// bookings, a change, a cancellation, a hot lead, texts and emails, one failed text.
 fn traffic(m: &TestMonitoring, at: chrono::DateTime<Utc>) {
     let call = |outcome| count(Metric::Calls).by(Dimension::Outcome, outcome);
-    emitted(m, "analytics-worker", at, &[call("booked"), call("booked"), call("lead")]);
+    emitted(
+        m,
+        "analytics-worker",
+        at,
+        &[call("booked"), call("booked"), call("lead")],
+    );
     emitted(
         m,
         "analytics-worker",
@@ -33,7 +36,12 @@ fn traffic(m: &TestMonitoring, at: chrono::DateTime<Utc>) {
         ],
     );
     let sent = |channel| count(Metric::Sent).by(Dimension::Channel, channel);
-    emitted(m, "notification-worker", at, &[sent("sms"), sent("sms"), sent("email")]);
+    emitted(
+        m,
+        "notification-worker",
+        at,
+        &[sent("sms"), sent("sms"), sent("email")],
+    );
     emitted(
         m,
         "notification-worker",
@@ -63,9 +71,18 @@ async fn service_wide_figures_count_what_the_functions_emitted_in_the_window() {
     assert_eq!(body["conversion"].as_f64(), Some(2.0 / 3.0));
     assert_eq!(body["changes"], 1);
     assert_eq!(body["cancellations"], 1);
-    assert_eq!(body["leads"], json!({"total": 1, "byGrade": {"hot": 1, "warm": 0, "cold": 0}}));
-    assert_eq!(body["sends"], json!({"total": 3, "byChannel": {"sms": 2, "email": 1}}));
-    assert_eq!(body["failures"], json!({"total": 1, "byChannel": {"sms": 1, "email": 0}}));
+    assert_eq!(
+        body["leads"],
+        json!({"total": 1, "byGrade": {"hot": 1, "warm": 0, "cold": 0}})
+    );
+    assert_eq!(
+        body["sends"],
+        json!({"total": 3, "byChannel": {"sms": 2, "email": 1}})
+    );
+    assert_eq!(
+        body["failures"],
+        json!({"total": 1, "byChannel": {"sms": 1, "email": 0}})
+    );
     assert_eq!(body["from"], (now() - Duration::hours(1)).to_rfc3339());
 
     // The default window is 24 h: yesterday's traffic (30 h ago) is still out.
@@ -103,15 +120,25 @@ async fn one_business_figures_come_from_its_daily_counters() {
     ];
     m.figures.add("smile-dental", at, &figures).await.unwrap();
     m.figures
-        .add("smile-dental", now() - Duration::days(2), &[Figure::Bookings])
+        .add(
+            "smile-dental",
+            now() - Duration::days(2),
+            &[Figure::Bookings],
+        )
         .await
         .unwrap();
-    m.figures.add("other", at, &[Figure::Bookings]).await.unwrap();
+    m.figures
+        .add("other", at, &[Figure::Bookings])
+        .await
+        .unwrap();
     // Service-wide CloudWatch figures are not the business's.
     traffic(&m, at);
 
-    let (status, body) =
-        send(&m, authed("/monitoring/metrics?business=smile-dental&timeframe=24h")).await;
+    let (status, body) = send(
+        &m,
+        authed("/monitoring/metrics?business=smile-dental&timeframe=24h"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["scope"], json!({"business": "smile-dental"}));
     assert_eq!(body["calls"]["total"], 4);
@@ -119,9 +146,19 @@ async fn one_business_figures_come_from_its_daily_counters() {
     assert_eq!(body["bookings"], 1);
     assert_eq!(body["conversion"].as_f64(), Some(0.25));
     assert_eq!(body["leads"]["byGrade"]["warm"], 1);
-    assert_eq!(body["sends"], json!({"total": 2, "byChannel": {"sms": 1, "email": 1}}));
-    assert_eq!(body["failures"], json!({"total": 1, "byChannel": {"sms": 0, "email": 1}}));
-    let (_, week) = send(&m, authed("/monitoring/metrics?business=smile-dental&timeframe=7d")).await;
+    assert_eq!(
+        body["sends"],
+        json!({"total": 2, "byChannel": {"sms": 1, "email": 1}})
+    );
+    assert_eq!(
+        body["failures"],
+        json!({"total": 1, "byChannel": {"sms": 0, "email": 1}})
+    );
+    let (_, week) = send(
+        &m,
+        authed("/monitoring/metrics?business=smile-dental&timeframe=7d"),
+    )
+    .await;
     assert_eq!(week["bookings"], 2);
     let (_, nobody) = send(&m, authed("/monitoring/metrics?business=nobody")).await;
     assert_eq!(nobody["calls"]["total"], 0);
@@ -133,7 +170,10 @@ async fn a_store_that_cannot_be_read_is_503_with_what_failed() {
     m.metrics.faults.fail_next(1);
     let (status, body) = send(&m, authed("/monitoring/metrics")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body["error"].as_str().unwrap().contains("read metrics"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("read metrics"),
+        "{body}"
+    );
     m.figures.faults.fail_next(1);
     let (status, _) = send(&m, authed("/monitoring/metrics?business=smile")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

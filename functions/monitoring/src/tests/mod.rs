@@ -6,6 +6,7 @@ mod health;
 mod metrics;
 mod performance;
 mod routes;
+mod samples;
 
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{FixedClock, MemoryFigures, RecordedMetrics, StaticHealth};

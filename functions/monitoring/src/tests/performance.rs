@@ -33,7 +33,12 @@ async fn latency_percentiles_error_rates_cold_starts_and_job_ages() {
             Measurement::count(Metric::ColdStarts),
         ],
     );
-    emitted(&m, "booking-worker", at, &[Measurement::count(Metric::ColdStarts)]);
+    emitted(
+        &m,
+        "booking-worker",
+        at,
+        &[Measurement::count(Metric::ColdStarts)],
+    );
     for age in [120.0, 900.0] {
         emitted(
             &m,
@@ -54,7 +59,11 @@ async fn latency_percentiles_error_rates_cold_starts_and_job_ages() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let book = &body["latencyMs"]["tools"]["bookAppointment"];
     assert_eq!(
-        (book["p50"].as_f64(), book["p95"].as_f64(), book["p99"].as_f64()),
+        (
+            book["p50"].as_f64(),
+            book["p95"].as_f64(),
+            book["p99"].as_f64()
+        ),
         (Some(50.0), Some(95.0), Some(99.0))
     );
     assert_eq!(book["calls"], 100);
@@ -73,14 +82,21 @@ async fn latency_percentiles_error_rates_cold_starts_and_job_ages() {
     let over_time = book["overTime"]["p95"].as_array().unwrap();
     assert_eq!(over_time.len(), 1, "{over_time:?}");
     assert_eq!(over_time[0]["value"].as_f64(), Some(95.0));
-    assert_eq!(body["coldStarts"]["overTime"][0]["value"].as_f64(), Some(2.0));
+    assert_eq!(
+        body["coldStarts"]["overTime"][0]["value"].as_f64(),
+        Some(2.0)
+    );
 
     let (_, day) = send(&m, authed("/monitoring/performance?timeframe=24h")).await;
     let book = &day["latencyMs"]["tools"]["bookAppointment"];
     assert_eq!(book["calls"], 101);
     // 101 calls: the slow one is the 1 %, above the p99 (the 100th value).
     assert_eq!(book["p99"].as_f64(), Some(100.0));
-    assert_eq!(book["overTime"]["p95"].as_array().unwrap().len(), 2, "two hours");
+    assert_eq!(
+        book["overTime"]["p95"].as_array().unwrap().len(),
+        2,
+        "two hours"
+    );
     assert_eq!(day["periodSeconds"], 3_600);
 }
 

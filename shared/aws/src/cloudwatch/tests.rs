@@ -79,7 +79,10 @@ async fn series_are_asked_for_as_named_and_read_back_by_id_across_pages() {
         query(
             "p95_book",
             Metric::ToolLatency,
-            &[(Dimension::Function, "webhook"), (Dimension::Tool, "bookAppointment")],
+            &[
+                (Dimension::Function, "webhook"),
+                (Dimension::Tool, "bookAppointment"),
+            ],
             Statistic::P95,
         ),
         query(
@@ -88,7 +91,12 @@ async fn series_are_asked_for_as_named_and_read_back_by_id_across_pages() {
             &[(Dimension::Function, "booking-worker")],
             Statistic::Sum,
         ),
-        query("empty", Metric::Leads, &[(Dimension::Function, "analytics-worker")], Statistic::Sum),
+        query(
+            "empty",
+            Metric::Leads,
+            &[(Dimension::Function, "analytics-worker")],
+            Statistic::Sum,
+        ),
     ];
     let series = reader(&[&first, &second])
         .series(&queries, at(0), at(30), Duration::seconds(90))
@@ -97,9 +105,18 @@ async fn series_are_asked_for_as_named_and_read_back_by_id_across_pages() {
     assert_eq!(
         series,
         vec![
-            Series { id: "p95_book".into(), points: vec![(at(5), 120.0), (at(10), 250.0)] },
-            Series { id: "bookings".into(), points: vec![(at(0), 3.0), (at(5), 1.0)] },
-            Series { id: "empty".into(), points: vec![] },
+            Series {
+                id: "p95_book".into(),
+                points: vec![(at(5), 120.0), (at(10), 250.0)]
+            },
+            Series {
+                id: "bookings".into(),
+                points: vec![(at(0), 3.0), (at(5), 1.0)]
+            },
+            Series {
+                id: "empty".into(),
+                points: vec![]
+            },
         ]
     );
 
@@ -126,17 +143,31 @@ async fn series_are_asked_for_as_named_and_read_back_by_id_across_pages() {
         .iter()
         .map(|d| (d.name().unwrap(), d.value().unwrap()))
         .collect();
-    assert_eq!(dimensions, [("Function", "webhook"), ("Tool", "bookAppointment")]);
+    assert_eq!(
+        dimensions,
+        [("Function", "webhook"), ("Tool", "bookAppointment")]
+    );
     assert_eq!(asked[1].metric_stat().unwrap().stat(), Some("Sum"));
 }
 
 #[tokio::test]
 async fn more_than_500_queries_go_in_several_calls() {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let answer = || GetMetricDataOutput::builder().metric_data_results(result("q500", &[(1, 7.0)])).build();
+    let answer = || {
+        GetMetricDataOutput::builder()
+            .metric_data_results(result("q500", &[(1, 7.0)]))
+            .build()
+    };
     let (first, second) = (recording(&seen, answer), recording(&seen, answer));
     let queries: Vec<SeriesQuery> = (0..501)
-        .map(|i| query(&format!("q{i}"), Metric::Calls, &[(Dimension::Function, "analytics-worker")], Statistic::Sum))
+        .map(|i| {
+            query(
+                &format!("q{i}"),
+                Metric::Calls,
+                &[(Dimension::Function, "analytics-worker")],
+                Statistic::Sum,
+            )
+        })
         .collect();
     let series = reader(&[&first, &second])
         .series(&queries, at(0), at(30), Duration::minutes(5))
@@ -148,7 +179,10 @@ async fn more_than_500_queries_go_in_several_calls() {
     assert_eq!(seen[1].metric_data_queries()[0].id(), Some("q500"));
     assert_eq!(series.len(), 501);
     assert_eq!(series[500].points, vec![(at(1), 7.0)]);
-    assert!(series[0].points.is_empty(), "q500 answered in the first call is not q0's");
+    assert!(
+        series[0].points.is_empty(),
+        "q500 answered in the first call is not q0's"
+    );
 }
 
 #[tokio::test]
@@ -166,19 +200,35 @@ async fn cloudwatch_errors_are_unavailable() {
                 MetricDataResult::builder()
                     .id("bookings")
                     .status_code(StatusCode::InternalError)
-                    .messages(MessageData::builder().code("InternalError").value("try later").build())
+                    .messages(
+                        MessageData::builder()
+                            .code("InternalError")
+                            .value("try later")
+                            .build(),
+                    )
                     .build(),
             )
             .build()
     });
-    let queries = [query("bookings", Metric::Bookings, &[(Dimension::Function, "booking-worker")], Statistic::Sum)];
+    let queries = [query(
+        "bookings",
+        Metric::Bookings,
+        &[(Dimension::Function, "booking-worker")],
+        Statistic::Sum,
+    )];
     for rule in [refused, down, failed] {
         let error = reader(&[&rule])
             .series(&queries, at(0), at(30), Duration::minutes(5))
             .await
             .unwrap_err();
         assert!(
-            matches!(&error, PortError::Unavailable { operation: "read the metrics", .. }),
+            matches!(
+                &error,
+                PortError::Unavailable {
+                    operation: "read the metrics",
+                    ..
+                }
+            ),
             "{error:?}"
         );
     }
@@ -188,7 +238,10 @@ async fn cloudwatch_errors_are_unavailable() {
         .build();
     assert!(matches!(
         reader(&[&alarms_down]).alarms().await,
-        Err(PortError::Unavailable { operation: "read the alarms", .. })
+        Err(PortError::Unavailable {
+            operation: "read the alarms",
+            ..
+        })
     ));
 }
 
@@ -216,7 +269,9 @@ async fn the_deployments_alarms_metric_and_composite_are_read_by_prefix() {
                         MetricAlarm::builder()
                             .alarm_name("prod-WebhookErrorsAlarm-1")
                             .state_value(StateValue::Alarm)
-                            .state_reason("Threshold Crossed: 1 datapoint [2.0] was greater than 0.0")
+                            .state_reason(
+                                "Threshold Crossed: 1 datapoint [2.0] was greater than 0.0",
+                            )
                             .state_updated_timestamp(aws_time(at(10)))
                             .build(),
                     )
@@ -259,6 +314,9 @@ async fn the_deployments_alarms_metric_and_composite_are_read_by_prefix() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].alarm_name_prefix(), Some("prod-"));
-    assert_eq!(seen[0].alarm_types(), [AlarmType::MetricAlarm, AlarmType::CompositeAlarm]);
+    assert_eq!(
+        seen[0].alarm_types(),
+        [AlarmType::MetricAlarm, AlarmType::CompositeAlarm]
+    );
     assert_eq!(seen[1].next_token(), Some("more"));
 }

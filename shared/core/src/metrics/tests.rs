@@ -58,10 +58,22 @@ fn what_cloudwatch_would_refuse_is_refused() {
     .remove(0);
     assert!(read_emf(&good).is_ok(), "{good}");
     for (bad, why) in [
-        (good.replace("\"Unit\":\"Count\"", "\"Unit\":\"Bananas\""), "unit"),
-        (good.replace("\"Tool\":\"checkAvailability\",", ""), "dimension value"),
-        (good.replace("\"Timestamp\":1", "\"Timestamp\":\"x\""), "timestamp"),
-        (good.replace("\"ToolCalls\":1.0", "\"ToolCalls\":\"1\""), "value"),
+        (
+            good.replace("\"Unit\":\"Count\"", "\"Unit\":\"Bananas\""),
+            "unit",
+        ),
+        (
+            good.replace("\"Tool\":\"checkAvailability\",", ""),
+            "dimension value",
+        ),
+        (
+            good.replace("\"Timestamp\":1", "\"Timestamp\":\"x\""),
+            "timestamp",
+        ),
+        (
+            good.replace("\"ToolCalls\":1.0", "\"ToolCalls\":\"1\""),
+            "value",
+        ),
         ("not json".to_string(), "json"),
     ] {
         assert_ne!(bad, good, "{why}: the test did not change the record");

@@ -26,10 +26,10 @@ use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
 use crate::jobs::Job;
 use crate::ports::{
-    BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
-    Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts, IdempotencyStore, JobQueue, OptOuts, PortError,
-    QuotaTaken, Quotas, RecordOutcome, Reservation, Saved, SecretStore, SlotStore, SmsSender,
-    AlarmStatus, MetricsReader, Series, SeriesQuery,
+    AlarmStatus, BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications,
+    ChangeApplied, Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts,
+    IdempotencyStore, JobQueue, MetricsReader, OptOuts, PortError, QuotaTaken, Quotas,
+    RecordOutcome, Reservation, Saved, SecretStore, Series, SeriesQuery, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;

@@ -10,8 +10,8 @@ use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use super::lock;
 use crate::metrics::{Datapoint, Measurement, Metric, MetricsSink};
 use crate::ports::{
-    AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, PortError, Series,
-    SeriesQuery, Statistic,
+    AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, PortError, Series, SeriesQuery,
+    Statistic,
 };
 
 /// Every measurement emitted, with its function.
@@ -37,7 +37,11 @@ impl MemoryMetrics {
 
 impl MetricsSink for MemoryMetrics {
     fn emit(&self, function: &str, measurements: &[Measurement]) {
-        lock(&self.emitted).extend(measurements.iter().map(|m| (function.to_string(), m.clone())));
+        lock(&self.emitted).extend(
+            measurements
+                .iter()
+                .map(|m| (function.to_string(), m.clone())),
+        );
     }
 }
 
@@ -59,7 +63,9 @@ impl DailyFigures for MemoryFigures {
         figures: &[Figure],
     ) -> Result<(), PortError> {
         let mut counts = lock(&self.counts);
-        let hour = counts.entry((business_id.to_string(), hour_of(at))).or_default();
+        let hour = counts
+            .entry((business_id.to_string(), hour_of(at)))
+            .or_default();
         for figure in figures {
             *hour.entry(figure.key()).or_default() += 1;
         }
