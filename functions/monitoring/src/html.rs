@@ -77,20 +77,25 @@ pub fn bar_chart(title: &str, id: &str, series: &[Bars<'_>]) -> String {
             );
         }
     }
-    axes(
-        &mut svg,
-        width,
-        height,
-        pad,
-        top,
-        series.first().map(|s| s.2),
-    );
+    let span = series
+        .first()
+        .and_then(|(_, _, p)| Some((p.first()?.0, p.last()?.0)));
+    axes(&mut svg, width, height, pad, top, span);
     svg.push_str("</svg>");
     svg
 }
 
-/// One line over time.
-pub fn line_chart(title: &str, id: &str, colour: &str, points: &[(DateTime<Utc>, f64)]) -> String {
+/// The first and last period a chart spans.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// One line over time, placed on `span` (the bar chart's hours), so both charts line up.
+pub fn line_chart(
+    title: &str,
+    id: &str,
+    colour: &str,
+    points: &[(DateTime<Utc>, f64)],
+    span: Option<Span>,
+) -> String {
     let (width, height, pad) = (720.0, 200.0, 30.0);
     let top = points.iter().map(|(_, v)| *v).fold(1.0_f64, f64::max);
     let mut svg = format!(
@@ -99,12 +104,13 @@ pub fn line_chart(title: &str, id: &str, colour: &str, points: &[(DateTime<Utc>,
         escape(title)
     );
     let _ = write!(svg, "<title>{}</title>", escape(title));
-    if let (Some(first), Some(last)) = (points.first(), points.last()) {
-        let span = (last.0 - first.0).num_seconds().max(1) as f64;
+    let span = span.or_else(|| Some((points.first()?.0, points.last()?.0)));
+    if let (Some((first, last)), false) = (span, points.is_empty()) {
+        let seconds = (last - first).num_seconds().max(1) as f64;
         let xy: Vec<String> = points
             .iter()
             .map(|(at, v)| {
-                let x = pad + (width - 2.0 * pad) * (*at - first.0).num_seconds() as f64 / span;
+                let x = pad + (width - 2.0 * pad) * (*at - first).num_seconds() as f64 / seconds;
                 let y = height - pad - (height - 2.0 * pad) * v / top;
                 format!("{x:.1},{y:.1}")
             })
@@ -131,19 +137,12 @@ pub fn line_chart(title: &str, id: &str, colour: &str, points: &[(DateTime<Utc>,
             height / 2.0
         );
     }
-    axes(&mut svg, width, height, pad, top, Some(points));
+    axes(&mut svg, width, height, pad, top, span);
     svg.push_str("</svg>");
     svg
 }
 
-fn axes(
-    svg: &mut String,
-    width: f64,
-    height: f64,
-    pad: f64,
-    top: f64,
-    points: Option<&[(DateTime<Utc>, f64)]>,
-) {
+fn axes(svg: &mut String, width: f64, height: f64, pad: f64, top: f64, span: Option<Span>) {
     let _ = write!(
         svg,
         "<line x1=\"{pad}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#889\"/><text x=\"2\" y=\"{t}\" font-size=\"10\">{top:.0}</text><text x=\"2\" y=\"{b}\" font-size=\"10\">0</text>",
@@ -151,14 +150,12 @@ fn axes(
         r = width - pad,
         t = pad,
     );
-    if let Some(points) = points
-        && let (Some(first), Some(last)) = (points.first(), points.last())
-    {
+    if let Some((first, last)) = span {
         let _ = write!(
             svg,
             "<text x=\"{pad}\" y=\"{y}\" font-size=\"10\">{}</text><text x=\"{x}\" y=\"{y}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
-            first.0.format("%H:%M UTC"),
-            last.0.format("%H:%M UTC"),
+            first.format("%H:%M UTC"),
+            last.format("%H:%M UTC"),
             y = height - 8.0,
             x = width - pad,
         );
@@ -280,6 +277,7 @@ pub fn page(d: &Dashboard) -> String {
                 "chart-latency",
                 "#b5651d",
                 &h.tool_p95_ms,
+                h.calls.first().zip(h.calls.last()).map(|(a, b)| (a.0, b.0)),
             ));
         }
         Err(e) => error_line(&mut out, "The hourly series", e),
