@@ -235,7 +235,7 @@ pub trait MetricsSink: Send + Sync {
 pub const MAX_METRICS_PER_RECORD: usize = 100;
 pub const MAX_DIMENSIONS_PER_SET: usize = 30;
 
-/// Measurements sharing their dimension values, with each metric's values.
+/// Measurements of one set of dimension values, by metric.
 type Group<'a> = (&'a [(Dimension, String)], Vec<(Metric, Vec<f64>)>);
 
 /// The EMF lines for `measurements` at `timestamp_ms`: one record per distinct set of
