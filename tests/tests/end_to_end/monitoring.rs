@@ -131,6 +131,8 @@ fn headless(page: &Path, dir: &Path, args: &[&str]) -> String {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The profile is a few MB per run: not left behind.
+    let _ = std::fs::remove_dir_all(&profile);
     reader.join().unwrap()
 }
 
