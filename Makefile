@@ -4,11 +4,12 @@
 SHELL := /bin/bash
 TOOLS_BIN := $(CURDIR)/.venv-tools/bin
 
-.PHONY: dev test venv tools checkov lint-template load-test soak load-business redrive build sam-build bench-webhook vapi-tools fuzz clean-venv help
+.PHONY: dev test venv tools checkov chromium dashboard lint-template load-test soak load-business redrive build sam-build bench-webhook vapi-tools fuzz clean-venv help
 
 help:
 	@echo "make dev            run the whole system locally (moto + webhook on :3000 + workers)"
 	@echo "make test           unit, adapter (moto) and end-to-end tests, the code's shape, and the template lint"
+	@echo "make dashboard      the local stack's monitoring dashboard as HTML and a screenshot (.dev/dashboard.{html,png})"
 	@echo "make build          release zips for Lambda (cargo lambda build --release --arm64)"
 	@echo "make sam-build      sam build (cargo-lambda build method)"
 	@echo "make lint-template  sam validate --lint and checkov"
@@ -29,7 +30,7 @@ dev: venv tools
 	cargo build -p callbook-dev -p callbook-aws --bins
 	./target/debug/callbook-dev
 
-test: venv tools checkov
+test: venv tools checkov chromium
 	cargo build -p callbook-dev -p callbook-aws --bins
 	cargo test --workspace
 	infra/check-structure.sh
@@ -40,6 +41,21 @@ lint-template: tools checkov
 
 checkov:
 	@infra/venv.sh checkov
+
+# Debian's chromium, for the headless check of the HTML dashboard (apt-get when missing).
+chromium:
+	@infra/chromium.sh
+
+# The dashboard of a running `make dev` (another terminal), rendered by headless Chromium.
+DEV_PORT ?= 3000
+MONITORING_TOKEN ?= local-monitoring-token
+dashboard: chromium
+	@mkdir -p .dev
+	curl -sf -H "Authorization: Bearer $(MONITORING_TOKEN)" -H "Accept: text/html" \
+		http://127.0.0.1:$(DEV_PORT)/monitoring/dashboard -o .dev/dashboard.html
+	chromium --headless --disable-gpu --no-sandbox --window-size=900,1400 \
+		--screenshot=.dev/dashboard.png file://$(CURDIR)/.dev/dashboard.html 2>/dev/null
+	@echo "open .dev/dashboard.html in a browser, or look at .dev/dashboard.png"
 
 # The full load test: 5,000 webhooks at concurrency 50 through the local stack, then proof
 # that every accepted job was processed exactly once (make test runs 300 at 10).
@@ -77,7 +93,8 @@ load-business:
 build: tools
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(TOOLS_BIN):$$PATH" cargo lambda build --release --arm64 --output-format zip \
-		--bin webhook --bin booking-worker --bin notification-worker --bin analytics-worker
+		--bin webhook --bin booking-worker --bin notification-worker --bin analytics-worker \
+		--bin monitoring
 	@ls -l target/lambda/*/bootstrap.zip
 
 sam-build: tools

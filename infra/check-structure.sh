@@ -2,7 +2,8 @@
 # The shape the code keeps (docs/architecture.md), checked in `make test`:
 # - every function's main.rs is at most 10 lines (the handler lives in the library);
 # - no source file outside tests is over 500 lines (tests: `tests.rs`, `tests/` folders);
-# - the functions' release builds do not compile callbook-core's test doubles (`testing`).
+# - the functions' release builds do not compile callbook-core's test doubles (`testing`);
+# - only the monitoring function compiles the CloudWatch SDK.
 # The core's layers and its lack of import circles are checked by shared/core/tests/layers.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +28,17 @@ done < <(grep -v -E '(^|/)tests(/|\.rs$)' <<<"$sources" | grep -v -E '^fuzz/(tar
 # `sam build`: the workspace's default members), and each function on its own. Dev-dependencies
 # are not part of a release build, so only a normal dependency could bring `testing` in.
 features() { cargo tree -e normal,features -i callbook-core --prefix none "$@"; }
-for selection in "" "-p webhook" "-p booking-worker" "-p notification-worker" "-p analytics-worker"; do
+for selection in "" "-p webhook" "-p booking-worker" "-p notification-worker" "-p analytics-worker" "-p monitoring"; do
   # shellcheck disable=SC2086
   if features $selection | grep -q 'feature "testing"'; then
     fail "the release build (${selection:-workspace default members}) enables callbook-core's \"testing\" feature (test doubles)"
+  fi
+done
+
+# The CloudWatch SDK is the monitoring function's alone: the webhook and the workers stay small.
+for function in webhook booking-worker notification-worker analytics-worker; do
+  if cargo tree -e normal -p "$function" --prefix none | grep -q '^aws-sdk-cloudwatch '; then
+    fail "$function compiles aws-sdk-cloudwatch (only the monitoring function reads CloudWatch)"
   fi
 done
 

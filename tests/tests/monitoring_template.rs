@@ -2,11 +2,12 @@
 //! logs to its own log group, which expires; every function, queue and the API has its
 //! alarm; one composite alarm covers them all; the dashboard has its three rows.
 
-use callbook_tests::template;
+use callbook_tests::{listed, statements, template};
 use serde_json::{Value, json};
 
-const FUNCTIONS: [&str; 4] = [
+const FUNCTIONS: [&str; 5] = [
     "WebhookFunction",
+    "MonitoringFunction",
     "BookingWorkerFunction",
     "NotificationWorkerFunction",
     "AnalyticsWorkerFunction",
@@ -258,4 +259,89 @@ fn the_workers_may_only_add_to_their_businesses_figures() {
             json!(["BIZ#*"])
         );
     }
+}
+
+/// The monitoring routes are the monitoring function's, with the least it needs: CloudWatch's
+/// two reads, the health probe's reads, the daily figures' Query; never a write. The webhook
+/// keeps none of it.
+#[test]
+fn the_monitoring_function_serves_the_routes_and_only_reads() {
+    let template = template();
+    let function = &template["Resources"]["MonitoringFunction"];
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"],
+        "monitoring"
+    );
+    let events = function["Properties"]["Events"].as_object().unwrap();
+    let routes: Vec<(&str, &str)> = events
+        .values()
+        .map(|e| {
+            (
+                e["Properties"]["Method"].as_str().unwrap(),
+                e["Properties"]["Path"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("GET", "/monitoring/health"),
+            ("GET", "/monitoring/{report}")
+        ]
+    );
+    // The health route keeps its own throttle.
+    assert!(
+        !template["Resources"]["CallbookApi"]["Properties"]["RouteSettings"]
+            ["GET /monitoring/health"]
+            .is_null()
+    );
+    let env = &function["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["ALARM_PREFIX"],
+        json!({"Fn::Sub": "${AWS::StackName}-"})
+    );
+    assert_eq!(env["MONITORING_TOKEN"], json!({"Ref": "MonitoringToken"}));
+
+    let mut actions = Vec::new();
+    for statement in statements(&template, "MonitoringFunction") {
+        assert_eq!(statement["Effect"], "Allow");
+        for action in listed(&statement["Action"]) {
+            let action = action.as_str().unwrap();
+            actions.push(action);
+            let reads = [
+                "cloudwatch:GetMetricData",
+                "cloudwatch:DescribeAlarms",
+                "sqs:GetQueueAttributes",
+                "dynamodb:DescribeTable",
+                "dynamodb:Query",
+                "ssm:GetParameter",
+                "secretsmanager:GetSecretValue",
+            ];
+            assert!(reads.contains(&action), "{action} is not a read it needs");
+            // Only CloudWatch's reads take "*": GetMetricData has no resource-level
+            // permission, and DescribeAlarms shows composite alarms only on "*".
+            if action.starts_with("cloudwatch:") {
+                assert_eq!(statement["Resource"], "*");
+            } else {
+                assert_ne!(statement["Resource"], "*", "{action}");
+            }
+        }
+    }
+    assert!(actions.contains(&"cloudwatch:DescribeAlarms"));
+    for statement in statements(&template, "WebhookFunction") {
+        for action in listed(&statement["Action"]) {
+            let action = action.as_str().unwrap();
+            assert!(
+                !action.starts_with("cloudwatch:")
+                    && action != "sqs:GetQueueAttributes"
+                    && action != "dynamodb:DescribeTable",
+                "the webhook no longer probes or reads metrics: {action}"
+            );
+        }
+    }
+    assert!(
+        template["Resources"]["WebhookFunction"]["Properties"]["Environment"]["Variables"]
+            ["MONITORING_TOKEN"]
+            .is_null()
+    );
 }

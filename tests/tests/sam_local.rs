@@ -62,6 +62,11 @@ fn dev_value(template: &Value, name: &str, value: &Value) -> Option<String> {
     if let Some(text) = value.as_str() {
         return Some(text.into());
     }
+    // The template's Subs name only the stack (a namespace, an alarm prefix).
+    if let Some(text) = value["Fn::Sub"].as_str() {
+        let named = text.replace("${AWS::StackName}", STACK);
+        return (!named.contains("${")).then_some(named);
+    }
     let target = value["Ref"].as_str()?;
     if let Some((_, set)) = DEV_PARAMETERS.iter().find(|(p, _)| *p == target) {
         return Some(set.to_string());

@@ -21,9 +21,8 @@ use tracing::{info, warn};
 
 pub use paced::Paced;
 
-/// The `Reason` of a send that failed for now (the provider, or every provider's circuit):
-/// retried, unlike the `SendFailure` classes.
-pub const UNAVAILABLE: &str = "unavailable";
+/// A provider failure's reason in `SendFailures`.
+pub const UNAVAILABLE: &str = callbook_core::metrics::PROVIDER_UNAVAILABLE;
 
 /// What is recorded for a message its recipient can never get: done, so a redelivery skips it.
 pub fn rejected(reason: SendFailure) -> String {

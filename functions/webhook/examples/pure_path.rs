@@ -10,7 +10,7 @@ use callbook_core::Authenticator;
 use callbook_core::Business;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryQueue,
-    MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
+    MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::{Body, http};
@@ -28,7 +28,6 @@ impl WebhookPorts for InMemory {
     type Quotas = MemoryQuotas;
     type Secrets = MemorySecrets;
     type Verifications = MemoryVerifications;
-    type Health = StaticHealth;
     type Clock = FixedClock;
     type Metrics = EmfLog<Discard>;
 }
@@ -57,18 +56,15 @@ fn main() {
         auth: Authenticator::shared_secret("local-dev-secret").expect("secret"),
         secrets: MemorySecrets::default(),
         verifications: MemoryVerifications::default(),
-        monitoring_token: None,
         max_body_bytes: webhook::DEFAULT_MAX_BODY_BYTES,
         business: std::sync::Arc::new(Business::from_lookup(&|_: &str| None).expect("business")),
         unrouted_calls: webhook::UnroutedCalls::Serve,
-        health_cache: webhook::HealthCache::default(),
         queue: MemoryQueue::default(),
         calendar: MemorySlotStore::default(),
         bookings: MemoryBookingStore::default(),
         directory: MemoryDirectory::default(),
         answers: MemoryIdempotencyStore::default(),
         quotas: MemoryQuotas::default(),
-        health: StaticHealth::default(),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
         metrics: EmfLog::new("callbook".into(), Discard),
         cold_start: Default::default(),

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
-use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::metrics::EmfLog;
 use callbook_aws::quotas::DynamoQuotas;
@@ -15,11 +14,10 @@ use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::verifications::DynamoVerifications;
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table};
 use callbook_core::{
-    Authenticator, Business, ColdStart, ConfigError, JobKind, WebhookSecret, setting,
-    stored_deployment_secrets,
+    Authenticator, Business, ColdStart, ConfigError, JobKind, setting, stored_deployment_secrets,
 };
 
-use crate::{Aws, DEFAULT_MAX_BODY_BYTES, HealthCache, UnroutedCalls, Webhook};
+use crate::{Aws, DEFAULT_MAX_BODY_BYTES, UnroutedCalls, Webhook};
 
 /// Builds the webhook with its AWS adapters from configuration (`lookup` reads the environment).
 pub async fn build(
@@ -27,7 +25,9 @@ pub async fn build(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<Webhook<Aws>, ConfigError> {
     let secrets = SsmSecretStore::new(aws_sdk_ssm::Client::new(sdk));
-    let stored = stored_deployment_secrets(&secrets, lookup).await?;
+    let stored =
+        stored_deployment_secrets(&secrets, lookup, callbook_core::deployment::WEBHOOK_SECRETS)
+            .await?;
     let lookup = &|name: &str| {
         stored
             .iter()
@@ -40,13 +40,11 @@ pub async fn build(
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Ok(Webhook {
         auth: Authenticator::from_lookup(lookup)?,
-        monitoring_token: monitoring_token(lookup)?,
         max_body_bytes: max_body_bytes(lookup)?,
         business: Arc::new(Business::from_lookup(lookup)?),
         unrouted_calls: UnroutedCalls::from_lookup(lookup)?,
-        health_cache: HealthCache::default(),
         queue: SqsJobQueue::for_kinds(
-            sqs.clone(),
+            sqs,
             &names,
             &[JobKind::Booking, JobKind::Notification, JobKind::Analytics],
         )?,
@@ -56,29 +54,15 @@ pub async fn build(
         quotas: DynamoQuotas::new(dynamodb.clone(), names.table(Table::Idempotency)?),
         calendar: DynamoSlotStore::new(dynamodb.clone(), names.table(Table::Bookings)?),
         bookings: DynamoBookingStore::new(
-            dynamodb.clone(),
+            dynamodb,
             names.table(Table::Customers)?,
             names.table(Table::Bookings)?,
         ),
-        health: AwsHealthProbe::for_resources(dynamodb, sqs, &names),
         secrets,
         clock: SystemClock,
         metrics: EmfLog::from_lookup(lookup),
         cold_start: ColdStart::default(),
     })
-}
-
-fn monitoring_token(
-    lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<WebhookSecret>, ConfigError> {
-    match setting(lookup, "MONITORING_TOKEN") {
-        None => Ok(None),
-        Some(token) if token.len() >= 16 => Ok(WebhookSecret::new(&token)),
-        Some(_) => Err(ConfigError::Invalid {
-            name: "MONITORING_TOKEN",
-            reason: "at least 16 characters".into(),
-        }),
-    }
 }
 
 fn max_body_bytes(lookup: &impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {

@@ -12,7 +12,7 @@ use tracing::{Span, warn};
 use crate::gate::{Admitted, Rejection};
 use crate::measured::{self, FUNCTION, REJECTED};
 use crate::unrouted::{self, UnroutedCalls};
-use crate::{HEALTH_PATH, MONITORING_PREFIX, WEBHOOK_PATH, Webhook, WebhookPorts};
+use crate::{WEBHOOK_PATH, Webhook, WebhookPorts};
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
@@ -46,23 +46,8 @@ impl<P: WebhookPorts> Webhook<P> {
                 measured.push(measured::request_latency(message_type, started.elapsed()));
                 response
             }
-            (&Method::GET, HEALTH_PATH) => {
-                let detailed = self.monitoring_authorized(&request);
-                self.health(detailed).await
-            }
-            // Every other monitoring route needs the token; none but health is served yet.
-            (&Method::GET, p) if p.starts_with(MONITORING_PREFIX) => {
-                if self.monitoring_authorized(&request) {
-                    client_error(StatusCode::NOT_FOUND, format!("no monitoring report {p}"))
-                } else {
-                    warn!(path = %p, "monitoring request rejected: authentication");
-                    client_error(
-                        StatusCode::UNAUTHORIZED,
-                        "send Authorization: Bearer <monitoring token>",
-                    )
-                }
-            }
-            (_, WEBHOOK_PATH | HEALTH_PATH) => client_error(
+            // `/monitoring/*` is the monitoring function's (API Gateway routes it there).
+            (_, WEBHOOK_PATH) => client_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed on this route",
             ),

@@ -1,5 +1,5 @@
-//! The webhook Lambda: `POST /vapi-webhook` (Vapi server messages) and the `/monitoring/*`
-//! routes. A request goes: the HTTP edge (`edge`) → the gate (`gate`: size, the call's
+//! The webhook Lambda: `POST /vapi-webhook` (Vapi server messages; the `/monitoring/*` routes
+//! are the monitoring function's). A request goes: the HTTP edge (`edge`) → the gate (`gate`: size, the call's
 //! business, authentication, content type) → the message: tool calls (`tool_calls`, one file
 //! per tool under `tools/`) or call events (`events`) → the queues → the answer. Everything
 //! the caller hears is in `spoken`.
@@ -11,7 +11,6 @@ mod config;
 mod edge;
 mod events;
 mod gate;
-mod health;
 mod measured;
 pub mod spoken;
 mod tool_calls;
@@ -23,7 +22,6 @@ use std::sync::Arc;
 use callbook_aws::SystemClock;
 use callbook_aws::business::DynamoBusinessDirectory;
 use callbook_aws::dynamo::DynamoBookingStore;
-use callbook_aws::health::AwsHealthProbe;
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::metrics::EmfLog;
 use callbook_aws::quotas::DynamoQuotas;
@@ -33,12 +31,10 @@ use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::verifications::DynamoVerifications;
 use callbook_core::{
     Authenticator, BookingStore, Business, BusinessDirectory, CallerVerifications, Clock,
-    ColdStart, HealthProbe, IdempotencyStore, JobQueue, MetricsSink, Quotas, SecretStore,
-    SlotStore, WebhookSecret,
+    ColdStart, IdempotencyStore, JobQueue, MetricsSink, Quotas, SecretStore, SlotStore,
 };
 
 pub use config::build;
-pub use health::HealthCache;
 pub use measured::FUNCTION;
 pub use unrouted::UnroutedCalls;
 
@@ -46,8 +42,6 @@ pub const WEBHOOK_PATH: &str = "/vapi-webhook";
 /// The largest body accepted (256 KiB): Vapi's largest messages, end-of-call reports of long
 /// calls, stay well below it.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
-pub const HEALTH_PATH: &str = "/monitoring/health";
-pub const MONITORING_PREFIX: &str = "/monitoring/";
 
 /// The webhook's ports, by role. Production (`Aws`), the tests and the dev server each name
 /// their set with one marker type, so adding a port touches this trait and those markers.
@@ -68,7 +62,6 @@ pub trait WebhookPorts {
     type Secrets: SecretStore;
     /// Codes texted to prove a caller holds a number, and the numbers each call proved.
     type Verifications: CallerVerifications;
-    type Health: HealthProbe;
     type Clock: Clock;
     /// Each request's latency, tool outcomes, rejections (`measured`; EMF on stdout in Lambda).
     type Metrics: MetricsSink;
@@ -78,9 +71,6 @@ pub struct Webhook<P: WebhookPorts> {
     /// How Vapi proves a request is its own (shared secret or HMAC; see `callbook_core`'s
     /// `vapi::auth`).
     pub auth: Authenticator,
-    /// Opens the monitoring routes (`Authorization: Bearer <token>`); without it only the
-    /// minimal health status is served.
-    pub monitoring_token: Option<WebhookSecret>,
     /// Larger bodies are refused with 413 before anything else is done with them.
     pub max_body_bytes: usize,
     /// The install's default business: calls naming no assistant or phone number, or its own
@@ -89,8 +79,6 @@ pub struct Webhook<P: WebhookPorts> {
     /// Calls whose assistant or phone number no business claims: served by `business`, or
     /// refused (`UNROUTED_CALLS`).
     pub unrouted_calls: UnroutedCalls,
-    /// The last health probe, served again for a few seconds (anyone may ask for it).
-    pub health_cache: HealthCache,
     pub queue: P::Queue,
     pub calendar: P::Calendar,
     pub bookings: P::Bookings,
@@ -99,7 +87,6 @@ pub struct Webhook<P: WebhookPorts> {
     pub quotas: P::Quotas,
     pub secrets: P::Secrets,
     pub verifications: P::Verifications,
-    pub health: P::Health,
     pub clock: P::Clock,
     pub metrics: P::Metrics,
     /// The instance's first request counts a cold start.
@@ -118,7 +105,6 @@ impl WebhookPorts for Aws {
     type Quotas = DynamoQuotas;
     type Secrets = SsmSecretStore;
     type Verifications = DynamoVerifications;
-    type Health = AwsHealthProbe;
     type Clock = SystemClock;
     type Metrics = EmfLog;
 }

@@ -2,7 +2,8 @@
 //!
 //! 1. starts moto (the AWS emulator) from the project's virtual env on 127.0.0.1;
 //! 2. creates the tables, queues and SES identity by reading template.yaml (infra/provision.py);
-//! 3. serves the webhook function's routes on 127.0.0.1 with the webhook's own handler;
+//! 3. serves the webhook's and the monitoring function's routes on 127.0.0.1 with their own
+//!    handlers (the monitoring routes read the metrics the functions printed, `cloudwatch.rs`);
 //! 4. drives each worker like Lambda's SQS event source mapping: receive a batch, call the
 //!    worker's handler, delete only the messages that succeeded. The rest reappear after the
 //!    visibility timeout and go to the DLQ after maxReceiveCount receives (moto does both).
@@ -12,6 +13,7 @@
 //! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout), CALLBOOK_DEV_DIR (.dev). Each start
 //! is a clean slate.
 
+mod cloudwatch;
 mod metrics;
 mod ports;
 #[cfg(test)]
@@ -21,6 +23,9 @@ mod stack;
 mod workers;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use callbook_core::testing::memory::RecordedMetrics;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -46,18 +51,25 @@ async fn run() -> Result<(), String> {
     )
     .map_err(|e| format!("CALLBOOK_FAULTS: {e}"))?;
     ports::check_fault_sites(&faults)?;
+    // What every function's metrics sink records (`metrics.rs`), as CloudWatch would hold it;
+    // the monitoring routes read it.
+    let recorded_metrics = Arc::new(RecordedMetrics::default());
     for (function, port, plan) in faults.sites() {
         println!("  fault:     {function}.{port} fails {plan:?}");
     }
-    // Every function's EMF lines, read back as CloudWatch would: one store for the whole
-    // stack, for the local monitoring routes to read.
-    let recorded_metrics =
-        std::sync::Arc::new(callbook_core::testing::memory::RecordedMetrics::default());
     let webhook_env = stack.function_env("webhook")?;
     let webhook = webhook::build(&sdk, &|k| webhook_env.get(k).cloned())
         .await
         .map_err(|e| format!("webhook: {e}"))?;
     let webhook = ports::webhook(webhook, &faults, &recorded_metrics);
+    let monitoring_env = stack.function_env("monitoring")?;
+    let monitoring = monitoring::build(&sdk, &|k| monitoring_env.get(k).cloned())
+        .await
+        .map_err(|e| format!("monitoring: {e}"))?;
+    let monitoring = ports::monitoring(
+        monitoring,
+        cloudwatch::RecordedReader(Arc::clone(&recorded_metrics)),
+    );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.dev_port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
@@ -72,7 +84,13 @@ async fn run() -> Result<(), String> {
             faults.at(&function.binary, "delete"),
         ));
     }
-    tasks.spawn(server::serve(listener, webhook));
+    tasks.spawn(server::serve(
+        listener,
+        server::Routes {
+            webhook,
+            monitoring,
+        },
+    ));
 
     let base = format!("http://127.0.0.1:{}", settings.dev_port);
     // Print the secret only when it is the well-known local default.
@@ -86,6 +104,9 @@ async fn run() -> Result<(), String> {
     println!(
         "  health:    GET  {base}/monitoring/health   (details with Authorization: Bearer $MONITORING_TOKEN, {} by default)",
         stack::LOCAL_MONITORING_TOKEN
+    );
+    println!(
+        "  monitor:   GET  {base}/monitoring/{{metrics,dashboard,performance}}   (the same token; open the dashboard: `make dashboard`)"
     );
     println!(
         "  moto:      {} (sent SMS and email: {}/moto-api/data.json)",

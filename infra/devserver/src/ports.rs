@@ -13,6 +13,7 @@ use callbook_aws::notify::{SesEmail, SnsSms};
 use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::testing::faults::{FaultSpec, Faulty};
 use callbook_core::testing::memory::RecordedMetrics;
+use monitoring::{Monitoring, MonitoringPorts};
 use notification_worker::{NotificationWorker, NotificationWorkerPorts, Paced};
 use webhook::{Webhook, WebhookPorts};
 
@@ -77,9 +78,17 @@ impl WebhookPorts for Dev {
     type Quotas = Faulty<<webhook::Aws as WebhookPorts>::Quotas>;
     type Secrets = Faulty<<webhook::Aws as WebhookPorts>::Secrets>;
     type Verifications = Faulty<<webhook::Aws as WebhookPorts>::Verifications>;
-    type Health = <webhook::Aws as WebhookPorts>::Health;
     type Clock = SystemClock;
     type Metrics = DevMetrics;
+}
+
+/// CloudWatch's side is the EMF lines the functions printed, read back (`cloudwatch.rs`):
+/// the local stack has no alarms.
+impl MonitoringPorts for Dev {
+    type Health = <monitoring::Aws as MonitoringPorts>::Health;
+    type Metrics = crate::cloudwatch::RecordedReader;
+    type Figures = <monitoring::Aws as MonitoringPorts>::Figures;
+    type Clock = SystemClock;
 }
 
 impl BookingWorkerPorts for Dev {
@@ -123,11 +132,9 @@ pub fn webhook(
 ) -> Webhook<Dev> {
     Webhook {
         auth: w.auth,
-        monitoring_token: w.monitoring_token,
         max_body_bytes: w.max_body_bytes,
         business: w.business,
         unrouted_calls: w.unrouted_calls,
-        health_cache: w.health_cache,
         queue: faults.wrap("webhook", "queue", w.queue),
         calendar: faults.wrap("webhook", "calendar", w.calendar),
         bookings: faults.wrap("webhook", "bookings", w.bookings),
@@ -136,10 +143,24 @@ pub fn webhook(
         verifications: faults.wrap("webhook", "verifications", w.verifications),
         quotas: faults.wrap("webhook", "quotas", w.quotas),
         secrets: faults.wrap("webhook", "secrets", w.secrets),
-        health: w.health,
         clock: w.clock,
         metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         cold_start: w.cold_start,
+    }
+}
+
+/// The monitoring function with the dev server's metrics in place of CloudWatch.
+pub fn monitoring(
+    m: Monitoring<monitoring::Aws>,
+    metrics: crate::cloudwatch::RecordedReader,
+) -> Monitoring<Dev> {
+    Monitoring {
+        monitoring_token: m.monitoring_token,
+        health_cache: m.health_cache,
+        health: m.health,
+        metrics,
+        figures: m.figures,
+        clock: m.clock,
     }
 }
 

@@ -1,5 +1,6 @@
-//! The API Gateway stand-in: HTTP on loopback, each request handed to the webhook's handler
-//! as the same `lambda_http::Request` the Lambda runtime would build.
+//! The API Gateway stand-in: HTTP on loopback, each request handed to its function's handler
+//! (`/monitoring/*` to the monitoring function, the rest to the webhook) as the same
+//! `lambda_http::Request` the Lambda runtime would build.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,13 +11,20 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
+use monitoring::Monitoring;
 use tokio::net::TcpListener;
 use webhook::Webhook;
 
 use crate::ports::Dev;
 
-pub async fn serve(listener: TcpListener, webhook: Webhook<Dev>) -> Result<(), String> {
-    let webhook = Arc::new(webhook);
+/// The HTTP functions, as API Gateway's routes name them.
+pub struct Routes {
+    pub webhook: Webhook<Dev>,
+    pub monitoring: Monitoring<Dev>,
+}
+
+pub async fn serve(listener: TcpListener, routes: Routes) -> Result<(), String> {
+    let webhook = Arc::new(routes);
     loop {
         let (stream, _) = listener
             .accept()
@@ -36,7 +44,7 @@ pub async fn serve(listener: TcpListener, webhook: Webhook<Dev>) -> Result<(), S
 }
 
 async fn answer(
-    webhook: &Webhook<Dev>,
+    routes: &Routes,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
@@ -49,9 +57,16 @@ async fn answer(
     } else {
         Body::Binary(bytes.to_vec())
     };
-    let response = webhook
-        .handle(lambda_http::http::Request::from_parts(parts, body))
-        .await;
+    let request = lambda_http::http::Request::from_parts(parts, body);
+    let response = if request
+        .uri()
+        .path()
+        .starts_with(monitoring::MONITORING_PREFIX)
+    {
+        routes.monitoring.handle(request).await
+    } else {
+        routes.webhook.handle(request).await
+    };
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Empty => Bytes::new(),

@@ -68,12 +68,14 @@ impl HealthProbe for AwsHealthProbe {
                             healthy: status == "ACTIVE",
                             detail: status,
                             name,
+                            messages: None,
                         }
                     }
                     Err(e) => ComponentHealth {
                         name,
                         healthy: false,
                         detail: sdk_message(&e),
+                        messages: None,
                     },
                 };
                 (i, health)
@@ -94,18 +96,22 @@ impl HealthProbe for AwsHealthProbe {
                         let depth = out
                             .attributes()
                             .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
-                            .cloned()
-                            .unwrap_or_else(|| "?".into());
+                            .and_then(|n| n.parse::<u64>().ok());
                         ComponentHealth {
                             name,
                             healthy: true,
-                            detail: format!("{depth} messages waiting"),
+                            detail: match depth {
+                                Some(n) => format!("{n} messages waiting"),
+                                None => "? messages waiting".into(),
+                            },
+                            messages: depth,
                         }
                     }
                     Err(e) => ComponentHealth {
                         name,
                         healthy: false,
                         detail: sdk_message(&e),
+                        messages: None,
                     },
                 };
                 (offset + i, health)
@@ -121,6 +127,7 @@ impl HealthProbe for AwsHealthProbe {
                         name: "probe".into(),
                         healthy: false,
                         detail: e.to_string(),
+                        messages: None,
                     },
                 )),
             }

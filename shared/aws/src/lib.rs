@@ -7,6 +7,8 @@ pub mod bounded_cache;
 pub mod business;
 pub mod calls;
 pub mod clock;
+#[cfg(any(feature = "cloudwatch", test))]
+pub mod cloudwatch;
 pub mod config;
 pub mod dynamo;
 pub mod figures;

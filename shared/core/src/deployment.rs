@@ -10,19 +10,25 @@ use crate::values::secrets::SecretRef;
 /// `secretsmanager:<secret id>`), in place of `VAPI_WEBHOOK_SECRET` and
 /// `VAPI_WEBHOOK_SECRET_PREVIOUS`; `MONITORING_TOKEN_REF` likewise for `MONITORING_TOKEN`.
 /// Read once, at init; returns the values to use for those settings. A setting given both ways is refused, so it is clear which one is in force.
+/// The webhook's secrets: the current and the previous Vapi secret.
+pub const WEBHOOK_SECRETS: &[(&str, &str)] = &[
+    ("VAPI_WEBHOOK_SECRET", "VAPI_WEBHOOK_SECRET_REF"),
+    (
+        "VAPI_WEBHOOK_SECRET_PREVIOUS",
+        "VAPI_WEBHOOK_SECRET_PREVIOUS_REF",
+    ),
+];
+/// The monitoring function's: its token.
+pub const MONITORING_SECRETS: &[(&str, &str)] = &[("MONITORING_TOKEN", "MONITORING_TOKEN_REF")];
+
+/// Only the `wanted` pairs (setting, its reference) are read: each function reads its own.
 pub async fn stored_deployment_secrets<S: SecretStore>(
     store: &S,
     lookup: &impl Fn(&str) -> Option<String>,
+    wanted: &[(&'static str, &'static str)],
 ) -> Result<Vec<(&'static str, String)>, ConfigError> {
     let mut found = Vec::new();
-    for (plain, reference) in [
-        ("VAPI_WEBHOOK_SECRET", "VAPI_WEBHOOK_SECRET_REF"),
-        (
-            "VAPI_WEBHOOK_SECRET_PREVIOUS",
-            "VAPI_WEBHOOK_SECRET_PREVIOUS_REF",
-        ),
-        ("MONITORING_TOKEN", "MONITORING_TOKEN_REF"),
-    ] {
+    for &(plain, reference) in wanted {
         let Some(raw) = setting(lookup, reference) else {
             continue;
         };
@@ -76,6 +82,7 @@ mod tests {
                     "secretsmanager:callbook/old",
                 ),
             ]),
+            WEBHOOK_SECRETS,
         )
         .await
         .unwrap();
@@ -91,9 +98,13 @@ mod tests {
         );
         // Nothing named: nothing read.
         let before = store.reads.load(std::sync::atomic::Ordering::SeqCst);
-        let none = stored_deployment_secrets(&store, &env(&[("VAPI_WEBHOOK_SECRET", "x")]))
-            .await
-            .unwrap();
+        let none = stored_deployment_secrets(
+            &store,
+            &env(&[("VAPI_WEBHOOK_SECRET", "x")]),
+            WEBHOOK_SECRETS,
+        )
+        .await
+        .unwrap();
         assert!(none.is_empty());
         assert_eq!(
             store.reads.load(std::sync::atomic::Ordering::SeqCst),
@@ -106,15 +117,19 @@ mod tests {
                 ("VAPI_WEBHOOK_SECRET", "plain-secret-value"),
                 ("VAPI_WEBHOOK_SECRET_REF", "ssm:/callbook/webhook"),
             ]),
+            WEBHOOK_SECRETS,
         )
         .await;
         assert!(
             matches!(&both, Err(ConfigError::Invalid { name: "VAPI_WEBHOOK_SECRET_REF", reason }) if reason.contains("not both")),
             "{both:?}"
         );
-        let missing =
-            stored_deployment_secrets(&store, &env(&[("VAPI_WEBHOOK_SECRET_REF", "ssm:/nope")]))
-                .await;
+        let missing = stored_deployment_secrets(
+            &store,
+            &env(&[("VAPI_WEBHOOK_SECRET_REF", "ssm:/nope")]),
+            WEBHOOK_SECRETS,
+        )
+        .await;
         assert!(
             matches!(
                 &missing,
@@ -125,9 +140,22 @@ mod tests {
             ),
             "{missing:?}"
         );
-        let malformed =
-            stored_deployment_secrets(&store, &env(&[("VAPI_WEBHOOK_SECRET_REF", "/callbook/x")]))
-                .await;
+        let malformed = stored_deployment_secrets(
+            &store,
+            &env(&[("VAPI_WEBHOOK_SECRET_REF", "/callbook/x")]),
+            WEBHOOK_SECRETS,
+        )
+        .await;
         assert!(matches!(malformed, Err(ConfigError::Invalid { .. })));
+
+        // A reference another function reads is not read here.
+        let others = stored_deployment_secrets(
+            &store,
+            &env(&[("VAPI_WEBHOOK_SECRET_REF", "ssm:/callbook/webhook")]),
+            MONITORING_SECRETS,
+        )
+        .await
+        .unwrap();
+        assert!(others.is_empty());
     }
 }

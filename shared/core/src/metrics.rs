@@ -249,6 +249,10 @@ impl ColdStart {
     }
 }
 
+/// The `Reason` of a `SendFailures` value when the provider failed (a transient failure,
+/// retried), beside the classes of `SendFailure` (the recipient can never get it).
+pub const PROVIDER_UNAVAILABLE: &str = "unavailable";
+
 /// EMF's limits per record.
 pub const MAX_METRICS_PER_RECORD: usize = 100;
 pub const MAX_DIMENSIONS_PER_SET: usize = 30;

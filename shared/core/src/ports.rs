@@ -332,6 +332,8 @@ pub struct ComponentHealth {
     pub healthy: bool,
     /// A short fact: a table's status, a queue's depth, or the error.
     pub detail: String,
+    /// A queue's messages waiting, when the component is a queue that answered.
+    pub messages: Option<u64>,
 }
 
 pub trait HealthProbe: Send + Sync {

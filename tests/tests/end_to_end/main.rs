@@ -7,6 +7,7 @@ mod changes;
 mod identity;
 mod leads;
 mod metrics;
+mod monitoring;
 mod privacy;
 mod resilience;
 mod soak;

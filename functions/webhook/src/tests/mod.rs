@@ -6,13 +6,13 @@ mod auth;
 mod availability;
 mod booking;
 mod changes;
-mod health;
 mod identity;
 mod leads;
 mod logs;
 mod metrics;
 mod privacy;
 mod reports;
+mod routes;
 mod samples;
 mod tenants;
 
@@ -21,11 +21,11 @@ use std::sync::Arc;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryDirectory, MemoryIdempotencyStore, MemoryMetrics,
-    MemoryQueue, MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications, StaticHealth,
+    MemoryQueue, MemoryQuotas, MemorySecrets, MemorySlotStore, MemoryVerifications,
 };
 use callbook_core::{
     AnalyticsJob, Authenticator, BookingChange, BookingChangeJob, BookingJob, BookingReference,
-    Business, Clock, ComponentHealth, Job, SlotStore, WebhookSecret,
+    Business, Clock, Job, SlotStore,
 };
 use chrono::{TimeZone, Utc};
 use lambda_http::http::{self, StatusCode};
@@ -49,15 +49,12 @@ impl WebhookPorts for InMemory {
     type Quotas = Faulty<MemoryQuotas>;
     type Secrets = Faulty<MemorySecrets>;
     type Verifications = Faulty<MemoryVerifications>;
-    type Health = StaticHealth;
     type Clock = FixedClock;
     type Metrics = MemoryMetrics;
 }
 
 // The local default, so the files in events/ work unchanged against `make dev`.
 const SECRET: &str = "local-dev-secret";
-
-const MONITORING_TOKEN: &str = "monitoring-token-0001";
 
 type TestWebhook = Webhook<InMemory>;
 
@@ -66,7 +63,6 @@ fn webhook() -> TestWebhook {
     Webhook {
         auth: Authenticator::shared_secret(SECRET).unwrap(),
         secrets: Faulty::default(),
-        monitoring_token: WebhookSecret::new(MONITORING_TOKEN),
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         business: Arc::new(
             Business::from_lookup(&|k: &str| match k {
@@ -78,7 +74,6 @@ fn webhook() -> TestWebhook {
             .unwrap(),
         ),
         unrouted_calls: UnroutedCalls::Serve,
-        health_cache: HealthCache::default(),
         queue: Faulty::default(),
         calendar: Faulty::default(),
         bookings: Faulty::default(),
@@ -86,11 +81,6 @@ fn webhook() -> TestWebhook {
         answers: Faulty::default(),
         verifications: Faulty::default(),
         quotas: Faulty::default(),
-        health: StaticHealth(vec![ComponentHealth {
-            name: "bookings".into(),
-            healthy: true,
-            detail: "ACTIVE".into(),
-        }]),
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()),
         metrics: MemoryMetrics::default(),
         cold_start: ColdStart::default(),

@@ -43,12 +43,13 @@ fn every_sample_event_belongs_to_a_function() {
                 "webhook-",
                 "booking-worker-",
                 "notification-worker-",
-                "analytics-worker-"
+                "analytics-worker-",
+                "monitoring-"
             ]
             .iter()
             .any(|p| name.starts_with(p))
                 && name.ends_with(".json"),
-            "events/{name}: name it after its function (webhook-, booking-worker-, notification-worker-) so a test runs it"
+            "events/{name}: name it after its function (webhook-, booking-worker-, notification-worker-, analytics-worker-, monitoring-) so a test runs it"
         );
     }
 }

@@ -26,10 +26,10 @@ use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
 use crate::jobs::Job;
 use crate::ports::{
-    BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications, ChangeApplied,
-    Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts, IdempotencyStore,
-    JobQueue, OptOuts, PortError, QuotaTaken, Quotas, RecordOutcome, Reservation, Saved,
-    SecretStore, SlotStore, SmsSender,
+    AlarmStatus, BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications,
+    ChangeApplied, Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts,
+    IdempotencyStore, JobQueue, MetricsReader, OptOuts, PortError, QuotaTaken, Quotas,
+    RecordOutcome, Reservation, Saved, SecretStore, Series, SeriesQuery, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
@@ -338,6 +338,10 @@ faulty!(Quotas:
 faulty!(DailyFigures:
     fn add(business_id: &str, at: DateTime<Utc>, figures: &[Figure]) -> (), "add figures";
     fn counts(business_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> FigureCounts, "read figures";
+);
+faulty!(MetricsReader:
+    fn series(queries: &[SeriesQuery], from: DateTime<Utc>, to: DateTime<Utc>, period: Duration) -> Vec<Series>, "read metrics";
+    fn alarms() -> Vec<AlarmStatus>, "read alarms";
 );
 
 #[cfg(test)]
