@@ -9,8 +9,8 @@ use thiserror::Error;
 
 mod monitoring;
 pub use monitoring::{
-    AlarmState, AlarmStatus, DailyFigures, Figure, FigureCounts, MetricsReader, Series,
-    SeriesQuery, Statistic,
+    AlarmState, AlarmStatus, ComponentHealth, DailyFigures, Figure, FigureCounts, HealthProbe,
+    MetricsReader, Series, SeriesQuery, Statistic,
 };
 
 use crate::domain::booking::BookingJob;
@@ -323,21 +323,6 @@ pub trait SlotStore: Send + Sync {
         business_id: &str,
         day: NaiveDate,
     ) -> impl Future<Output = Result<Vec<(SlotCell, u32)>, PortError>> + Send;
-}
-
-/// One component of the system as the health check saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentHealth {
-    pub name: String,
-    pub healthy: bool,
-    /// A short fact: a table's status, a queue's depth, or the error.
-    pub detail: String,
-    /// A queue's messages waiting, when the component is a queue that answered.
-    pub messages: Option<u64>,
-}
-
-pub trait HealthProbe: Send + Sync {
-    fn check(&self) -> impl Future<Output = Vec<ComponentHealth>> + Send;
 }
 
 /// Where a call comes from, as Vapi names it.

@@ -151,3 +151,18 @@ pub trait MetricsReader: Send + Sync {
     /// The deployment's alarms.
     fn alarms(&self) -> impl Future<Output = Result<Vec<AlarmStatus>, PortError>> + Send;
 }
+
+/// One component of the system as the health check saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentHealth {
+    pub name: String,
+    pub healthy: bool,
+    /// A short fact: a table's status, a queue's depth, or the error.
+    pub detail: String,
+    /// A queue's messages waiting, when the component is a queue that answered.
+    pub messages: Option<u64>,
+}
+
+pub trait HealthProbe: Send + Sync {
+    fn check(&self) -> impl Future<Output = Vec<ComponentHealth>> + Send;
+}
