@@ -256,13 +256,13 @@ fn the_workers_may_only_add_to_their_businesses_figures() {
         );
         assert_eq!(
             statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
-            json!(["BIZ#*"])
+            json!(["BIZ#*#FIGURES"])
         );
     }
 }
 
 /// The monitoring routes are the monitoring function's, with the least it needs: CloudWatch's
-/// two reads, the health probe's reads, the daily figures' Query; never a write. The webhook
+/// two reads, the health probe's reads, the daily figures' BatchGetItem (their keys only) and its own token; never a write. The webhook
 /// keeps none of it.
 #[test]
 fn the_monitoring_function_serves_the_routes_and_only_reads() {
@@ -313,7 +313,7 @@ fn the_monitoring_function_serves_the_routes_and_only_reads() {
                 "cloudwatch:DescribeAlarms",
                 "sqs:GetQueueAttributes",
                 "dynamodb:DescribeTable",
-                "dynamodb:Query",
+                "dynamodb:BatchGetItem",
                 "ssm:GetParameter",
                 "secretsmanager:GetSecretValue",
             ];
@@ -324,6 +324,19 @@ fn the_monitoring_function_serves_the_routes_and_only_reads() {
                 assert_eq!(statement["Resource"], "*");
             } else {
                 assert_ne!(statement["Resource"], "*", "{action}");
+            }
+            // Its token only: the businesses' webhook secrets are not this function's.
+            if action.starts_with("ssm:") || action.starts_with("secretsmanager:") {
+                for resource in listed(&statement["Resource"]) {
+                    let arn = resource["Fn::Sub"].as_str().unwrap_or_default();
+                    assert!(arn.contains("callbook/monitoring/"), "{action} on {arn}");
+                }
+            }
+            if action == "dynamodb:BatchGetItem" {
+                assert_eq!(
+                    statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+                    json!(["BIZ#*#FIGURES"])
+                );
             }
         }
     }

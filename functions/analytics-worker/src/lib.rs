@@ -231,7 +231,6 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
             let now = self.clock.now();
             let stored = self.calls.call(business_id, call_id).await?;
             let had_report = stored.as_ref().is_some_and(|c| c.report.is_some());
-            let had_outcome = stored.as_ref().is_some_and(|c| c.outcome.is_some());
             let mut call = stored.unwrap_or_else(|| CallRecord::new(business_id, call_id, now));
             if !call.apply(&job, business, now) {
                 return Ok(call);
@@ -246,8 +245,13 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
                 _ => None,
             };
             if self.calls.save_call(&call, contact.as_ref()).await? == Saved::Written {
-                // The call ended with this write: counted once, by its outcome.
-                if let (false, Some(outcome)) = (had_outcome, call.outcome) {
+                // Counted once, by its outcome, when its end-of-call report is first applied:
+                // a status update "ended" often comes first and would count every call as
+                // abandoned. An activity that lands after the report (a booking queued in
+                // the call's last seconds) changes the record's outcome but not the count.
+                if let (false, true, Some(outcome)) =
+                    (had_report, call.report.is_some(), call.outcome)
+                {
                     self.count(
                         business_id,
                         Measurement::count(Metric::Calls).by(Dimension::Outcome, outcome.as_str()),

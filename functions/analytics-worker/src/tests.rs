@@ -271,3 +271,35 @@ async fn jobs_of_a_stored_business_use_it_and_unknown_businesses_are_retried() {
         "no such business here"
     );
 }
+
+/// Vapi's "ended" status often arrives before the end-of-call report: the call is counted
+/// once, by the outcome its report gives, not as abandoned.
+#[tokio::test]
+async fn a_call_ended_before_its_report_is_counted_by_the_report() {
+    let w = worker();
+    let mut event = sample_event();
+    let mut ended = event.records[0].clone();
+    ended.message_id = Some("ended-1".into());
+    ended.body = Some(
+        ended
+            .body
+            .unwrap()
+            .replace("\"in-progress\"", "\"ended\"")
+            .replace(
+                "\"endedReason\": null",
+                "\"endedReason\": \"customer-ended-call\"",
+            )
+            .replace("15:00:01Z", "15:04:31Z"),
+    );
+    let report = event.records[2].clone();
+    event.records = vec![ended, report];
+    assert!(failures(&w.handle(event).await).is_empty());
+    let (outcomes, _) = counted(&w);
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes[0],
+        call(&w, CALL_A).outcome.unwrap().as_str(),
+        "counted by the report's outcome"
+    );
+    assert_ne!(outcomes[0], "abandoned");
+}

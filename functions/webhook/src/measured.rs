@@ -55,9 +55,14 @@ pub(crate) fn unrouted() -> Measurement {
     Measurement::count(Metric::UnroutedCalls)
 }
 
+/// A tool's name from our closed list (`unknown` for a name we do not declare).
+pub(crate) fn tool_name(name: &str) -> &'static str {
+    Tool::named(name).map_or("unknown", |t| t.spec().name)
+}
+
 /// A tool call's latency and outcome, by the tool it names (`unknown` for none we declare).
 pub(crate) fn tool_call(name: &str, outcome: &ToolOutcome, elapsed: Duration) -> [Measurement; 2] {
-    let tool = Tool::named(name).map_or("unknown", |t| t.spec().name);
+    let tool = tool_name(name);
     let kind = match outcome {
         ToolOutcome::Answer(_) => "answer",
         ToolOutcome::Refusal(_) => "refusal",

@@ -65,18 +65,22 @@ impl<P: WebhookPorts> Webhook<P> {
         let deadline = tokio::time::Instant::now() + ANSWER_WITHIN;
         let mut answers = Vec::with_capacity(tool_calls.len());
         for (i, tool_call) in tool_calls.iter().enumerate() {
-            let started = std::time::Instant::now();
+            // Only the calls run are measured: the rest are refused unrun (logged below), and
+            // a body of thousands must not become thousands of values.
             let outcome = if i < MAX_TOOL_CALLS {
-                self.answer_in_time(business, call, tool_call, deadline)
-                    .await
+                let started = std::time::Instant::now();
+                let outcome = self
+                    .answer_in_time(business, call, tool_call, deadline)
+                    .await;
+                measured.extend(crate::measured::tool_call(
+                    &tool_call.name,
+                    &outcome,
+                    started.elapsed(),
+                ));
+                outcome
             } else {
                 ToolOutcome::refusal(TOO_MANY_TOOL_CALLS)
             };
-            measured.extend(crate::measured::tool_call(
-                &tool_call.name,
-                &outcome,
-                started.elapsed(),
-            ));
             answers.push((tool_call, outcome));
         }
         if tool_calls.len() > MAX_TOOL_CALLS {
@@ -113,7 +117,9 @@ impl<P: WebhookPorts> Webhook<P> {
     /// A tool call answered before `deadline`, or an apology. Its span names it on every line
     /// it logs, with the booking it is about once a tool knows it (`tools::about_booking`).
     #[tracing::instrument(name = "tool_call", skip_all, fields(
-        tool_call_id = tool_call.id.as_deref(), tool = %tool_call.name, reference = Empty,
+        tool_call_id = logged_id(tool_call.id.as_deref()),
+        tool = crate::measured::tool_name(&tool_call.name),
+        reference = Empty,
     ))]
     async fn answer_in_time(
         &self,
@@ -225,4 +231,15 @@ impl<P: WebhookPorts> Webhook<P> {
         }
         outcome
     }
+}
+
+/// A tool call id as the logs show it: only a well-formed one (the request's claim).
+fn logged_id(id: Option<&str>) -> Option<&str> {
+    id.map(|id| {
+        if callbook_core::is_route_id(id) {
+            id
+        } else {
+            "<malformed>"
+        }
+    })
 }

@@ -1,6 +1,6 @@
 //! Per-business daily figures on DynamoDB: one item per business per UTC day in the
-//! businesses table (`pk = BIZ#<business>`, `sk = FIGURES#<yyyy-mm-dd>`), beside the
-//! business's profile, with a counter per figure for the day (`bookings`) and per hour
+//! businesses table (`pk = BIZ#<business>#FIGURES`, `sk = FIGURES#<yyyy-mm-dd>`), a key of
+//! their own so the workers may write them and nothing else of the business, with a counter per figure for the day (`bookings`) and per hour
 //! (`h07_bookings`, the hour 07:00-07:59 UTC).
 //!
 //! A job's figures are one UpdateItem (`ADD`, which creates the item and the counters), so
@@ -61,7 +61,7 @@ pub fn figures_key(business_id: &str, day: NaiveDate) -> Item {
     HashMap::from([
         (
             "pk".to_string(),
-            AttributeValue::S(format!("BIZ#{business_id}")),
+            AttributeValue::S(format!("BIZ#{business_id}#FIGURES")),
         ),
         (
             "sk".to_string(),

@@ -148,16 +148,24 @@ pub async fn handle<W: Worker>(
             .instrument(span.clone())
             .await;
         if let Err(e) = result {
-            // Provider errors can quote the recipient: redact before logging.
-            let reason = redact_text(&e.to_string());
-            span.in_scope(
-                || tracing::error!(error = %reason, "message failed; it will be retried"),
-            );
+            if matches!(e, JobFailure::NoTimeLeft) {
+                // Deferred untouched, not failed: no error and no failure counted.
+                span.in_scope(|| {
+                    info!("not started: too close to the deadline; back to the queue")
+                });
+            } else {
+                // Provider errors can quote the recipient: redact before logging.
+                let reason = redact_text(&e.to_string());
+                span.in_scope(
+                    || tracing::error!(error = %reason, "message failed; it will be retried"),
+                );
+                measured.push(
+                    Measurement::count(Metric::JobFailures).by(Dimension::Queue, W::Job::KIND),
+                );
+            }
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
-            measured
-                .push(Measurement::count(Metric::JobFailures).by(Dimension::Queue, W::Job::KIND));
         }
     }
     worker.metrics().emit(W::FUNCTION, &measured);

@@ -253,6 +253,7 @@ pub const PROVIDER_UNAVAILABLE: &str = "unavailable";
 /// EMF's limits per record.
 pub const MAX_METRICS_PER_RECORD: usize = 100;
 pub const MAX_DIMENSIONS_PER_SET: usize = 30;
+pub const MAX_VALUES_PER_METRIC: usize = 100;
 
 /// A record's metrics, each with its values.
 type MetricValues = Vec<(Metric, Vec<f64>)>;
@@ -267,20 +268,25 @@ pub fn emf_lines(
     timestamp_ms: i64,
     measurements: &[Measurement],
 ) -> Vec<String> {
-    // Group by (dimension values), keeping the order of first appearance.
+    // Group by (dimension values), keeping the order of first appearance; a metric holds at
+    // most MAX_VALUES_PER_METRIC values per record, the rest go to the next record.
     let mut groups: Vec<(&[(Dimension, String)], MetricValues)> = Vec::new();
     for m in measurements {
-        let group = match groups
-            .iter_mut()
-            .find(|(d, _)| *d == m.dimensions.as_slice())
-        {
-            Some(group) => group,
+        let has_room = |(d, metrics): &(&[(Dimension, String)], MetricValues)| {
+            *d == m.dimensions.as_slice()
+                && metrics
+                    .iter()
+                    .find(|(metric, _)| *metric == m.metric)
+                    .is_none_or(|(_, values)| values.len() < MAX_VALUES_PER_METRIC)
+        };
+        let at = match groups.iter().position(has_room) {
+            Some(at) => at,
             None => {
                 groups.push((m.dimensions.as_slice(), Vec::new()));
-                let last = groups.len() - 1;
-                &mut groups[last]
+                groups.len() - 1
             }
         };
+        let group = &mut groups[at];
         match group.1.iter_mut().find(|(metric, _)| *metric == m.metric) {
             Some((_, values)) => values.push(m.value),
             None => group.1.push((m.metric, vec![m.value])),

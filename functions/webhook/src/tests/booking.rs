@@ -360,3 +360,32 @@ async fn references_are_unique_per_business_and_stable_for_a_repeated_call() {
     assert_eq!(again, first);
     assert!(booking_jobs(&w).iter().all(|j| j.reference == reference));
 }
+
+/// At the call's limit (3 bookings or changes), a repeat of a booking the caller already has,
+/// under a new tool call id, hears that booking; only a new booking is refused.
+#[tokio::test]
+async fn a_repeat_at_the_call_limit_hears_its_booking_and_only_a_new_one_is_refused() {
+    let w = webhook();
+    let ask = |id: &str, time: &str| {
+        let mut args = another_caller(1)["parameters"].clone();
+        args["time"] = json!(time);
+        authed(&tool_calls_body(json!([{"id": id, "type": "function",
+            "function": {"name": "bookAppointment", "arguments": args}}])))
+    };
+    let result = |answer: &Value| answer["results"][0].clone();
+    let (_, first) = send(&w, ask("tc-1", "10am")).await;
+    let first = result(&first)["result"].as_str().unwrap().to_string();
+    for (id, time) in [("tc-2", "11am"), ("tc-3", "1pm")] {
+        let (_, answer) = send(&w, ask(id, time)).await;
+        assert!(result(&answer)["result"].is_string(), "{answer}");
+    }
+    let (_, repeat) = send(&w, ask("tc-4", "10am")).await;
+    assert_eq!(result(&repeat)["result"], first.as_str(), "{repeat}");
+    let (_, fourth) = send(&w, ask("tc-5", "3pm")).await;
+    assert!(result(&fourth)["error"].is_string(), "{fourth}");
+    assert_eq!(
+        booking_jobs(&w).len(),
+        4,
+        "three bookings, the repeat queued again"
+    );
+}

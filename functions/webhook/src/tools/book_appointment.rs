@@ -2,8 +2,8 @@
 //! "booked", and the booking job is on the queue before the answer goes back.
 
 use callbook_core::{
-    BookingJob, BookingRefusal, Caller, Job, JobQueue, Reservation, SlotStore,
-    book_appointment_request, booking_confirmation, cells_for,
+    BookingJob, BookingReference, BookingRefusal, BookingRequest, Caller, Job, JobQueue,
+    Reservation, SlotCell, SlotStore, book_appointment_request, booking_confirmation, cells_for,
 };
 use chrono::Utc;
 use tracing::{error, info, warn};
@@ -25,9 +25,16 @@ impl<P: WebhookPorts> Webhook<P> {
             Ok(asked) => asked,
             Err(refusal) => return Err(self.explain(business, refusal, now).await.into()),
         };
-        let allowance = self
+        // A limit reached is not yet a refusal: a repeat of a booking this caller has (under a
+        // new tool call id, arriving with others at once) is answered with it below.
+        let allowance = match self
             .take_allowance(request, Some(&asked.customer.phone), SystemProblem::Booking)
-            .await?;
+            .await
+        {
+            Ok(allowance) => Ok(allowance),
+            Err(NotDone::Refused(refusal)) => Err(refusal),
+            Err(failed) => return Err(failed),
+        };
         let cells = cells_for(asked.start, asked.service.minutes, business.slot_minutes);
         // Who is booking what: the same caller asking again for the same time and service (a
         // re-issued call under a new id, or the flat form without ids) gets the booking they
@@ -43,6 +50,26 @@ impl<P: WebhookPorts> Webhook<P> {
             });
         let who = holder_of(&caller, &asked.customer.phone, call);
         let holder = holder_tag(business, &who, &asked.start, &asked.service.name);
+        let allowance = match allowance {
+            Ok(allowance) => allowance,
+            Err(refusal) => {
+                return match self
+                    .calendar
+                    .held_by(&business.id, &cells[0], &holder)
+                    .await
+                {
+                    Ok(Some(existing)) => {
+                        info!(reference = %existing, "repeated booking request at the limit: the existing booking is returned");
+                        self.booked(request, &asked, cells, holder, existing).await
+                    }
+                    Ok(None) => Err(NotDone::Refused(refusal)),
+                    Err(e) => {
+                        error!(error = %e, "held slots could not be read");
+                        Err(NotDone::Failed(SystemProblem::Booking))
+                    }
+                };
+            }
+        };
         let new_reference = NewReference::for_request(request, &holder);
         let mut attempt = 0;
         let reference = loop {
@@ -88,6 +115,19 @@ impl<P: WebhookPorts> Webhook<P> {
                 }
             }
         };
+        self.booked(request, &asked, cells, holder, reference).await
+    }
+
+    /// The booking (new, or the one a repeat finds) queued for the worker, and the answer.
+    async fn booked(
+        &self,
+        request: &ToolRequest<'_>,
+        asked: &BookingRequest,
+        cells: Vec<SlotCell>,
+        holder: String,
+        reference: BookingReference,
+    ) -> Answer {
+        let (business, call, now) = (request.business, request.call, request.now);
         super::about_booking(&reference);
         let job = BookingJob {
             // One job id per booking, so every enqueue of it is recorded once.
@@ -122,7 +162,7 @@ impl<P: WebhookPorts> Webhook<P> {
         }
         info!(reference = %reference, phone = %asked.customer.phone.redacted(), start = %asked.start, "booking accepted");
         Ok(with_text_notice(
-            booking_confirmation(&asked, &reference),
+            booking_confirmation(asked, &reference),
             texts,
         ))
     }

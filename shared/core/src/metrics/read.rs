@@ -3,7 +3,9 @@
 use serde_json::Value;
 use thiserror::Error;
 
-use super::{Dimension, MAX_DIMENSIONS_PER_SET, MAX_METRICS_PER_RECORD, Metric, Unit};
+use super::{
+    Dimension, MAX_DIMENSIONS_PER_SET, MAX_METRICS_PER_RECORD, MAX_VALUES_PER_METRIC, Metric, Unit,
+};
 
 /// Why a line is not a valid EMF record of ours.
 #[derive(Debug, Error, PartialEq)]
@@ -104,7 +106,7 @@ pub fn read_emf(line: &str) -> Result<Vec<Datapoint>, EmfError> {
             }
             let values = match root.get(name) {
                 Some(Value::Number(n)) => vec![n.as_f64()],
-                Some(Value::Array(items)) if items.len() <= 100 => {
+                Some(Value::Array(items)) if items.len() <= MAX_VALUES_PER_METRIC => {
                     items.iter().map(Value::as_f64).collect()
                 }
                 _ => return Err(invalid(format!("{name} has no numeric value"))),

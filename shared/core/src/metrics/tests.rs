@@ -108,7 +108,7 @@ fn lines_are_json_with_their_strings_escaped_and_only_finite_numbers() {
     ];
     let lines = emf_lines("ns \"x\"", "web\thook", 5, &measurements);
     assert_eq!(lines.len(), 1);
-    let v: Value = serde_json::from_str(&lines[0]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "ns \"x\"");
     assert_eq!(v["Function"], "web\thook");
     assert_eq!(v["Tool"], tool);
@@ -117,4 +117,25 @@ fn lines_are_json_with_their_strings_escaped_and_only_finite_numbers() {
     assert_eq!(v["ToolLatency"][2].as_f64(), Some(1e21));
     let points = read_emf(&lines[0]).unwrap();
     assert_eq!(points.len(), 6, "three values under two sets");
+}
+
+#[test]
+fn more_than_a_hundred_values_of_a_metric_go_to_further_records() {
+    let many: Vec<Measurement> = (0..250)
+        .map(|i| Measurement::new(Metric::ToolLatency, f64::from(i)).by(Dimension::Tool, "x"))
+        .collect();
+    let lines = emf_lines("callbook", "webhook", 1, &many);
+    assert_eq!(lines.len(), 3);
+    let mut values = Vec::new();
+    for line in &lines {
+        let points = read_emf(line).expect("CloudWatch takes every record");
+        values.extend(
+            points
+                .iter()
+                .filter(|p| p.dimensions.len() == 2)
+                .map(|p| p.value),
+        );
+    }
+    let expected: Vec<f64> = (0..250).map(f64::from).collect();
+    assert_eq!(values, expected, "every value, once, in order");
 }
