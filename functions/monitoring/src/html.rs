@@ -7,21 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::dashboard::Dashboard;
 
-/// Text made safe for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text made safe for HTML content and attribute values (the emails' escaping).
+pub use callbook_core::templates::escape_html as escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1d2733}\
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem}\
