@@ -8,7 +8,7 @@ use callbook_core::{
     Clock, DailyFigures, Dimension, Figure, FigureCounts, Metric, MetricsReader, PortError,
     Statistic,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
@@ -192,6 +192,12 @@ impl<P: MonitoringPorts> Monitoring<P> {
         };
         let mut body = figures.to_json();
         body["timeframe"] = json!(timeframe.as_str());
+        // A business's figures are counted by whole UTC hours: its window starts at the top
+        // of the hour `from` falls in, and says so.
+        let from = match business {
+            Some(_) => from.duration_trunc(Duration::hours(1)).unwrap_or(from),
+            None => from,
+        };
         body["from"] = json!(from.to_rfc3339());
         body["to"] = json!(to.to_rfc3339());
         body["scope"] = match business {

@@ -181,3 +181,21 @@ async fn a_store_that_cannot_be_read_is_503_with_what_failed() {
     let (status, _) = send(&m, authed("/monitoring/performance")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// A business's figures are counted by whole UTC hours, and the window says where it starts.
+#[tokio::test]
+async fn a_business_window_starts_at_the_top_of_its_first_hour() {
+    let mut m = monitoring();
+    m.clock = FixedClock(now() + Duration::minutes(30));
+    let (status, body) = send(
+        &m,
+        authed("/monitoring/metrics?business=smile-dental&timeframe=1h"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["from"], "2026-11-24T14:00:00+00:00");
+    assert_eq!(body["to"], "2026-11-24T15:30:00+00:00");
+    // Service-wide figures keep the exact window.
+    let (_, service) = send(&m, authed("/monitoring/metrics?timeframe=1h")).await;
+    assert_eq!(service["from"], "2026-11-24T14:30:00+00:00");
+}
