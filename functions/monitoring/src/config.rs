@@ -25,13 +25,7 @@ pub async fn build(
         callbook_core::deployment::MONITORING_SECRETS,
     )
     .await?;
-    let lookup = &|name: &str| {
-        stored
-            .iter()
-            .find(|(stored_name, _)| *stored_name == name)
-            .map(|(_, secret)| secret.clone())
-            .or_else(|| lookup(name))
-    };
+    let lookup = &callbook_core::deployment::with_stored(&stored, lookup);
     let names = Resources::from_lookup(lookup);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Ok(Monitoring {

@@ -28,13 +28,7 @@ pub async fn build(
     let stored =
         stored_deployment_secrets(&secrets, lookup, callbook_core::deployment::WEBHOOK_SECRETS)
             .await?;
-    let lookup = &|name: &str| {
-        stored
-            .iter()
-            .find(|(stored_name, _)| *stored_name == name)
-            .map(|(_, secret)| secret.clone())
-            .or_else(|| lookup(name))
-    };
+    let lookup = &callbook_core::deployment::with_stored(&stored, lookup);
     let names = Resources::from_lookup(lookup);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);

@@ -54,6 +54,21 @@ pub async fn stored_deployment_secrets<S: SecretStore>(
     Ok(found)
 }
 
+/// The settings with the stored secrets in place: a name `stored` holds is answered from it,
+/// every other from `lookup`.
+pub fn with_stored<'a>(
+    stored: &'a [(&'static str, String)],
+    lookup: &'a impl Fn(&str) -> Option<String>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        stored
+            .iter()
+            .find(|(stored_name, _)| *stored_name == name)
+            .map(|(_, secret)| secret.clone())
+            .or_else(|| lookup(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
