@@ -429,12 +429,9 @@ async fn a_number_the_business_does_not_text_gets_the_email_only() {
 /// the subscriber Lambda uses; none carries the customer's number, email or name.
 #[tokio::test]
 async fn every_line_of_a_job_carries_its_ids_and_no_personal_data() {
-    let out = callbook_core::testing::CapturedLines::default();
-    let writer = out.clone();
-    let _logs =
-        tracing::subscriber::set_default(callbook_aws::telemetry::json_lines("info", move || {
-            writer.clone()
-        }));
+    let (out, _logs) = callbook_core::testing::logs::capture_lines(|| {
+        callbook_aws::telemetry::json_lines("info", || callbook_core::testing::logs::ThisThread)
+    });
     let w = worker();
     // The first try cannot queue its notifications (an error line); the redelivery can.
     w.queue.faults.fail_next(1);

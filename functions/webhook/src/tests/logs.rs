@@ -5,14 +5,12 @@
 use super::*;
 use callbook_core::BookingRecord;
 use callbook_core::testing::CapturedLines;
+use callbook_core::testing::logs::{Capturing, ThisThread, capture_lines};
 use serde_json::Map;
 
-/// Lines logged on this test's thread, as Lambda writes them (the tests run on one thread).
-fn capture() -> (CapturedLines, tracing::subscriber::DefaultGuard) {
-    let out = CapturedLines::default();
-    let writer = out.clone();
-    let subscriber = callbook_aws::telemetry::json_lines("info", move || writer.clone());
-    (out, tracing::subscriber::set_default(subscriber))
+/// This thread's log lines, as Lambda writes them (the tests run on one thread).
+fn capture() -> (CapturedLines, Capturing) {
+    capture_lines(|| callbook_aws::telemetry::json_lines("info", || ThisThread))
 }
 
 fn one_tool_call(id: &str, name: &str, args: Value) -> Request {

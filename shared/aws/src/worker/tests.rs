@@ -194,11 +194,9 @@ async fn a_message_is_not_started_too_close_to_the_deadline() {
 /// Every line of a message names it; once its job is read, the job's ids too.
 #[tokio::test]
 async fn every_line_of_a_job_carries_its_message_and_its_ids() {
-    let out = callbook_core::testing::CapturedLines::default();
-    let writer = out.clone();
-    let _logs = tracing::subscriber::set_default(crate::telemetry::json_lines("info", move || {
-        writer.clone()
-    }));
+    let (out, _logs) = callbook_core::testing::logs::capture_lines(|| {
+        crate::telemetry::json_lines("info", || callbook_core::testing::logs::ThisThread)
+    });
     let worker = chores(false);
     let event = batch(&[
         ("m1", r#"{"id": "a", "fails": false}"#),

@@ -4,6 +4,7 @@
 //! build them.
 
 pub mod faults;
+pub mod logs;
 pub mod memory;
 
 /// What a test's log subscriber wrote (`callbook_aws::telemetry::json_lines` with
