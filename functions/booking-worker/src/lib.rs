@@ -183,25 +183,35 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             released = applied.release.len(),
             "booking change applied"
         );
+        let (metric, figure, kind, activity) = match job.change {
+            BookingChange::Cancel { .. } => (
+                Metric::Cancellations,
+                Figure::Cancellations,
+                NotificationKind::BookingCancelled,
+                Activity::Cancelled,
+            ),
+            BookingChange::Reschedule { .. } => (
+                Metric::Changes,
+                Figure::Changes,
+                NotificationKind::BookingRescheduled,
+                Activity::Rescheduled,
+            ),
+            // Recorded on the booking only: the customer's confirmation has its own answer.
+            BookingChange::Confirm | BookingChange::Ended { .. } => {
+                return Ok(if applied.applied_now {
+                    "applied".into()
+                } else {
+                    "applied before".into()
+                });
+            }
+        };
         if applied.applied_now {
-            let (metric, figure) = match job.change {
-                BookingChange::Cancel { .. } => (Metric::Cancellations, Figure::Cancellations),
-                BookingChange::Reschedule { .. } => (Metric::Changes, Figure::Changes),
-            };
             self.count(&job.business_id, metric, figure).await;
         }
         if !applied.notify {
             return Ok("applied before".into());
         }
         let booking = &applied.booking;
-        let (kind, activity) = match job.change {
-            BookingChange::Cancel { .. } => {
-                (NotificationKind::BookingCancelled, Activity::Cancelled)
-            }
-            BookingChange::Reschedule { .. } => {
-                (NotificationKind::BookingRescheduled, Activity::Rescheduled)
-            }
-        };
         let summary = BookingSummary {
             reference: booking.reference.clone(),
             customer_name: booking.customer_name.clone(),

@@ -27,7 +27,9 @@ async fn reserve_as_the_webhook_did(w: &TestWorker, event: &SqsEvent) {
                     reserved.clone(),
                     format!("r-{}", c.job_id),
                 ),
-                BookingChange::Cancel { .. } => continue,
+                BookingChange::Cancel { .. }
+                | BookingChange::Confirm
+                | BookingChange::Ended { .. } => continue,
             },
         };
         if !cells.is_empty() {

@@ -54,13 +54,15 @@ pub enum Queue {
 }
 
 impl Queue {
-    pub const ALL: [Queue; 6] = [
+    pub const ALL: [Queue; 8] = [
         Self::Jobs(JobKind::Booking),
         Self::Jobs(JobKind::Notification),
         Self::Jobs(JobKind::Analytics),
+        Self::Jobs(JobKind::FollowUp),
         Self::DeadLetters(JobKind::Booking),
         Self::DeadLetters(JobKind::Notification),
         Self::DeadLetters(JobKind::Analytics),
+        Self::DeadLetters(JobKind::FollowUp),
     ];
 
     /// The environment variable holding its URL.
@@ -69,9 +71,11 @@ impl Queue {
             Self::Jobs(JobKind::Booking) => "BOOKING_QUEUE_URL",
             Self::Jobs(JobKind::Notification) => "NOTIFICATION_QUEUE_URL",
             Self::Jobs(JobKind::Analytics) => "ANALYTICS_QUEUE_URL",
+            Self::Jobs(JobKind::FollowUp) => "FOLLOWUP_QUEUE_URL",
             Self::DeadLetters(JobKind::Booking) => "BOOKING_DLQ_URL",
             Self::DeadLetters(JobKind::Notification) => "NOTIFICATION_DLQ_URL",
             Self::DeadLetters(JobKind::Analytics) => "ANALYTICS_DLQ_URL",
+            Self::DeadLetters(JobKind::FollowUp) => "FOLLOWUP_DLQ_URL",
         }
     }
 

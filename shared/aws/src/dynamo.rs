@@ -418,7 +418,9 @@ impl BookingStore for DynamoBookingStore {
                         .filter(|c| !current.slot_cells.contains(c))
                         .copied()
                         .collect(),
-                    BookingChange::Cancel { .. } => Vec::new(),
+                    BookingChange::Cancel { .. }
+                    | BookingChange::Confirm
+                    | BookingChange::Ended { .. } => Vec::new(),
                 };
                 return Ok(ChangeApplied {
                     booking: current,

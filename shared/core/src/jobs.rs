@@ -14,7 +14,9 @@ use crate::values::recipient::Recipient;
 use crate::values::reference::{BookingReference, stable_id};
 
 mod correlation;
+mod followup;
 pub use correlation::{Correlated, Correlation};
+pub use followup::{AppointmentEndedJob, FollowUpJob, LeadFollowUpJob, ReminderJob};
 
 /// What a notification is about; the worker renders it with the templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +44,38 @@ pub enum NotificationKind {
     OwnerNewLead,
     /// To a number a caller says is theirs: the one-time code that proves it.
     CallerCode,
+    /// To the customer, before the appointment (`reminder` says when it goes).
+    Reminder,
+    /// To a lead who did not book, the next day the business is open.
+    LeadFollowUp,
+    /// The one answer to a customer's text (`answer` says which).
+    SmsAnswer,
+}
+
+/// What a reminder adds to its booking: when it goes (its day is said relative to that, so
+/// "tomorrow" is true) and whether it invites a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderNote {
+    pub sent_for: DateTime<chrono::Utc>,
+    #[serde(default)]
+    pub replies: bool,
+}
+
+/// The answer to a customer's text (`domain::replies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SmsAnswer {
+    /// STOP and the carriers' other opt-out words: the one text after which nothing goes.
+    OptedOut,
+    /// START or UNSTOP.
+    OptedIn,
+    /// HELP, and any text we cannot read.
+    Help,
+    /// C: the booking (in `booking`) is confirmed.
+    Confirmed,
+    /// C or X with no upcoming booking to act on.
+    NoBooking,
 }
 
 /// A lead as the business's notice describes it.
@@ -76,6 +110,12 @@ pub struct NotificationJob {
     /// A caller code's digits (never logged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// A reminder's timing and reply line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<ReminderNote>,
+    /// Which answer to a customer's text this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<SmsAnswer>,
 }
 
 impl NotificationKind {
@@ -87,6 +127,9 @@ impl NotificationKind {
             Self::OwnerNewBooking => "owner-new-booking",
             Self::OwnerNewLead => "owner-new-lead",
             Self::CallerCode => "caller-code",
+            Self::Reminder => "reminder",
+            Self::LeadFollowUp => "lead-follow-up",
+            Self::SmsAnswer => "sms-answer",
         }
     }
 }
@@ -137,6 +180,8 @@ impl NotificationJob {
                 booking: Some(booking.clone()),
                 lead: None,
                 code: None,
+                reminder: None,
+                answer: None,
             })
             .collect()
     }
@@ -165,6 +210,8 @@ impl NotificationJob {
                 booking: None,
                 lead: Some(lead.clone()),
                 code: None,
+                reminder: None,
+                answer: None,
             })
             .collect()
     }
@@ -189,6 +236,8 @@ impl NotificationJob {
             booking: None,
             lead: None,
             code: Some(code.to_string()),
+            reminder: None,
+            answer: None,
         }
     }
 
@@ -212,6 +261,8 @@ impl NotificationJob {
             booking: Some(booking.clone()),
             lead: None,
             code: None,
+            reminder: None,
+            answer: None,
         };
         [
             make(
@@ -294,6 +345,7 @@ pub enum Job {
     BookingChange(BookingChangeJob),
     Notification(NotificationJob),
     Analytics(AnalyticsJob),
+    FollowUp(FollowUpJob),
 }
 
 impl Job {
@@ -302,6 +354,7 @@ impl Job {
             Self::Booking(_) | Self::BookingChange(_) => JobKind::Booking,
             Self::Notification(_) => JobKind::Notification,
             Self::Analytics(_) => JobKind::Analytics,
+            Self::FollowUp(_) => JobKind::FollowUp,
         }
     }
 
@@ -311,6 +364,7 @@ impl Job {
             Self::BookingChange(j) => j.job_id.clone(),
             Self::Notification(j) => j.notification_id.clone(),
             Self::Analytics(j) => j.id(),
+            Self::FollowUp(j) => j.key(),
         }
     }
 
@@ -321,6 +375,7 @@ impl Job {
             Self::BookingChange(j) => serde_json::to_string(j),
             Self::Notification(j) => serde_json::to_string(j),
             Self::Analytics(j) => serde_json::to_string(j),
+            Self::FollowUp(j) => serde_json::to_string(j),
         }
         .unwrap_or_default()
     }
@@ -331,16 +386,23 @@ pub enum JobKind {
     Booking,
     Notification,
     Analytics,
+    FollowUp,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [Self::Booking, Self::Notification, Self::Analytics];
+    pub const ALL: [JobKind; 4] = [
+        Self::Booking,
+        Self::Notification,
+        Self::Analytics,
+        Self::FollowUp,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Booking => "booking",
             Self::Notification => "notification",
             Self::Analytics => "analytics",
+            Self::FollowUp => "followup",
         }
     }
 }

@@ -56,8 +56,9 @@ pub use domain::availability::{
     fully_booked_answer,
 };
 pub use domain::booking::{
-    BookingJob, BookingRecord, BookingRefusal, BookingRequest, BookingStatus, CustomerDetails,
-    CustomerRecord, book_appointment_request, bookable_start, booking_confirmation,
+    Attendance, BookingJob, BookingRecord, BookingRefusal, BookingRequest, BookingStatus,
+    CustomerDetails, CustomerRecord, book_appointment_request, bookable_start,
+    booking_confirmation,
 };
 pub use domain::booking_change::{BookingChange, BookingChangeJob, CalendarChange, ChangeDecision};
 pub use domain::business::{
@@ -75,6 +76,9 @@ pub use domain::changes::{
     BookingLookup, appointments_answer, appointments_phone, cancel_confirmation, cancel_request,
     choose_booking, reschedule_confirmation, reschedule_request,
 };
+pub use domain::followups::{
+    FollowUpSettings, PlannedReminder, QuietHours, lead_follow_up_due, plan_reminders,
+};
 pub use domain::leads::{
     LeadGrade, LeadJob, LeadRecord, LeadSignals, LeadSource, LeadStatus, capture_lead_request,
     lead_confirmation,
@@ -85,9 +89,10 @@ pub use domain::limits::{
 pub use values::limits::CallerLimits;
 
 pub use jobs::{
-    AnalyticsJob, BookingQueueMessage, BookingSummary, Correlated, Correlation, Job, JobKind,
-    LeadSummary, NotificationJob, NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, SENDING,
-    Waiting,
+    AnalyticsJob, AppointmentEndedJob, BookingQueueMessage, BookingSummary, Correlated,
+    Correlation, FollowUpJob, Job, JobKind, LeadFollowUpJob, LeadSummary, NotificationJob,
+    NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, ReminderJob, ReminderNote, SENDING,
+    SmsAnswer, Waiting,
 };
 pub use metrics::{
     ColdStart, Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf,
@@ -99,8 +104,9 @@ pub use ports::{
 };
 pub use ports::{
     BookingStore, BusinessDirectory, CallOwner, CallRoute, CallStore, CallerVerifications,
-    ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact, EmailSender, HealthProbe,
-    IdempotencyStore, JobQueue, OptOuts, PortError, QuotaTaken, Quotas, RecordOutcome, Reservation,
-    Saved, SecretStore, SendFailure, SlotStore, SmsSender, business_by_id, business_for_call,
+    ChangeApplied, Claim, Clock, ComponentHealth, CustomerContact, EmailSender, FollowUpSchedules,
+    HealthProbe, IdempotencyStore, JobQueue, LastReminders, OptOutList, OptOuts, PortError,
+    QuotaTaken, Quotas, RecordOutcome, Reminded, Reservation, Saved, SecretStore, SendFailure,
+    SlotStore, SmsSender, business_by_id, business_for_call,
 };
 pub use templates::RenderedEmail;

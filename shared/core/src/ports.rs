@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use thiserror::Error;
 
+mod followups;
 mod monitoring;
+pub use followups::{FollowUpSchedules, LastReminders, OptOutList, Reminded};
 pub use monitoring::{
     AlarmState, AlarmStatus, ComponentHealth, DailyFigures, Figure, FigureCounts, HealthProbe,
     MetricsReader, Series, SeriesQuery, Statistic,

@@ -8,6 +8,9 @@ use crate::jobs::{BookingSummary, LeadSummary, NotificationJob, NotificationKind
 use crate::values::speech::spoken_datetime;
 use crate::values::text::visible;
 
+mod followups;
+pub use followups::{REPLY_LINE, relative_when};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
     pub subject: String,
@@ -34,6 +37,22 @@ pub fn when(start: &DateTime<FixedOffset>, time_zone: &str) -> String {
 /// a control or bidi character, whatever a record stored before names were checked holds.
 pub fn sms_for(job: &NotificationJob) -> Option<String> {
     let job = &shown(job);
+    match job.kind {
+        NotificationKind::Reminder => {
+            let (booking, note) = (job.booking.as_ref()?, job.reminder.as_ref()?);
+            return Some(followups::reminder_sms(&job.business_name, booking, note));
+        }
+        NotificationKind::LeadFollowUp => {
+            return Some(followups::lead_follow_up_sms(
+                &job.business_name,
+                job.lead.as_ref()?,
+            ));
+        }
+        NotificationKind::SmsAnswer => {
+            return followups::answer_sms(&job.business_name, job.answer?, job.booking.as_ref());
+        }
+        _ => {}
+    }
     if job.kind == NotificationKind::CallerCode {
         return job
             .code
@@ -53,8 +72,17 @@ pub fn sms_for(job: &NotificationJob) -> Option<String> {
 /// The email a notification job sends; `None` when the job lacks what its kind is about.
 /// Never a control or bidi character (line breaks stay in the text body).
 pub fn email_for(job: &NotificationJob) -> Option<RenderedEmail> {
-    if job.kind == NotificationKind::CallerCode {
-        return None;
+    match job.kind {
+        // Texts only.
+        NotificationKind::CallerCode
+        | NotificationKind::LeadFollowUp
+        | NotificationKind::SmsAnswer => return None,
+        NotificationKind::Reminder => {
+            let job = &shown(job);
+            let (booking, note) = (job.booking.as_ref()?, job.reminder.as_ref()?);
+            return Some(followups::reminder_email(&job.business_name, booking, note));
+        }
+        _ => {}
     }
     let job = &shown(job);
     match (job.kind, &job.booking, &job.lead) {
@@ -152,7 +180,10 @@ pub fn sms(kind: NotificationKind, business_name: &str, b: &BookingSummary) -> S
         // given a booking, they read as the owner's notice.
         NotificationKind::OwnerNewBooking
         | NotificationKind::OwnerNewLead
-        | NotificationKind::CallerCode => format!(
+        | NotificationKind::CallerCode
+        | NotificationKind::Reminder
+        | NotificationKind::LeadFollowUp
+        | NotificationKind::SmsAnswer => format!(
             "{business_name}: new booking {} - {} ({}), {} on {}.",
             b.reference,
             b.customer_name,
@@ -186,7 +217,10 @@ pub fn email(kind: NotificationKind, business_name: &str, b: &BookingSummary) ->
         }
         NotificationKind::OwnerNewBooking
         | NotificationKind::OwnerNewLead
-        | NotificationKind::CallerCode => {
+        | NotificationKind::CallerCode
+        | NotificationKind::Reminder
+        | NotificationKind::LeadFollowUp
+        | NotificationKind::SmsAnswer => {
             return owner_new_booking_email(business_name, b);
         }
         NotificationKind::BookingRescheduled => (
@@ -377,6 +411,8 @@ mod tests {
             booking: Some(summary("Ann\0\u{1b}[2J\u{202E}eeL\nx")),
             lead: None,
             code: None,
+            reminder: None,
+            answer: None,
         };
         let text = sms_for(&job).unwrap();
         assert!(text.starts_with("Clinic: hi Ann[2JeeL, your"), "{text}");

@@ -397,6 +397,23 @@ pub struct BookingRecord {
     /// The holder claim on its first cell (see `SlotStore::reserve`), dropped when it moves.
     #[serde(default)]
     pub holder: Option<String>,
+    /// When the customer confirmed it by replying C to a reminder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_by_customer_at: Option<DateTime<Utc>>,
+    /// Whether the customer came: marked `ToConfirm` once the appointment has ended, for the
+    /// business to say (the no-show signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attendance: Option<Attendance>,
+}
+
+/// Attendance of an appointment that has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Attendance {
+    /// It ended; the business has not yet said whether the customer came.
+    ToConfirm,
+    Attended,
+    NoShow,
 }
 
 impl BookingRecord {
@@ -442,6 +459,8 @@ impl BookingRecord {
             }],
             version: 1,
             holder: job.holder.clone(),
+            confirmed_by_customer_at: None,
+            attendance: None,
         }
     }
 }

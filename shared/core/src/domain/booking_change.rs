@@ -50,6 +50,20 @@ pub enum BookingChange {
         #[serde(default = "one")]
         capacity: u32,
     },
+    /// The customer replied C to a reminder.
+    Confirm,
+    /// The appointment that started at `start_utc` has ended: marked for the business to
+    /// confirm attendance (nothing when it was cancelled or moved since).
+    #[serde(rename_all = "camelCase")]
+    Ended { start_utc: DateTime<Utc> },
+}
+
+impl BookingChange {
+    /// A change the customer hears of (a move or a cancel); a confirmation by text gets its
+    /// own answer, and the end of an appointment none.
+    pub fn notifies(&self) -> bool {
+        matches!(self, Self::Cancel { .. } | Self::Reschedule { .. })
+    }
 }
 
 fn one() -> u32 {
@@ -137,7 +151,52 @@ impl BookingRecord {
         let mut record = self.clone();
         record.version = self.version + 1;
         record.updated_at = now;
+        // Noted without `requested_at`: neither orders the moves and cancels.
+        let note = |record: &mut BookingRecord, note: &str| {
+            record.audit.push(AuditEntry {
+                at: now,
+                status: self.status,
+                note: note.to_string(),
+                job_id: Some(job.job_id.clone()),
+                requested_at: None,
+                released: Vec::new(),
+            });
+        };
+        let unchanged = || ChangeDecision::Superseded {
+            release: Vec::new(),
+        };
         match &job.change {
+            BookingChange::Confirm
+                if self.status == BookingStatus::Cancelled
+                    || self.confirmed_by_customer_at.is_some() =>
+            {
+                unchanged()
+            }
+            BookingChange::Confirm => {
+                record.confirmed_by_customer_at = Some(now);
+                note(&mut record, "confirmed by the customer's text reply");
+                ChangeDecision::Apply {
+                    record: Box::new(record),
+                    calendar: CalendarChange::default(),
+                    value_delta: 0,
+                }
+            }
+            BookingChange::Ended { start_utc }
+                if self.status == BookingStatus::Cancelled
+                    || *start_utc != self.start_utc
+                    || self.attendance.is_some() =>
+            {
+                unchanged()
+            }
+            BookingChange::Ended { .. } => {
+                record.attendance = Some(crate::domain::booking::Attendance::ToConfirm);
+                note(&mut record, "ended: attendance to confirm");
+                ChangeDecision::Apply {
+                    record: Box::new(record),
+                    calendar: CalendarChange::default(),
+                    value_delta: 0,
+                }
+            }
             BookingChange::Cancel { .. } if self.status == BookingStatus::Cancelled => {
                 ChangeDecision::Superseded {
                     release: Vec::new(),

@@ -4,6 +4,7 @@ use chrono_tz::Tz;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::followups::FollowUpSettings;
 use crate::domain::services::Services;
 use crate::values::config::{ConfigError, number, setting};
 use crate::values::email::EmailAddress;
@@ -47,6 +48,8 @@ pub struct Business {
     pub webhook_secrets: Vec<SecretRef>,
     /// Where texts may go, and how many bookings and changes a call or a number may make.
     pub limits: CallerLimits,
+    /// Reminders, quiet hours, replies by text and the lead follow-up.
+    pub followups: FollowUpSettings,
 }
 
 /// The longest id a business, an assistant or a phone number may have. Vapi's ids are UUIDs
@@ -140,6 +143,7 @@ impl Business {
             phone_number_ids: Vec::new(),
             webhook_secrets: Vec::new(),
             limits: CallerLimits::from_lookup(lookup, phone_region)?,
+            followups: FollowUpSettings::from_lookup(lookup)?,
         };
         business.validate()?;
         Ok(business)
@@ -207,6 +211,19 @@ pub struct BusinessProfile {
     /// Texts one number may get in a day (10 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub texts_per_number_per_day: Option<u32>,
+    /// When reminders go before an appointment: ["24h", "2h"] when absent; [] for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Vec<String>>,
+    /// Local hours no reminder goes in: "21:00-08:00" when absent; "off" for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<String>,
+    /// Whether reminders invite "Reply C to confirm or X to cancel" (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_replies: Option<bool>,
+    /// The local time a lead who did not book hears back the next day the business is
+    /// open: "10:00" when absent; "off" for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_follow_up_at: Option<String>,
 }
 
 /// Which profile field an environment setting comes from, for errors in its words.
@@ -227,6 +244,10 @@ const PROFILE_FIELDS: &[(&str, &str)] = &[
     ("TEXT_COUNTRIES", "textCountries"),
     ("CHANGES_PER_CALL", "changesPerCall"),
     ("TEXTS_PER_NUMBER_PER_DAY", "textsPerNumberPerDay"),
+    ("REMINDERS", "reminders"),
+    ("QUIET_HOURS", "quietHours"),
+    ("SMS_REPLIES", "smsReplies"),
+    ("LEAD_FOLLOW_UP_AT", "leadFollowUpAt"),
 ];
 
 /// Longest list of assistant or phone number ids one business may claim.
@@ -287,6 +308,18 @@ impl Business {
                 "TEXT_COUNTRIES" => Some(profile.text_countries.join(",")),
                 "CHANGES_PER_CALL" => number(profile.changes_per_call),
                 "TEXTS_PER_NUMBER_PER_DAY" => number(profile.texts_per_number_per_day),
+                "REMINDERS" => profile.reminders.as_ref().map(|r| {
+                    if r.is_empty() {
+                        "off".to_string()
+                    } else {
+                        r.join(",")
+                    }
+                }),
+                "QUIET_HOURS" => profile.quiet_hours.clone(),
+                "SMS_REPLIES" => profile
+                    .sms_replies
+                    .map(|on| if on { "on" } else { "off" }.to_string()),
+                "LEAD_FOLLOW_UP_AT" => profile.lead_follow_up_at.clone(),
                 _ => None,
             }
         };

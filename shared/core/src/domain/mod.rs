@@ -9,6 +9,7 @@ pub mod business;
 pub mod callers;
 pub mod calls;
 pub mod changes;
+pub mod followups;
 pub mod leads;
 pub mod limits;
 pub mod services;

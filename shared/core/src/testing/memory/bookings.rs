@@ -134,7 +134,9 @@ impl BookingStore for MemoryBookingStore {
                                     .filter(|c| !current.slot_cells.contains(c))
                                     .copied()
                                     .collect(),
-                                BookingChange::Cancel { .. } => Vec::new(),
+                                BookingChange::Cancel { .. }
+                                | BookingChange::Confirm
+                                | BookingChange::Ended { .. } => Vec::new(),
                             },
                             booking: current,
                             notify: false,

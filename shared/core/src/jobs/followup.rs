@@ -1,0 +1,158 @@
+//! What travels on the followup queue: each job is put there by a one-time EventBridge
+//! Scheduler schedule when it is due (`FollowUpSchedules`), and the followup worker does it
+//! once, after reading again what it is about (a cancelled or moved booking gets nothing).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::limits::TextPermission;
+use crate::values::phone::PhoneNumber;
+use crate::values::reference::{BookingReference, stable_id};
+
+use super::{Correlated, Correlation, QueueJob};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum FollowUpJob {
+    Reminder(ReminderJob),
+    AppointmentEnded(AppointmentEndedJob),
+    LeadFollowUp(LeadFollowUpJob),
+}
+
+/// A reminder of a booking, `minutes_before` its start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderJob {
+    pub business_id: String,
+    pub business_name: String,
+    pub reference: BookingReference,
+    pub minutes_before: u32,
+    /// The start it was planned for: a booking moved since has other schedules, so this one
+    /// sends nothing.
+    pub start_utc: DateTime<Utc>,
+    /// When it was due (after quiet hours): the message says the day relative to it.
+    pub due_at: DateTime<Utc>,
+    /// Whether the message invites "Reply C to confirm or X to cancel".
+    #[serde(default)]
+    pub replies: bool,
+    #[serde(default)]
+    pub texts: TextPermission,
+}
+
+/// The end of an appointment: the booking is marked for the business to confirm attendance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentEndedJob {
+    pub business_id: String,
+    pub reference: BookingReference,
+    /// The start it was planned for (a moved booking has another schedule).
+    pub start_utc: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The next-day message to a lead who did not book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadFollowUpJob {
+    pub business_id: String,
+    pub business_name: String,
+    /// The lead's job id (`LeadJob::job_id`), so the worker finds the lead.
+    pub lead_id: String,
+    pub phone: PhoneNumber,
+    pub captured_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    #[serde(default)]
+    pub texts: TextPermission,
+}
+
+impl FollowUpJob {
+    pub fn business_id(&self) -> &str {
+        match self {
+            Self::Reminder(j) => &j.business_id,
+            Self::AppointmentEnded(j) => &j.business_id,
+            Self::LeadFollowUp(j) => &j.business_id,
+        }
+    }
+
+    /// Its schedule's name (`domain::followups`): one job per schedule.
+    pub fn schedule_name(&self) -> String {
+        use crate::domain::followups::{
+            ended_schedule_name, lead_schedule_name, reminder_schedule_name,
+        };
+        match self {
+            Self::Reminder(j) => {
+                reminder_schedule_name(&j.business_id, &j.reference, j.minutes_before)
+            }
+            Self::AppointmentEnded(j) => ended_schedule_name(&j.business_id, &j.reference),
+            Self::LeadFollowUp(j) => lead_schedule_name(&j.business_id, &j.lead_id),
+        }
+    }
+
+    pub fn due_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Reminder(j) => j.due_at,
+            Self::AppointmentEnded(j) => j.due_at,
+            Self::LeadFollowUp(j) => j.due_at,
+        }
+    }
+}
+
+impl Correlated for FollowUpJob {
+    fn correlation(&self) -> Correlation<'_> {
+        Correlation {
+            business_id: Some(self.business_id()),
+            reference: match self {
+                Self::Reminder(j) => Some(j.reference.as_str()),
+                Self::AppointmentEnded(j) => Some(j.reference.as_str()),
+                Self::LeadFollowUp(_) => None,
+            },
+            ..Correlation::default()
+        }
+    }
+}
+
+impl QueueJob for FollowUpJob {
+    const KIND: &'static str = "followup";
+
+    /// A schedule fires once per due time (Scheduler may deliver twice; a schedule put again
+    /// for another time is another job).
+    fn key(&self) -> String {
+        format!(
+            "followup#{}#{}",
+            self.schedule_name(),
+            self.due_at().timestamp()
+        )
+    }
+
+    fn fingerprint(&self) -> String {
+        stable_id(serde_json::to_string(self).unwrap_or_default().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_followup_job_reads_back_and_is_keyed_by_its_schedule_and_time() {
+        let job = FollowUpJob::Reminder(ReminderJob {
+            business_id: "smile".into(),
+            business_name: "Smile".into(),
+            reference: BookingReference::parse("K7P2X9").unwrap(),
+            minutes_before: 120,
+            start_utc: "2026-12-09T14:00:00Z".parse().unwrap(),
+            due_at: "2026-12-09T12:00:00Z".parse().unwrap(),
+            replies: true,
+            texts: TextPermission::Allowed,
+        });
+        let json = serde_json::to_string(&job).unwrap();
+        assert!(json.contains("\"type\":\"reminder\""));
+        let back = FollowUpJob::parse(&json).unwrap();
+        assert_eq!(back, job);
+        assert!(
+            back.key()
+                .starts_with(&format!("followup#{}#", job.schedule_name()))
+        );
+        assert_eq!(back.fingerprint(), job.fingerprint());
+    }
+}
