@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod notify;
 pub mod quotas;
+pub mod replies;
 pub mod secrets;
 pub mod slots;
 pub mod sqs;

@@ -172,6 +172,14 @@ impl SmsOptOuts {
             sns,
         }
     }
+
+    pub(crate) fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.dynamodb
+    }
+
+    pub(crate) fn customers_table(&self) -> &str {
+        &self.customers_table
+    }
 }
 
 impl callbook_core::OptOuts for SmsOptOuts {
