@@ -93,7 +93,7 @@ load-business:
 build: tools
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(TOOLS_BIN):$$PATH" cargo lambda build --release --arm64 --output-format zip \
-		--bin webhook --bin booking-worker --bin notification-worker --bin analytics-worker \
+		--bin webhook --bin booking-worker --bin notification-worker --bin analytics-worker --bin followup-worker \
 		--bin monitoring
 	@ls -l target/lambda/*/bootstrap.zip
 

@@ -5,12 +5,13 @@
 use callbook_tests::{listed, statements, template};
 use serde_json::{Value, json};
 
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 6] = [
     "WebhookFunction",
     "MonitoringFunction",
     "BookingWorkerFunction",
     "NotificationWorkerFunction",
     "AnalyticsWorkerFunction",
+    "FollowupWorkerFunction",
 ];
 
 fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {

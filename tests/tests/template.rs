@@ -5,10 +5,11 @@ use callbook_core::SENDING;
 use callbook_tests::{listed, statements, template};
 use serde_json::{Value, json};
 
-const WORKERS: [&str; 3] = [
+const WORKERS: [&str; 4] = [
     "BookingWorkerFunction",
     "NotificationWorkerFunction",
     "AnalyticsWorkerFunction",
+    "FollowupWorkerFunction",
 ];
 
 fn reaches_idempotency_table(statement: &Value) -> bool {
@@ -24,6 +25,7 @@ fn every_worker_reaches_only_its_own_idempotency_keys() {
         ("BookingWorkerFunction", json!(["booking#*", "change#*"])),
         ("NotificationWorkerFunction", json!(["notification#*"])),
         ("AnalyticsWorkerFunction", json!(["analytics#*"])),
+        ("FollowupWorkerFunction", json!(["followup#*"])),
     ];
     for (function, prefixes) in expected {
         let scoped: Vec<&Value> = statements(&template, function)

@@ -6,18 +6,22 @@
 //!    handlers (the monitoring routes read the metrics the functions printed, `cloudwatch.rs`);
 //! 4. drives each worker like Lambda's SQS event source mapping: receive a batch, call the
 //!    worker's handler, delete only the messages that succeeded. The rest reappear after the
-//!    visibility timeout and go to the DLQ after maxReceiveCount receives (moto does both).
+//!    visibility timeout and go to the DLQ after maxReceiveCount receives (moto does both);
+//! 5. fires the EventBridge Scheduler schedules moto keeps when they come due
+//!    (`schedules.rs`), on a clock that `DEV_CLOCK_OFFSET_SECONDS` sets ahead and
+//!    `POST /dev/clock {"advanceSeconds": N}` moves.
 //!
 //! Settings (environment): DEV_PORT (3000), MOTO_PORT (4566), VAPI_WEBHOOK_SECRET
 //! (local-dev-secret), VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT (the template's by default),
-//! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout), CALLBOOK_DEV_DIR (.dev). Each start
-//! is a clean slate.
+//! CALLBOOK_VENV (.venv), CALLBOOK_ROOT (this checkout), CALLBOOK_DEV_DIR (.dev),
+//! DEV_CLOCK_OFFSET_SECONDS (0). Each start is a clean slate.
 
 mod cloudwatch;
 mod metrics;
 mod ports;
 #[cfg(test)]
 mod sam_env;
+mod schedules;
 mod server;
 mod stack;
 mod workers;
@@ -74,7 +78,13 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.dev_port))?;
 
+    let clock = Arc::new(schedules::DevClock::from_env()?);
     let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(schedules::fire(
+        aws_sdk_scheduler::Client::new(&sdk),
+        stack.sqs_client(&sdk),
+        Arc::clone(&clock),
+    ));
     for function in stack.workers() {
         let worker = workers::Worker::build(&sdk, function, &faults, &recorded_metrics)?;
         tasks.spawn(workers::poll(
@@ -89,6 +99,7 @@ async fn run() -> Result<(), String> {
         server::Routes {
             webhook,
             monitoring,
+            clock: Arc::clone(&clock),
         },
     ));
 
@@ -131,6 +142,10 @@ async fn run() -> Result<(), String> {
             );
         }
     }
+    println!(
+        "  schedules: fired when due on the dev clock ({:+} s); move it: curl -s -X POST {base}/dev/clock -d '{{\"advanceSeconds\":86400}}'",
+        clock.offset_seconds()
+    );
     println!(
         "  env files: {}/<function>.env (cargo lambda watch --env-file ...)",
         env_dir.display()

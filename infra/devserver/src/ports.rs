@@ -13,6 +13,7 @@ use callbook_aws::notify::{SesEmail, SnsSms};
 use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::testing::faults::{FaultSpec, Faulty};
 use callbook_core::testing::memory::RecordedMetrics;
+use followup_worker::{FollowUpWorker, FollowUpWorkerPorts};
 use monitoring::{Monitoring, MonitoringPorts};
 use notification_worker::{NotificationWorker, NotificationWorkerPorts, Paced};
 use webhook::{Webhook, WebhookPorts};
@@ -48,6 +49,17 @@ const FAULT_SITES: &[(&str, &[&str])] = &[
     (
         "analytics-worker",
         &["calls", "directory", "queue", "jobs", "figures", "delete"],
+    ),
+    (
+        "followup-worker",
+        &[
+            "bookings",
+            "calls",
+            "queue",
+            "last-reminders",
+            "jobs",
+            "delete",
+        ],
     ),
 ];
 
@@ -121,6 +133,16 @@ impl AnalyticsWorkerPorts for Dev {
     type Clock = SystemClock;
     type Metrics = DevMetrics;
     type Figures = Faulty<DynamoFigures>;
+}
+
+impl FollowUpWorkerPorts for Dev {
+    type Bookings = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::Bookings>;
+    type Calls = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::Calls>;
+    type Queue = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::Queue>;
+    type LastReminders = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::LastReminders>;
+    type JobsDone = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::JobsDone>;
+    type Clock = SystemClock;
+    type Metrics = DevMetrics;
 }
 
 /// The port names `CALLBOOK_FAULTS` uses are the fields' names (`jobs_done` is `jobs`).
@@ -233,6 +255,24 @@ pub fn analytics_worker(
         clock: w.clock,
         metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         figures: faults.wrap(name, "figures", w.figures),
+        cold_start: w.cold_start,
+    }
+}
+
+pub fn followup_worker(
+    w: FollowUpWorker<followup_worker::Aws>,
+    faults: &FaultSpec,
+    recorded: &Arc<RecordedMetrics>,
+) -> FollowUpWorker<Dev> {
+    let name = "followup-worker";
+    FollowUpWorker {
+        bookings: faults.wrap(name, "bookings", w.bookings),
+        calls: faults.wrap(name, "calls", w.calls),
+        queue: faults.wrap(name, "queue", w.queue),
+        last_reminders: faults.wrap(name, "last-reminders", w.last_reminders),
+        jobs_done: faults.wrap(name, "jobs", w.jobs_done),
+        clock: w.clock,
+        metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         cold_start: w.cold_start,
     }
 }

@@ -53,6 +53,7 @@ async fn read_by(function: &str, set: &Map<String, Value>) -> BTreeSet<String> {
         "BookingWorkerFunction" => booking_worker::build(&sdk, &lookup).map(|_| ()),
         "NotificationWorkerFunction" => notification_worker::build(&sdk, &lookup).map(|_| ()),
         "AnalyticsWorkerFunction" => analytics_worker::build(&sdk, &lookup).map(|_| ()),
+        "FollowupWorkerFunction" => followup_worker::build(&sdk, &lookup).map(|_| ()),
         "MonitoringFunction" => monitoring::build(&sdk, &lookup).await.map(|_| ()),
         other => panic!("{other}: add its build here, so the names it reads are checked"),
     };

@@ -16,11 +16,44 @@ use tokio::net::TcpListener;
 use webhook::Webhook;
 
 use crate::ports::Dev;
+use crate::schedules::DevClock;
 
-/// The HTTP functions, as API Gateway's routes name them.
+/// The HTTP functions, as API Gateway's routes name them, and the dev server's own clock.
 pub struct Routes {
     pub webhook: Webhook<Dev>,
     pub monitoring: Monitoring<Dev>,
+    pub clock: Arc<DevClock>,
+}
+
+/// The dev server's clock route (not part of the deployed API).
+pub const CLOCK_PATH: &str = "/dev/clock";
+
+/// `GET /dev/clock` says the dev clock; `POST` with `{"advanceSeconds": N}` moves it.
+fn clock_answer(clock: &DevClock, method: &hyper::Method, body: &[u8]) -> (u16, String) {
+    if method == hyper::Method::POST {
+        let advance = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("advanceSeconds").and_then(serde_json::Value::as_i64));
+        match advance {
+            Some(seconds) => {
+                clock.advance(seconds);
+            }
+            None => {
+                return (
+                    400,
+                    r#"{"error":"send {\"advanceSeconds\": <whole seconds>}"}"#.to_string(),
+                );
+            }
+        }
+    }
+    (
+        200,
+        serde_json::json!({
+            "now": clock.now().to_rfc3339(),
+            "offsetSeconds": clock.offset_seconds(),
+        })
+        .to_string(),
+    )
 }
 
 pub async fn serve(listener: TcpListener, routes: Routes) -> Result<(), String> {
@@ -52,6 +85,17 @@ async fn answer(
         Ok(b) => b.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    if parts.uri.path() == CLOCK_PATH {
+        let (status, text) = clock_answer(&routes.clock, &parts.method, &bytes);
+        let mut response = hyper::Response::new(Full::new(Bytes::from(text)));
+        *response.status_mut() =
+            hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        return response;
+    }
     let body = if bytes.is_empty() {
         Body::Empty
     } else {

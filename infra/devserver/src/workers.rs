@@ -14,6 +14,7 @@ use callbook_aws::{SdkConfig, Worker as _};
 use callbook_core::ConfigError;
 use callbook_core::testing::faults::{FaultSpec, Faults};
 use callbook_core::testing::memory::RecordedMetrics;
+use followup_worker::FollowUpWorker;
 use notification_worker::NotificationWorker;
 use serde_json::json;
 use tracing::{error, warn};
@@ -25,6 +26,7 @@ pub enum Worker {
     Booking(Box<BookingWorker<Dev>>),
     Notification(Box<NotificationWorker<Dev>>),
     Analytics(Box<AnalyticsWorker<Dev>>),
+    FollowUp(Box<FollowUpWorker<Dev>>),
 }
 
 impl Worker {
@@ -46,6 +48,8 @@ impl Worker {
             }),
             "analytics-worker" => analytics_worker::build(sdk, &lookup)
                 .map(|w| Worker::Analytics(Box::new(ports::analytics_worker(w, faults, recorded)))),
+            "followup-worker" => followup_worker::build(sdk, &lookup)
+                .map(|w| Worker::FollowUp(Box::new(ports::followup_worker(w, faults, recorded)))),
             other => {
                 return Err(format!(
                     "{}: the dev server does not know the worker binary {other:?}",
@@ -63,6 +67,7 @@ impl Worker {
             Self::Booking(w) => w.handle_by(event, deadline).await,
             Self::Notification(w) => w.handle_by(event, deadline).await,
             Self::Analytics(w) => w.handle_by(event, deadline).await,
+            Self::FollowUp(w) => w.handle_by(event, deadline).await,
         }
     }
 }

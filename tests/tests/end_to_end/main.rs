@@ -4,6 +4,7 @@
 
 mod booking;
 mod changes;
+mod followups;
 mod identity;
 mod leads;
 mod metrics;

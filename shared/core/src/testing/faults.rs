@@ -24,13 +24,14 @@ use crate::domain::business::Business;
 use crate::domain::callers::{CodeCheck, CodeIssue, PendingCode};
 use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
-use crate::jobs::Job;
+use crate::jobs::{FollowUpJob, Job};
 use crate::ports::{
     AlarmStatus, BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications,
     ChangeApplied, Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts,
     IdempotencyStore, JobQueue, MetricsReader, OptOuts, PortError, QuotaTaken, Quotas,
     RecordOutcome, Reservation, Saved, SecretStore, Series, SeriesQuery, SlotStore, SmsSender,
 };
+use crate::ports::{FollowUpSchedules, LastReminders, OptOutList, Reminded};
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
 use crate::values::phone::PhoneNumber;
@@ -338,6 +339,18 @@ faulty!(Quotas:
 faulty!(DailyFigures:
     fn add(business_id: &str, at: DateTime<Utc>, figures: &[Figure]) -> (), "add figures";
     fn counts(business_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> FigureCounts, "read figures";
+);
+faulty!(FollowUpSchedules:
+    fn put(job: &FollowUpJob) -> (), "put schedule";
+    fn delete(name: &str) -> (), "delete schedule";
+);
+faulty!(OptOutList:
+    fn opt_out(business_id: &str, phone: &PhoneNumber, at: DateTime<Utc>) -> (), "opt out";
+    fn opt_in(business_id: &str, phone: &PhoneNumber) -> (), "opt in";
+);
+faulty!(LastReminders:
+    fn remember(phone: &PhoneNumber, reminded: &Reminded) -> (), "remember reminder";
+    fn last(phone: &PhoneNumber) -> Option<Reminded>, "read last reminder";
 );
 faulty!(MetricsReader:
     fn series(queries: &[SeriesQuery], from: DateTime<Utc>, to: DateTime<Utc>, period: Duration) -> Vec<Series>, "read metrics";
