@@ -8,7 +8,7 @@ The events need no AWS: a status-update for the webhook, an empty batch for the 
 this measures the runtime and our init, not the network.
 
     cargo build --release -p webhook -p monitoring -p booking-worker \
-        -p notification-worker -p analytics-worker --bins && cargo build --release -p webhook --example floor
+        -p notification-worker -p analytics-worker -p followup-worker --bins && cargo build --release -p webhook --example floor
     python3 infra/measure-cold-start.py [--runs 20] [target/release/webhook ...]
 
 Without arguments it also measures target/release/examples/floor (lambda_http + aws-config +
@@ -115,7 +115,7 @@ def main():
     ap.add_argument("binaries", nargs="*")
     args = ap.parse_args()
     binaries = args.binaries or [os.path.join(ROOT, "target", "release", "examples", "floor")] + [
-        os.path.join(ROOT, "target", "release", b) for b in ("webhook", "monitoring", "booking-worker", "notification-worker", "analytics-worker")]
+        os.path.join(ROOT, "target", "release", b) for b in ("webhook", "monitoring", "booking-worker", "notification-worker", "analytics-worker", "followup-worker")]
     for binary in binaries:
         # The monitoring function answers any HTTP event (this path with a 404): its init is measured.
         event = WEBHOOK_EVENT if os.path.basename(binary) in ("webhook", "monitoring", "floor") else EMPTY_BATCH
