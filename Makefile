@@ -71,13 +71,14 @@ soak: venv tools
 	SOAK_BOOKINGS=$${SOAK_BOOKINGS:-200} cargo test -p callbook-tests --test end_to_end soak -- --nocapture
 
 # Moves a dead-letter queue's messages back to their source queue in `make dev`'s stack,
-# e.g. make redrive QUEUE=Booking (Booking, Notification or Analytics).
+# e.g. make redrive QUEUE=Booking (Booking, Notification, Analytics or Followup). The queue
+# URLs come from the monitoring function's environment, the one that names every queue and DLQ.
 # Against AWS: cargo run -p callbook-aws --bin callbook-admin -- redrive <dlq-url> <queue-url>
 redrive:
-	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=Booking|Notification|Analytics" >&2; exit 2; }
-	@test -f .dev/env/webhook.env || { echo "no local stack: run make dev first (in another terminal)" >&2; exit 2; }
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=Booking|Notification|Analytics|Followup" >&2; exit 2; }
+	@test -f .dev/env/monitoring.env || { echo "no local stack: run make dev first (in another terminal)" >&2; exit 2; }
 	cargo build -q -p callbook-aws --bin callbook-admin
-	set -a; . .dev/env/webhook.env; set +a; Q=$$(echo "$(QUEUE)" | tr a-z A-Z); \
+	set -a; . .dev/env/monitoring.env; set +a; Q=$$(echo "$(QUEUE)" | tr a-z A-Z); \
 		DLQ="$${Q}_DLQ_URL"; SOURCE="$${Q}_QUEUE_URL"; \
 		test -n "$${!DLQ}" || { echo "unknown queue $(QUEUE)" >&2; exit 2; }; \
 		./target/debug/callbook-admin redrive "$${!DLQ}" "$${!SOURCE}"
