@@ -28,8 +28,9 @@ use crate::jobs::Job;
 use crate::ports::{
     AlarmStatus, BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications,
     ChangeApplied, Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts,
-    IdempotencyStore, JobQueue, MetricsReader, OptOuts, PortError, QuotaTaken, Quotas,
-    RecordOutcome, Reservation, Saved, SecretStore, Series, SeriesQuery, SlotStore, SmsSender,
+    IdempotencyStore, JobQueue, LastReminders, MetricsReader, OptOutList, OptOuts, PortError,
+    QuotaTaken, Quotas, RecordOutcome, Reminded, Reservation, Saved, SecretStore, Series,
+    SeriesQuery, SlotStore, SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
@@ -331,6 +332,14 @@ faulty!(CallerVerifications:
     fn verified(business_id: &str, call_id: &str) -> Vec<PhoneNumber>, "read verified numbers";
 );
 faulty!(OptOuts: fn opted_out(business_id: &str, phone: &PhoneNumber) -> bool, "check opt-out";);
+faulty!(OptOutList:
+    fn opt_out(business_id: &str, phone: &PhoneNumber, at: DateTime<Utc>) -> (), "opt out";
+    fn opt_in(business_id: &str, phone: &PhoneNumber) -> (), "opt in";
+);
+faulty!(LastReminders:
+    fn remember(phone: &PhoneNumber, reminded: &Reminded) -> (), "remember last reminder";
+    fn last(phone: &PhoneNumber) -> Option<Reminded>, "read last reminder";
+);
 faulty!(Quotas:
     fn take(key: &str, taker: &str, limit: u32, window_ends: DateTime<Utc>, now: DateTime<Utc>) -> QuotaTaken, "take quota";
     fn give_back(key: &str, taker: &str) -> (), "give back quota";
