@@ -437,3 +437,22 @@ async fn the_reminding_business_is_the_one_replied_to() {
     assert!(!opted_out(&r, PHONE).await);
     assert_eq!(answers(&r)[0].business_id, "dentist");
 }
+
+/// The sample event in events/ (as `sam local invoke` sends it) is handled: C, then STOP.
+#[tokio::test]
+async fn every_sample_event_is_handled() {
+    for (name, text) in callbook_core::testing::sample_events("sms-replies-") {
+        let r = replies();
+        remind(&r, PHONE).await;
+        let event: SnsEvent = serde_json::from_str(&text).unwrap();
+        r.handle(event)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(changes(&r).len(), 1, "{name}");
+        assert_eq!(
+            answer_kinds(&r),
+            [Some(SmsAnswer::Confirmed), Some(SmsAnswer::OptedOut)],
+            "{name}"
+        );
+    }
+}
