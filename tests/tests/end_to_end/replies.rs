@@ -9,7 +9,7 @@ use callbook_core::{LastReminders, PhoneNumber, Reminded};
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:callbook-dev-InboundSmsTopic";
 
 /// One text from `from`, as End User Messaging two-way SMS publishes it.
-async fn text(sns: &aws_sdk_sns::Client, from: &str, body: &str) {
+pub(super) async fn text(sns: &aws_sdk_sns::Client, from: &str, body: &str) {
     let message = json!({
         "originationNumber": from,
         "destinationNumber": "+18005550100",
