@@ -77,8 +77,8 @@ impl<P: SmsRepliesPorts> SmsReplies<P> {
         match ran {
             Ok(Ran::Now(outcome)) => Ok(Handled::Now { reply, outcome }),
             Ok(Ran::Before(_)) => Ok(Handled::Before),
-            // Done; a repeat after the claim expires would find the change's own id and the
-            // answer's, so at worst the quota counts it twice.
+            // Done. A repeat after the claim expires does it again harmlessly: the change and
+            // the answer keep their ids (applied and sent once), the quota its taker.
             Ok(Ran::Unrecorded(outcome, e)) => {
                 warn!(error = %e, "text handled but not recorded");
                 Ok(Handled::Now { reply, outcome })
