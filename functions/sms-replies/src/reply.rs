@@ -80,7 +80,8 @@ impl<P: SmsRepliesPorts> SmsReplies<P> {
             // Done. A repeat after the claim expires does it again harmlessly: the change and
             // the answer keep their ids (applied and sent once), the quota its taker.
             Ok(Ran::Unrecorded(outcome, e)) => {
-                warn!(error = %e, "text handled but not recorded");
+                let error = callbook_core::redact_text(&e.to_string());
+                warn!(%error, "text handled but not recorded");
                 Ok(Handled::Now { reply, outcome })
             }
             Err(OnceError::Mismatch) => Ok(Handled::Unreadable(
