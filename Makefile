@@ -95,7 +95,7 @@ build: tools
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(TOOLS_BIN):$$PATH" cargo lambda build --release --arm64 --output-format zip \
 		--bin webhook --bin booking-worker --bin notification-worker --bin analytics-worker --bin followup-worker \
-		--bin monitoring
+		--bin monitoring --bin sms-replies
 	@ls -l target/lambda/*/bootstrap.zip
 
 sam-build: tools

@@ -28,7 +28,7 @@ done < <(grep -v -E '(^|/)tests(/|\.rs$)' <<<"$sources" | grep -v -E '^fuzz/(tar
 # `sam build`: the workspace's default members), and each function on its own. Dev-dependencies
 # are not part of a release build, so only a normal dependency could bring `testing` in.
 features() { cargo tree -e normal,features -i callbook-core --prefix none "$@"; }
-for selection in "" "-p webhook" "-p booking-worker" "-p notification-worker" "-p analytics-worker" "-p followup-worker" "-p monitoring"; do
+for selection in "" "-p webhook" "-p booking-worker" "-p notification-worker" "-p analytics-worker" "-p followup-worker" "-p monitoring" "-p sms-replies"; do
   # shellcheck disable=SC2086
   if features $selection | grep -q 'feature "testing"'; then
     fail "the release build (${selection:-workspace default members}) enables callbook-core's \"testing\" feature (test doubles)"
@@ -36,7 +36,7 @@ for selection in "" "-p webhook" "-p booking-worker" "-p notification-worker" "-
 done
 
 # The CloudWatch SDK is the monitoring function's alone: the webhook and the workers stay small.
-for function in webhook booking-worker notification-worker analytics-worker followup-worker; do
+for function in webhook booking-worker notification-worker analytics-worker followup-worker sms-replies; do
   if cargo tree -e normal -p "$function" --prefix none | grep -q '^aws-sdk-cloudwatch '; then
     fail "$function compiles aws-sdk-cloudwatch (only the monitoring function reads CloudWatch)"
   fi

@@ -2,9 +2,11 @@
 """Build the local stack in an AWS emulator (moto server) from template.yaml.
 
 template.yaml is the one source of truth: this script reads its parameters, conditions,
-tables, queues, topics and SES identities, creates them in the emulator, and prints one JSON
-document (stdout) describing what the dev server and the tests need: each function's binary,
-its fully resolved environment and its SQS event source. Logs go to stderr.
+tables, queues, topics, KMS keys and SES identities, creates them in the emulator, and prints
+one JSON document (stdout) describing what the dev server and the tests need: each function's
+binary, its fully resolved environment and its SQS or SNS event source (an SNS event gets a
+queue subscribed to its topic, which the dev server polls as Lambda's subscription would
+deliver). Logs go to stderr.
 
     python infra/provision.py --endpoint http://127.0.0.1:4566 --template template.yaml \
         [--stack-name callbook-dev] [--param Name=Value ...] \
@@ -565,6 +567,35 @@ def create_topic(stack: Stack, client: Callable, logical_id: str, props: dict, o
     stack.physical[logical_id] = {"Ref": arn, "TopicArn": arn, "TopicName": name, "_kind": "topic"}
 
 
+def create_kms_key(stack: Stack, client: Callable, logical_id: str, props: dict, opts: argparse.Namespace) -> None:
+    """A key under an alias of the stack, so a re-run finds it (moto keeps no key policy)."""
+    kms = client("kms")
+    alias = f"alias/{stack.stack_name}-{logical_id}"
+    try:
+        key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        log.info("key %s exists; kept", alias)
+    except Exception as e:
+        if error_code(e) != "NotFoundException":
+            raise
+        key_id = kms.create_key(Description=as_string(props.get("Description", logical_id)))["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        log.info("key %s ready", alias)
+    arn = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    stack.physical[logical_id] = {"Ref": key_id, "Arn": arn, "KeyId": key_id, "_kind": "key"}
+
+
+def sns_delivery(stack: Stack, client: Callable, logical_id: str, event_name: str, topic_arn: str) -> dict[str, Any]:
+    """A queue subscribed to `topic_arn` (the SNS envelope as its body): Lambda's subscription,
+    locally. Subscribing again is idempotent in SNS."""
+    sqs, sns = client("sqs"), client("sns")
+    name = physical_name(stack, logical_id, f"{stack.stack_name}-{logical_id}-{event_name}", 80)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    log.info("topic %s delivers to queue %s", topic_arn.rsplit(":", 1)[-1], name)
+    return {"topicArn": topic_arn, "queueUrl": url, "queueArn": arn}
+
+
 def create_email_identity(stack: Stack, client: Callable, logical_id: str, props: dict, opts: argparse.Namespace) -> None:
     sesv2 = client("sesv2")
     identity = as_string(props["EmailIdentity"])
@@ -582,6 +613,7 @@ CREATORS: dict[str, Callable[..., None]] = {
     "AWS::DynamoDB::Table": create_table,
     "AWS::SQS::Queue": create_queue,
     "AWS::SNS::Topic": create_topic,
+    "AWS::KMS::Key": create_kms_key,
     "AWS::SES::EmailIdentity": create_email_identity,
 }
 
@@ -618,7 +650,7 @@ def creation_order(stack: Stack, logical_ids: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- functions
 
 
-def describe_functions(stack: Stack) -> dict[str, Any]:
+def describe_functions(stack: Stack, client: Callable) -> dict[str, Any]:
     globals_fn = (stack.template.get("Globals") or {}).get("Function") or {}
     global_vars = ((globals_fn.get("Environment") or {}).get("Variables")) or {}
     queues_by_arn = {p["Arn"]: p for p in stack.physical.values() if p.get("_kind") == "queue"}
@@ -642,6 +674,7 @@ def describe_functions(stack: Stack) -> dict[str, Any]:
                 environment[name] = as_string(resolved)
 
         sqs = None
+        sns = None
         http = []
         schedules = []
         for event_name, event in (props.get("Events") or {}).items():
@@ -668,6 +701,10 @@ def describe_functions(stack: Stack) -> dict[str, Any]:
                     "reportBatchItemFailures": "ReportBatchItemFailures"
                     in (stack.resolve(eprops.get("FunctionResponseTypes")) or []),
                 }
+            elif etype == "SNS":
+                if sns is not None:
+                    raise ProvisionError(f"{lid} has more than one SNS event; the output format allows one")
+                sns = sns_delivery(stack, client, lid, event_name, as_string(stack.resolve(eprops["Topic"])))
             elif etype in ("HttpApi", "Api"):
                 http.append({"method": as_string(eprops.get("Method", "ANY")).upper(),
                              "path": as_string(eprops.get("Path", "$default"))})
@@ -678,6 +715,7 @@ def describe_functions(stack: Stack) -> dict[str, Any]:
             "binary": binary,
             "environment": environment,
             "sqs": sqs,
+            "sns": sns,
             "http": http,
             "schedules": schedules,
             "timeout": int(stack.resolve(timeout)),
@@ -754,7 +792,7 @@ def provision(args: argparse.Namespace) -> dict[str, Any]:
         "region": args.region,
         "endpoint": args.endpoint,
         "stackName": args.stack_name,
-        "functions": describe_functions(stack),
+        "functions": describe_functions(stack, client),
         "tables": kinds("table"),
         "queues": kinds("queue"),
         "topics": kinds("topic"),

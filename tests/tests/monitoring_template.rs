@@ -5,13 +5,14 @@
 use callbook_tests::{listed, statements, template};
 use serde_json::{Value, json};
 
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "WebhookFunction",
     "MonitoringFunction",
     "BookingWorkerFunction",
     "NotificationWorkerFunction",
     "AnalyticsWorkerFunction",
     "FollowupWorkerFunction",
+    "SmsRepliesFunction",
 ];
 
 fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
@@ -78,6 +79,7 @@ fn every_function_queue_and_the_api_has_an_alarm_and_one_alarm_covers_them_all()
         "BookingDeadLetterQueue",
         "NotificationDeadLetterQueue",
         "AnalyticsDeadLetterQueue",
+        "SmsRepliesDeadLetterQueue",
     ] {
         let name = json!({"Fn::GetAtt": [queue, "QueueName"]});
         assert!(
@@ -169,6 +171,7 @@ fn emitted_by(metric: &str) -> Option<&'static str> {
         Bookings | Changes | Cancellations => "booking-worker",
         Calls | Leads => "analytics-worker",
         Sent | SendFailures | BreakerOpens => "notification-worker",
+        SmsReplies => "sms-replies",
         // Every function: no one function to name.
         ColdStarts | JobAge | Retries | JobFailures => return None,
     })

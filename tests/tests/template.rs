@@ -107,3 +107,62 @@ fn a_sends_claim_outlasts_every_redelivery_of_its_message() {
         );
     }
 }
+
+/// Customers' texts (two-way SMS): the topic is encrypted with a key End User Messaging may
+/// use, only End User Messaging of this account may publish to it, and the function that
+/// reads it keeps to its own idempotency keys and the texts-per-number counters.
+#[test]
+fn inbound_texts_come_from_end_user_messaging_of_this_account_only() {
+    let template = template();
+    let resources = &template["Resources"];
+    let topic = &resources["InboundSmsTopic"]["Properties"];
+    assert_eq!(topic["KmsMasterKeyId"], json!({"Ref": "InboundSmsKey"}));
+    let key = &resources["InboundSmsKey"]["Properties"];
+    assert_eq!(key["EnableKeyRotation"], true);
+    let service_may = |policy: &Value| -> Vec<Value> {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Principal"]["Service"] == "sms-voice.amazonaws.com")
+            .cloned()
+            .collect()
+    };
+    let policy = &resources["InboundSmsTopicPolicy"]["Properties"];
+    assert_eq!(policy["Topics"], json!([{"Ref": "InboundSmsTopic"}]));
+    for statement in service_may(&policy["PolicyDocument"])
+        .iter()
+        .chain(service_may(&key["KeyPolicy"]).iter())
+    {
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["aws:SourceAccount"],
+            json!({"Ref": "AWS::AccountId"}),
+            "{statement}"
+        );
+    }
+    assert_eq!(service_may(&policy["PolicyDocument"]).len(), 1);
+    // Every other statement of the topic policy is someone else's: there is none.
+    assert_eq!(
+        policy["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let function = &resources["SmsRepliesFunction"]["Properties"];
+    assert_eq!(
+        function["Events"]["InboundSms"],
+        json!({"Type": "SNS", "Properties": {"Topic": {"Ref": "InboundSmsTopic"}}})
+    );
+    let prefixes: Vec<Value> = statements(&template, "SmsRepliesFunction")
+        .into_iter()
+        .filter(|s| reaches_idempotency_table(s))
+        .map(|s| s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].clone())
+        .collect();
+    assert_eq!(prefixes, [json!(["sms-reply#*"]), json!(["quota#*"])]);
+    assert_eq!(
+        template["Outputs"]["InboundSmsTopicArn"]["Value"],
+        json!({"Ref": "InboundSmsTopic"})
+    );
+}

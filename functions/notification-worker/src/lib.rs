@@ -13,8 +13,8 @@ use callbook_core::resilience::{Failover, Guarded};
 use callbook_core::templates::{email_for, sms_for};
 use callbook_core::{
     Clock, ColdStart, ConfigError, DailyFigures, Dimension, EmailSender, Figure, IdempotencyStore,
-    Measurement, Metric, MetricsSink, NotificationJob, OptOuts, PortError, Recipient, SendFailure,
-    SmsSender, country_of, number, required, setting,
+    Measurement, Metric, MetricsSink, NotificationJob, NotificationKind, OptOuts, PortError,
+    Recipient, SendFailure, SmsAnswer, SmsSender, country_of, number, required, setting,
 };
 use chrono::Duration;
 use tracing::{info, warn};
@@ -193,7 +193,9 @@ impl<P: NotificationWorkerPorts> Worker for NotificationWorker<P> {
         {
             return Ok(self.not_sent(job, SendFailure::NoCountry).await);
         }
+        // The answer to STOP confirms the opt-out just made: the one text that still goes.
         if let Recipient::Sms { phone } = &job.recipient
+            && !confirms_opt_out(job)
             && self.opt_outs.opted_out(&job.business_id, phone).await?
         {
             return Ok(self.not_sent(job, SendFailure::OptedOut).await);
@@ -235,6 +237,11 @@ impl<P: NotificationWorkerPorts> Worker for NotificationWorker<P> {
             }
         }
     }
+}
+
+/// The answer to a customer's STOP (and nothing else, whatever else a job says).
+fn confirms_opt_out(job: &NotificationJob) -> bool {
+    job.kind == NotificationKind::SmsAnswer && job.answer == Some(SmsAnswer::OptedOut)
 }
 
 impl<P: NotificationWorkerPorts> NotificationWorker<P> {

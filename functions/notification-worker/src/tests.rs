@@ -418,3 +418,77 @@ impl NotificationWorkerPorts for Failing {
     type Metrics = MemoryMetrics;
     type Figures = MemoryFigures;
 }
+
+/// An SQS event of these notification jobs (the sample's envelope).
+fn event_of(jobs: &[NotificationJob]) -> SqsEvent {
+    let template = sample_event().records[0].clone();
+    let mut event = sample_event();
+    event.records = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let mut record = template.clone();
+            record.message_id = Some(format!("answer-{i}"));
+            record.body = Some(serde_json::to_string(job).unwrap());
+            record
+        })
+        .collect();
+    event
+}
+
+fn answer(id: &str, kind: NotificationKind, answer: Option<SmsAnswer>) -> NotificationJob {
+    NotificationJob {
+        notification_id: id.into(),
+        business_id: "default".into(),
+        business_name: "Clinic".into(),
+        kind,
+        recipient: Recipient::Sms {
+            phone: sample_phone(),
+        },
+        booking: None,
+        lead: None,
+        code: None,
+        reminder: None,
+        answer,
+    }
+}
+
+/// After STOP, the one text that goes to the opted-out number is the answer confirming it;
+/// any other answer (or an opt-out answer's kind without it) is refused as opted out.
+#[tokio::test]
+async fn only_the_opt_out_confirmation_reaches_an_opted_out_number() {
+    let w = worker();
+    w.opt_outs
+        .phones
+        .lock()
+        .unwrap()
+        .push(("default".into(), sample_phone()));
+    let event = event_of(&[
+        answer(
+            "a-stop",
+            NotificationKind::SmsAnswer,
+            Some(SmsAnswer::OptedOut),
+        ),
+        answer("a-help", NotificationKind::SmsAnswer, Some(SmsAnswer::Help)),
+        answer(
+            "a-start",
+            NotificationKind::SmsAnswer,
+            Some(SmsAnswer::OptedIn),
+        ),
+        answer(
+            "a-code",
+            NotificationKind::CallerCode,
+            Some(SmsAnswer::OptedOut),
+        ),
+    ]);
+    assert!(failures(&w.handle(event.clone()).await).is_empty());
+    let sent = w.sms.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].1.contains("you're unsubscribed"), "{}", sent[0].1);
+    for index in 1..4 {
+        assert_eq!(
+            record_of(&w, &event, index).await.as_deref(),
+            Some("rejected: opted_out")
+        );
+    }
+}

@@ -9,7 +9,9 @@
 //!    visibility timeout and go to the DLQ after maxReceiveCount receives (moto does both);
 //! 5. fires the EventBridge Scheduler schedules moto keeps when they come due
 //!    (`schedules.rs`), on a clock that `DEV_CLOCK_OFFSET_SECONDS` sets ahead and
-//!    `POST /dev/clock {"advanceSeconds": N}` moves.
+//!    `POST /dev/clock {"advanceSeconds": N}` moves;
+//! 6. hands each message published to a function's SNS topic (customers' texts) to its handler
+//!    (`topics.rs`).
 //!
 //! Settings (environment): DEV_PORT (3000), MOTO_PORT (4566), VAPI_WEBHOOK_SECRET
 //! (local-dev-secret), VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT (the template's by default),
@@ -24,6 +26,7 @@ mod sam_env;
 mod schedules;
 mod server;
 mod stack;
+mod topics;
 mod workers;
 
 use std::process::ExitCode;
@@ -94,6 +97,25 @@ async fn run() -> Result<(), String> {
             faults.at(&function.binary, "delete"),
         ));
     }
+    for function in stack.subscribers() {
+        let env = &function.environment;
+        let replies = match function.binary.as_str() {
+            "sms-replies" => sms_replies::build(&sdk, &|k| env.get(k).cloned())
+                .map_err(|e| format!("{}: {e}", function.logical_id))?,
+            other => {
+                return Err(format!(
+                    "{}: the dev server does not know the SNS-triggered binary {other:?}",
+                    function.logical_id
+                ));
+            }
+        };
+        let replies = ports::sms_replies(replies, &faults, &recorded_metrics);
+        tasks.spawn(topics::poll(
+            stack.sqs_client(&sdk),
+            function.clone(),
+            replies,
+        ));
+    }
     tasks.spawn(server::serve(
         listener,
         server::Routes {
@@ -139,6 +161,15 @@ async fn run() -> Result<(), String> {
                 source.batch_size,
                 source.visibility_timeout,
                 source.max_receive_count
+            );
+        }
+    }
+    for function in stack.subscribers() {
+        if let Some(source) = &function.sns {
+            let topic = source.topic_arn.rsplit(':').next().unwrap_or_default();
+            println!(
+                "  topic:     {} <- {topic} (publish End User Messaging's inbound JSON there)",
+                function.logical_id
             );
         }
     }

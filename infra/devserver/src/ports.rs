@@ -16,6 +16,7 @@ use callbook_core::testing::memory::RecordedMetrics;
 use followup_worker::{FollowUpWorker, FollowUpWorkerPorts};
 use monitoring::{Monitoring, MonitoringPorts};
 use notification_worker::{NotificationWorker, NotificationWorkerPorts, Paced};
+use sms_replies::{SmsReplies, SmsRepliesPorts};
 use webhook::{Webhook, WebhookPorts};
 
 use crate::metrics::{DevMetrics, dev_metrics};
@@ -59,6 +60,18 @@ const FAULT_SITES: &[(&str, &[&str])] = &[
             "last-reminders",
             "jobs",
             "delete",
+        ],
+    ),
+    (
+        "sms-replies",
+        &[
+            "directory",
+            "bookings",
+            "queue",
+            "opt-outs",
+            "last-reminders",
+            "jobs",
+            "quotas",
         ],
     ),
 ];
@@ -141,6 +154,18 @@ impl FollowUpWorkerPorts for Dev {
     type Queue = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::Queue>;
     type LastReminders = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::LastReminders>;
     type JobsDone = Faulty<<followup_worker::Aws as FollowUpWorkerPorts>::JobsDone>;
+    type Clock = SystemClock;
+    type Metrics = DevMetrics;
+}
+
+impl SmsRepliesPorts for Dev {
+    type Directory = Faulty<<sms_replies::Aws as SmsRepliesPorts>::Directory>;
+    type Bookings = Faulty<<sms_replies::Aws as SmsRepliesPorts>::Bookings>;
+    type Queue = Faulty<<sms_replies::Aws as SmsRepliesPorts>::Queue>;
+    type OptOuts = Faulty<<sms_replies::Aws as SmsRepliesPorts>::OptOuts>;
+    type LastReminders = Faulty<<sms_replies::Aws as SmsRepliesPorts>::LastReminders>;
+    type JobsDone = Faulty<<sms_replies::Aws as SmsRepliesPorts>::JobsDone>;
+    type Quotas = Faulty<<sms_replies::Aws as SmsRepliesPorts>::Quotas>;
     type Clock = SystemClock;
     type Metrics = DevMetrics;
 }
@@ -274,6 +299,27 @@ pub fn followup_worker(
         clock: w.clock,
         metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         cold_start: w.cold_start,
+    }
+}
+
+pub fn sms_replies(
+    r: SmsReplies<sms_replies::Aws>,
+    faults: &FaultSpec,
+    recorded: &Arc<RecordedMetrics>,
+) -> SmsReplies<Dev> {
+    let name = "sms-replies";
+    SmsReplies {
+        business: r.business,
+        directory: faults.wrap(name, "directory", r.directory),
+        bookings: faults.wrap(name, "bookings", r.bookings),
+        queue: faults.wrap(name, "queue", r.queue),
+        opt_outs: faults.wrap(name, "opt-outs", r.opt_outs),
+        last_reminders: faults.wrap(name, "last-reminders", r.last_reminders),
+        jobs_done: faults.wrap(name, "jobs", r.jobs_done),
+        quotas: faults.wrap(name, "quotas", r.quotas),
+        clock: r.clock,
+        metrics: dev_metrics(r.metrics.namespace().to_string(), recorded),
+        cold_start: r.cold_start,
     }
 }
 

@@ -13,13 +13,15 @@ use serde_json::{Map, Value};
 
 /// Read with a default and left out of the template on purpose, by function: the
 /// notification worker's breaker tuning (5 failures, 30 s), and the default business's call
-/// routing (assistant, transfer number), which the analytics worker reads with the rest of the
-/// business but never uses (its jobs name their business).
-const READ_WITH_DEFAULT_ONLY: [(&str, &str); 4] = [
+/// routing (assistant, transfer number), which the analytics worker and sms-replies read with
+/// the rest of the business but never use.
+const READ_WITH_DEFAULT_ONLY: [(&str, &str); 6] = [
     ("NotificationWorkerFunction", "BREAKER_FAILURES"),
     ("NotificationWorkerFunction", "BREAKER_COOL_DOWN_SECONDS"),
     ("AnalyticsWorkerFunction", "VAPI_ASSISTANT_ID"),
     ("AnalyticsWorkerFunction", "TRANSFER_PHONE_NUMBER"),
+    ("SmsRepliesFunction", "VAPI_ASSISTANT_ID"),
+    ("SmsRepliesFunction", "TRANSFER_PHONE_NUMBER"),
 ];
 
 /// Table names and queue URLs: `Resources` reads them all at once and a function's `build`
@@ -55,6 +57,7 @@ async fn read_by(function: &str, set: &Map<String, Value>) -> BTreeSet<String> {
         "AnalyticsWorkerFunction" => analytics_worker::build(&sdk, &lookup).map(|_| ()),
         "FollowupWorkerFunction" => followup_worker::build(&sdk, &lookup).map(|_| ()),
         "MonitoringFunction" => monitoring::build(&sdk, &lookup).await.map(|_| ()),
+        "SmsRepliesFunction" => sms_replies::build(&sdk, &lookup).map(|_| ()),
         other => panic!("{other}: add its build here, so the names it reads are checked"),
     };
     if let Err(e) = built {

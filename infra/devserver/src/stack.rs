@@ -76,6 +76,9 @@ pub struct ProvisionedFunction {
     pub binary: String,
     pub environment: HashMap<String, String>,
     pub sqs: Option<EventSource>,
+    /// Its SNS event: the queue provision.py subscribed to the topic (the dev server polls it).
+    #[serde(default)]
+    pub sns: Option<TopicSource>,
     /// The function's Timeout in seconds: each batch is handled by that deadline, as in Lambda.
     pub timeout: u32,
 }
@@ -88,6 +91,13 @@ pub struct EventSource {
     pub batch_size: i32,
     pub visibility_timeout: i32,
     pub max_receive_count: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicSource {
+    pub topic_arn: String,
+    pub queue_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,6 +230,11 @@ impl LocalStack {
 
     pub fn workers(&self) -> impl Iterator<Item = &ProvisionedFunction> {
         self.functions.iter().filter(|f| f.sqs.is_some())
+    }
+
+    /// The functions a topic invokes.
+    pub fn subscribers(&self) -> impl Iterator<Item = &ProvisionedFunction> {
+        self.functions.iter().filter(|f| f.sns.is_some())
     }
 
     /// Writes each function's resolved environment, pointed at this moto, to

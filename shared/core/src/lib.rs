@@ -84,8 +84,10 @@ pub use domain::leads::{
     lead_confirmation,
 };
 pub use domain::limits::{
-    LimitKind, LimitUnit, NO_TEXTS_THERE, TextPermission, limit_reached, units_for_change,
+    LimitKind, LimitUnit, NO_TEXTS_THERE, TextPermission, limit_reached, texts_today,
+    units_for_change,
 };
+pub use domain::replies::{SmsReply, read_reply};
 pub use values::limits::CallerLimits;
 
 pub use jobs::{

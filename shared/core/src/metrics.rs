@@ -66,10 +66,12 @@ pub enum Metric {
     Sent,
     /// Texts and emails that failed, by channel and reason class.
     SendFailures,
+    /// Customers' texts (two-way SMS), by what they asked for (`Reply`).
+    SmsReplies,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 18] = [
         Metric::RequestLatency,
         Metric::ToolLatency,
         Metric::ToolCalls,
@@ -87,6 +89,7 @@ impl Metric {
         Metric::Leads,
         Metric::Sent,
         Metric::SendFailures,
+        Metric::SmsReplies,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +111,7 @@ impl Metric {
             Metric::Leads => "Leads",
             Metric::Sent => "Sent",
             Metric::SendFailures => "SendFailures",
+            Metric::SmsReplies => "SmsReplies",
         }
     }
 
@@ -134,6 +138,7 @@ impl Metric {
             Metric::Calls => &[Dimension::Outcome],
             Metric::Leads => &[Dimension::Grade],
             Metric::SendFailures => &[Dimension::Channel, Dimension::Reason],
+            Metric::SmsReplies => &[Dimension::Reply],
             Metric::UnroutedCalls
             | Metric::ColdStarts
             | Metric::Bookings
@@ -154,6 +159,8 @@ pub enum Dimension {
     Channel,
     Grade,
     Queue,
+    /// What a customer's text asked for (`SmsReply::as_str`).
+    Reply,
 }
 
 impl Dimension {
@@ -167,6 +174,7 @@ impl Dimension {
             Dimension::Channel => "Channel",
             Dimension::Grade => "Grade",
             Dimension::Queue => "Queue",
+            Dimension::Reply => "Reply",
         }
     }
 
@@ -180,6 +188,7 @@ impl Dimension {
             Dimension::Channel,
             Dimension::Grade,
             Dimension::Queue,
+            Dimension::Reply,
         ]
         .into_iter()
         .find(|d| d.name() == name)

@@ -214,6 +214,15 @@ async fn every_metric_is_emitted_as_valid_emf_and_the_counts_match_the_traffic()
         assert_eq!(webhook_post(&stack, headers, body), *status);
     }
 
+    // A customer's text (two-way SMS): answered with the help line.
+    let texter = "+17025550177";
+    let sns = aws_sdk_sns::Client::new(&stack.sdk_config().await);
+    super::replies::text(&sns, texter, "Hello?").await;
+    eventually("the help line", Duration::from_secs(20), || async {
+        (!stack.sent_messages().sms_to(texter).is_empty()).then_some(())
+    })
+    .await;
+
     let calls_table = format!("{TABLE_PREFIX}CallsTable");
     eventually("the lead's call recorded", Duration::from_secs(20), || {
         tables.item(
@@ -279,8 +288,13 @@ async fn every_metric_is_emitted_as_valid_emf_and_the_counts_match_the_traffic()
             ("analytics-worker", 1.0),
             ("booking-worker", 1.0),
             ("notification-worker", 1.0),
+            ("sms-replies", 1.0),
             ("webhook", 1.0),
         ])
+    );
+    assert_eq!(
+        sums(&points, Metric::SmsReplies, &[Dimension::Reply]),
+        count_of(&[("unknown", 1.0)])
     );
     // The workers: every message's age, by queue.
     let ages = sums(&points, Metric::JobAge, &[Dimension::Queue]);

@@ -39,10 +39,13 @@ async fn the_logs_of_a_whole_run_hold_no_personal_values_or_secrets() {
     }
     let (status, _) = post(&stack.webhook_url(), &[("x-vapi-secret", "wrong")], "{}");
     assert_eq!(status, 401);
+    // The caller texts too (two-way SMS): neither the number nor the words are logged.
+    let sns = aws_sdk_sns::Client::new(&stack.sdk_config().await);
+    super::replies::text(&sns, phone, "Zebulon here, Biscuit says hi").await;
     eventually("the run to finish", Duration::from_secs(30), || async {
         let sent = stack.sent_messages();
         (tables.bookings().await == 1
-            && sent.sms_to(phone).len() == 1
+            && sent.sms_to(phone).len() == 2
             && tables
                 .item(
                     &format!("{TABLE_PREFIX}CallsTable"),
@@ -56,7 +59,7 @@ async fn the_logs_of_a_whole_run_hold_no_personal_values_or_secrets() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
-        text.contains("booking accepted"),
+        text.contains("booking accepted") && text.contains("text handled"),
         "the log was captured: {text}"
     );
     for secret in [

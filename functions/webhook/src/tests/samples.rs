@@ -44,12 +44,13 @@ fn every_sample_event_belongs_to_a_function() {
                 "booking-worker-",
                 "notification-worker-",
                 "analytics-worker-",
-                "monitoring-"
+                "monitoring-",
+                "sms-replies-"
             ]
             .iter()
             .any(|p| name.starts_with(p))
                 && name.ends_with(".json"),
-            "events/{name}: name it after its function (webhook-, booking-worker-, notification-worker-, analytics-worker-, monitoring-) so a test runs it"
+            "events/{name}: name it after its function (webhook-, booking-worker-, notification-worker-, analytics-worker-, monitoring-, sms-replies-) so a test runs it"
         );
     }
 }

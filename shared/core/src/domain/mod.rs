@@ -12,4 +12,5 @@ pub mod changes;
 pub mod followups;
 pub mod leads;
 pub mod limits;
+pub mod replies;
 pub mod services;

@@ -25,13 +25,14 @@ use crate::domain::callers::{CodeCheck, CodeIssue, PendingCode};
 use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
 use crate::jobs::{FollowUpJob, Job};
+use crate::ports::FollowUpSchedules;
 use crate::ports::{
     AlarmStatus, BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications,
     ChangeApplied, Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts,
-    IdempotencyStore, JobQueue, MetricsReader, OptOuts, PortError, QuotaTaken, Quotas,
-    RecordOutcome, Reservation, Saved, SecretStore, Series, SeriesQuery, SlotStore, SmsSender,
+    IdempotencyStore, JobQueue, LastReminders, MetricsReader, OptOutList, OptOuts, PortError,
+    QuotaTaken, Quotas, RecordOutcome, Reminded, Reservation, Saved, SecretStore, Series,
+    SeriesQuery, SlotStore, SmsSender,
 };
-use crate::ports::{FollowUpSchedules, LastReminders, OptOutList, Reminded};
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
 use crate::values::phone::PhoneNumber;
@@ -332,6 +333,14 @@ faulty!(CallerVerifications:
     fn verified(business_id: &str, call_id: &str) -> Vec<PhoneNumber>, "read verified numbers";
 );
 faulty!(OptOuts: fn opted_out(business_id: &str, phone: &PhoneNumber) -> bool, "check opt-out";);
+faulty!(OptOutList:
+    fn opt_out(business_id: &str, phone: &PhoneNumber, at: DateTime<Utc>) -> (), "opt out";
+    fn opt_in(business_id: &str, phone: &PhoneNumber) -> (), "opt in";
+);
+faulty!(LastReminders:
+    fn remember(phone: &PhoneNumber, reminded: &Reminded) -> (), "remember last reminder";
+    fn last(phone: &PhoneNumber) -> Option<Reminded>, "read last reminder";
+);
 faulty!(Quotas:
     fn take(key: &str, taker: &str, limit: u32, window_ends: DateTime<Utc>, now: DateTime<Utc>) -> QuotaTaken, "take quota";
     fn give_back(key: &str, taker: &str) -> (), "give back quota";
@@ -343,14 +352,6 @@ faulty!(DailyFigures:
 faulty!(FollowUpSchedules:
     fn put(job: &FollowUpJob) -> (), "put schedule";
     fn delete(name: &str) -> (), "delete schedule";
-);
-faulty!(OptOutList:
-    fn opt_out(business_id: &str, phone: &PhoneNumber, at: DateTime<Utc>) -> (), "opt out";
-    fn opt_in(business_id: &str, phone: &PhoneNumber) -> (), "opt in";
-);
-faulty!(LastReminders:
-    fn remember(phone: &PhoneNumber, reminded: &Reminded) -> (), "remember reminder";
-    fn last(phone: &PhoneNumber) -> Option<Reminded>, "read last reminder";
 );
 faulty!(MetricsReader:
     fn series(queries: &[SeriesQuery], from: DateTime<Utc>, to: DateTime<Utc>, period: Duration) -> Vec<Series>, "read metrics";
