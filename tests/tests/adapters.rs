@@ -54,6 +54,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         owner: Vec::new(),
         holder: None,
         texts: Default::default(),
+        followups: None,
     }
 }
 
@@ -580,6 +581,7 @@ async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once(
         tool_call_id: None,
         requested_at: now(),
         texts: Default::default(),
+        followups: None,
     };
     let applied = store.apply_change(&cancel, now()).await.unwrap();
     assert!(applied.notify);
@@ -675,6 +677,8 @@ async fn call_records_and_leads_are_written_only_over_the_version_read() {
         source: LeadSource::Assistant,
         signals: LeadSignals::default(),
         captured_at: now(),
+        follow_up_at: None,
+        texts: Default::default(),
     };
     let mut lead = LeadRecord::new(&job);
     lead.merge(&job, &business);
@@ -826,6 +830,7 @@ async fn booking_changes_move_the_calendar_with_the_record() {
             tool_call_id: None,
             requested_at: now() + Duration::seconds(secs),
             texts: Default::default(),
+            followups: None,
         }
     };
     let r1 = move_job("r1", 16, 0, vec![cell(16, 0), cell(16, 30)], 1);

@@ -16,7 +16,10 @@ use crate::values::reference::{BookingReference, stable_id};
 mod correlation;
 mod followup;
 pub use correlation::{Correlated, Correlation};
-pub use followup::{AppointmentEndedJob, FollowUpJob, LeadFollowUpJob, ReminderJob};
+pub use followup::{
+    AppointmentEndedJob, BookingSchedules, FollowUpJob, LeadFollowUpJob, ReminderJob,
+    ScheduledBooking,
+};
 
 /// What a notification is about; the worker renders it with the templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

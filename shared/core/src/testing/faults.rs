@@ -24,12 +24,13 @@ use crate::domain::business::Business;
 use crate::domain::callers::{CodeCheck, CodeIssue, PendingCode};
 use crate::domain::calls::CallRecord;
 use crate::domain::leads::LeadRecord;
-use crate::jobs::Job;
+use crate::jobs::{FollowUpJob, Job};
 use crate::ports::{
     AlarmStatus, BookingStore, BusinessDirectory, CallRoute, CallStore, CallerVerifications,
     ChangeApplied, Claim, CustomerContact, DailyFigures, EmailSender, Figure, FigureCounts,
-    IdempotencyStore, JobQueue, MetricsReader, OptOuts, PortError, QuotaTaken, Quotas,
-    RecordOutcome, Reservation, Saved, SecretStore, Series, SeriesQuery, SlotStore, SmsSender,
+    FollowUpSchedules, IdempotencyStore, JobQueue, MetricsReader, OptOuts, PortError, QuotaTaken,
+    Quotas, RecordOutcome, Reservation, Saved, SecretStore, Series, SeriesQuery, SlotStore,
+    SmsSender,
 };
 use crate::templates::RenderedEmail;
 use crate::values::email::EmailAddress;
@@ -342,6 +343,10 @@ faulty!(DailyFigures:
 faulty!(MetricsReader:
     fn series(queries: &[SeriesQuery], from: DateTime<Utc>, to: DateTime<Utc>, period: Duration) -> Vec<Series>, "read metrics";
     fn alarms() -> Vec<AlarmStatus>, "read alarms";
+);
+faulty!(FollowUpSchedules:
+    fn put(job: &FollowUpJob) -> (), "put schedule";
+    fn delete(name: &str) -> (), "delete schedule";
 );
 
 #[cfg(test)]
