@@ -99,6 +99,7 @@ impl BookingWorkerPorts for Dev {
     type Clock = SystemClock;
     type Metrics = DevMetrics;
     type Figures = Faulty<DynamoFigures>;
+    type Schedules = Faulty<<booking_worker::Aws as BookingWorkerPorts>::Schedules>;
 }
 
 /// The senders' faults are the providers', inside their circuit breakers (as an SNS or SES
@@ -121,6 +122,7 @@ impl AnalyticsWorkerPorts for Dev {
     type Clock = SystemClock;
     type Metrics = DevMetrics;
     type Figures = Faulty<DynamoFigures>;
+    type Schedules = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::Schedules>;
 }
 
 /// The port names `CALLBOOK_FAULTS` uses are the fields' names (`jobs_done` is `jobs`).
@@ -178,6 +180,7 @@ pub fn booking_worker(
         clock: w.clock,
         metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         figures: faults.wrap(name, "figures", w.figures),
+        schedules: faults.wrap(name, "schedules", w.schedules),
         cold_start: w.cold_start,
     }
 }
@@ -233,6 +236,7 @@ pub fn analytics_worker(
         clock: w.clock,
         metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         figures: faults.wrap(name, "figures", w.figures),
+        schedules: faults.wrap(name, "schedules", w.schedules),
         cold_start: w.cold_start,
     }
 }
