@@ -9,6 +9,7 @@ mod leads;
 mod metrics;
 mod monitoring;
 mod privacy;
+mod reminders;
 mod resilience;
 mod soak;
 mod tenants;
