@@ -226,3 +226,37 @@ async fn a_failed_delete_sends_the_cancel_back_and_the_retry_deletes_them() {
     assert!(w.schedules.waiting().is_empty());
     assert_eq!(w.metrics.total(Metric::Cancellations), 1.0);
 }
+
+/// The schedule calls each job adds (one port call is one Scheduler round trip, two when a put
+/// finds the schedule there and updates it): a booking 3 puts, a move 3 puts, a cancel 3
+/// deletes, a move to less than a day ahead 2 puts and 1 delete.
+#[tokio::test]
+async fn each_job_costs_one_schedule_call_per_schedule_it_changes() {
+    let w = worker();
+    let event = with_settings(changes_event(), |_| {});
+    reserve_as_the_webhook_did(&w, &event).await;
+    let calls = || w.schedules.faults.calls();
+    let one = |i: usize| {
+        let mut single = event.clone();
+        single.records = vec![event.records[i].clone()];
+        single
+    };
+    assert!(failures(&w.handle(one(0)).await).is_empty());
+    assert_eq!(calls(), 3, "booked");
+    assert!(failures(&w.handle(one(1)).await).is_empty());
+    assert_eq!(calls(), 6, "moved");
+    assert!(failures(&w.handle(one(2)).await).is_empty());
+    assert_eq!(calls(), 9, "cancelled");
+
+    let w = worker();
+    let calls = || w.schedules.faults.calls();
+    assert!(failures(&w.handle(booked_at("2026-11-25T19:00:00Z")).await).is_empty());
+    let mut closer = with_settings(changes_event(), |job| {
+        job["change"]["startUtc"] = json!("2026-11-24T20:00:00Z");
+        job["change"]["slotCells"] = json!([]);
+        job["change"]["reserved"] = json!([]);
+    });
+    closer.records = vec![closer.records[1].clone()];
+    assert!(failures(&w.handle(closer).await).is_empty());
+    assert_eq!(calls(), 3 + 3, "2 puts and the 24 h one deleted");
+}
