@@ -19,6 +19,7 @@ use callbook_core::{
     FollowUpSchedules, IdempotencyStore, Job, JobKind, JobQueue, Measurement, Metric, MetricsSink,
     NotificationJob, NotificationKind, PortError, RecordOutcome, ScheduledBooking, SlotStore,
 };
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tracing::info;
 
@@ -171,18 +172,20 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             })));
         }
         self.queue.enqueue(&jobs).await?;
-        if let Some(settings) = &job.followups {
+        if let Some(settings) = &job.followups
+            && let Some(start_utc) = self.booked_start(job, outcome).await?
+        {
             let booking = ScheduledBooking {
                 business_id: &job.business_id,
                 business_name: &job.business_name,
                 reference: &job.reference,
-                start_utc: job.start_utc,
+                start_utc,
                 duration_minutes: job.duration_minutes,
                 zone: zone_of(&job.time_zone)?,
                 texts: job.texts,
             };
             let planned = BookingSchedules::planned(settings, &booking, self.clock.now());
-            // A new booking has no other schedules: nothing to delete.
+            // A booking's other schedules are its moves' (which put the same names).
             self.follow_ups(&job.reference, &planned.put, &[]).await?;
         }
         if outcome == RecordOutcome::AlreadyRecorded {
@@ -271,6 +274,25 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         }
         self.queue.enqueue(&jobs).await?;
         Ok("applied".into())
+    }
+
+    /// Where the booking now starts: the job's own time when it was just recorded; on a
+    /// redelivery, the record's (a move or a cancel may have come in between, and its schedules
+    /// must not be put back), `None` when it was cancelled.
+    async fn booked_start(
+        &self,
+        job: &BookingJob,
+        outcome: RecordOutcome,
+    ) -> Result<Option<DateTime<Utc>>, PortError> {
+        if outcome == RecordOutcome::Recorded {
+            return Ok(Some(job.start_utc));
+        }
+        Ok(self
+            .bookings
+            .booking(&job.business_id, &job.reference)
+            .await?
+            .filter(|b| b.status != BookingStatus::Cancelled)
+            .map(|b| b.start_utc))
     }
 
     /// After a reschedule or cancel (also on a redelivery: puts and deletes are idempotent),

@@ -260,3 +260,44 @@ async fn each_job_costs_one_schedule_call_per_schedule_it_changes() {
     assert!(failures(&w.handle(closer).await).is_empty());
     assert_eq!(calls(), 3 + 3, "2 puts and the 24 h one deleted");
 }
+
+/// The booking job redelivered after its booking was cancelled (its record of being done
+/// expired, or it failed after recording): the cancel's deletions stand.
+#[tokio::test]
+async fn a_booking_redelivered_after_its_cancel_puts_nothing_back() {
+    let mut w = worker();
+    let event = with_settings(changes_event(), |_| {});
+    reserve_as_the_webhook_did(&w, &event).await;
+    assert!(failures(&w.handle(event.clone()).await).is_empty());
+    assert!(w.schedules.waiting().is_empty());
+    w.jobs_done = MemoryIdempotencyStore::default();
+    let mut booking = event.clone();
+    booking.records.truncate(1);
+    assert!(failures(&w.handle(booking).await).is_empty());
+    assert!(
+        w.schedules.waiting().is_empty(),
+        "{:?}",
+        w.schedules.waiting()
+    );
+}
+
+/// Redelivered after a move: its schedules stay where the move put them.
+#[tokio::test]
+async fn a_booking_redelivered_after_its_move_leaves_the_moved_schedules() {
+    let mut w = worker();
+    let event = with_settings(changes_event(), |_| {});
+    reserve_as_the_webhook_did(&w, &event).await;
+    let mut two = event.clone();
+    two.records.truncate(2);
+    assert!(failures(&w.handle(two).await).is_empty());
+    let moved = w.schedules.waiting();
+    w.jobs_done = MemoryIdempotencyStore::default();
+    let mut booking = event.clone();
+    booking.records.truncate(1);
+    assert!(failures(&w.handle(booking).await).is_empty());
+    assert_eq!(w.schedules.waiting(), moved);
+    assert_eq!(
+        moved.get(&name(120)).map(FollowUpJob::due_at),
+        Some(at("2026-11-27T13:00:00Z"))
+    );
+}
