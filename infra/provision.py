@@ -609,12 +609,34 @@ def create_email_identity(stack: Stack, client: Callable, logical_id: str, props
     stack.physical[logical_id] = {"Ref": identity, "_kind": "email_identity"}
 
 
+def create_schedule_group(stack: Stack, client: Callable, logical_id: str, props: dict, opts: argparse.Namespace) -> None:
+    scheduler = client("scheduler")
+    name = physical_name(stack, logical_id, props.get("Name"), 64)
+    try:
+        arn = scheduler.create_schedule_group(Name=name)["ScheduleGroupArn"]
+        log.info("schedule group %s ready", name)
+    except Exception as e:
+        if error_code(e) != "ConflictException":
+            raise
+        arn = scheduler.get_schedule_group(Name=name)["Arn"]
+        log.info("schedule group %s exists; kept", name)
+    stack.physical[logical_id] = {"Ref": name, "Arn": arn, "_kind": "schedule_group"}
+
+
+def synthetic_role(stack: Stack, logical_id: str) -> dict[str, Any]:
+    """A role the template declares (SchedulerRole) is not created: only its ARN is passed
+    along (moto's Scheduler does not assume it), so its Ref and Arn resolve to a made-up one."""
+    name = f"{stack.stack_name}-{logical_id}"[:64]
+    return {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "_kind": "role"}
+
+
 CREATORS: dict[str, Callable[..., None]] = {
     "AWS::DynamoDB::Table": create_table,
     "AWS::SQS::Queue": create_queue,
     "AWS::SNS::Topic": create_topic,
     "AWS::KMS::Key": create_kms_key,
     "AWS::SES::EmailIdentity": create_email_identity,
+    "AWS::Scheduler::ScheduleGroup": create_schedule_group,
 }
 
 
@@ -767,6 +789,8 @@ def provision(args: argparse.Namespace) -> dict[str, Any]:
             log.info("skipping %s: condition %s is false", lid, res.get("Condition"))
         elif rtype in CREATORS:
             to_create.append(lid)
+        elif rtype == "AWS::IAM::Role":
+            stack.physical[lid] = synthetic_role(stack, lid)
         elif rtype in SKIPPED_TYPES:
             log.debug("skipping %s (%s): only meaningful in AWS", lid, rtype)
         else:
@@ -797,6 +821,7 @@ def provision(args: argparse.Namespace) -> dict[str, Any]:
         "queues": kinds("queue"),
         "topics": kinds("topic"),
         "emailIdentities": sorted(kinds("email_identity").values()),
+        "scheduleGroups": kinds("schedule_group"),
     }
 
 

@@ -54,6 +54,7 @@ fn job(reference: &str, job_id: &str, phone_number: &str) -> BookingJob {
         owner: Vec::new(),
         holder: None,
         texts: Default::default(),
+        followups: None,
     }
 }
 
@@ -580,6 +581,7 @@ async fn a_callers_bookings_come_from_the_customer_index_and_changes_apply_once(
         tool_call_id: None,
         requested_at: now(),
         texts: Default::default(),
+        followups: None,
     };
     let applied = store.apply_change(&cancel, now()).await.unwrap();
     assert!(applied.notify);
@@ -675,6 +677,8 @@ async fn call_records_and_leads_are_written_only_over_the_version_read() {
         source: LeadSource::Assistant,
         signals: LeadSignals::default(),
         captured_at: now(),
+        follow_up_at: None,
+        texts: Default::default(),
     };
     let mut lead = LeadRecord::new(&job);
     lead.merge(&job, &business);
@@ -826,6 +830,7 @@ async fn booking_changes_move_the_calendar_with_the_record() {
             tool_call_id: None,
             requested_at: now() + Duration::seconds(secs),
             texts: Default::default(),
+            followups: None,
         }
     };
     let r1 = move_job("r1", 16, 0, vec![cell(16, 0), cell(16, 30)], 1);
@@ -1218,4 +1223,88 @@ async fn daily_figures_count_by_the_hour_in_one_item_per_business_and_day() {
     // A week with no figures, and a reversed range.
     assert!(counts(at(10, 0), at(17, 0)).await.unwrap().is_empty());
     assert!(counts(at(25, 0), at(24, 0)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn follow_up_schedules_are_created_moved_and_deleted_in_the_stacks_group() {
+    use callbook_aws::schedules::EventBridgeSchedules;
+    use callbook_core::{AppointmentEndedJob, FollowUpJob, FollowUpSchedules, QueueJob};
+
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let client = aws_sdk_scheduler::Client::new(&sdk);
+    let env = |name: &str| Some(moto.env("booking-worker", name));
+    let schedules = EventBridgeSchedules::from_lookup(client.clone(), &env).unwrap();
+    let group = moto.env("booking-worker", "SCHEDULE_GROUP");
+    let ended = |due: &str| {
+        FollowUpJob::AppointmentEnded(AppointmentEndedJob {
+            business_id: "default".into(),
+            reference: BookingReference::parse("K7P2X9").unwrap(),
+            start_utc: now() + Duration::days(1),
+            due_at: due.parse().unwrap(),
+        })
+    };
+    let first = ended("2026-11-25T16:00:00Z");
+    let name = first.schedule_name();
+    let read = || async {
+        client
+            .get_schedule()
+            .group_name(&group)
+            .name(&name)
+            .send()
+            .await
+    };
+
+    schedules.put(&first).await.unwrap();
+    let got = read().await.unwrap();
+    assert_eq!(
+        (
+            got.schedule_expression(),
+            got.schedule_expression_timezone(),
+            got.action_after_completion().map(|a| a.as_str()),
+        ),
+        (Some("at(2026-11-25T16:00:00)"), Some("UTC"), Some("DELETE"))
+    );
+    let target = got.target().unwrap();
+    assert_eq!(
+        target.arn(),
+        moto.env("booking-worker", "FOLLOWUP_QUEUE_ARN")
+    );
+    assert_eq!(
+        target.role_arn(),
+        moto.env("booking-worker", "SCHEDULER_ROLE_ARN")
+    );
+    assert_eq!(
+        FollowUpJob::parse(target.input().unwrap()).unwrap(),
+        first,
+        "the job travels whole"
+    );
+
+    // Put again for another time (the booking moved): the same schedule, moved.
+    let moved = ended("2026-11-27T16:00:00Z");
+    schedules.put(&moved).await.unwrap();
+    schedules.put(&moved).await.unwrap();
+    let got = read().await.unwrap();
+    assert_eq!(got.schedule_expression(), Some("at(2026-11-27T16:00:00)"));
+    assert_eq!(
+        FollowUpJob::parse(got.target().unwrap().input().unwrap()).unwrap(),
+        moved
+    );
+
+    // Deleted, then deleted again (fired meanwhile): both fine.
+    schedules.delete(&name).await.unwrap();
+    assert!(read().await.is_err(), "gone");
+    schedules.delete(&name).await.unwrap();
+
+    // Another group's name is refused, as a typed port error.
+    let elsewhere = EventBridgeSchedules::new(
+        client.clone(),
+        "no-such-group".into(),
+        moto.env("booking-worker", "FOLLOWUP_QUEUE_ARN"),
+        moto.env("booking-worker", "SCHEDULER_ROLE_ARN"),
+    );
+    assert!(matches!(
+        elsewhere.put(&first).await,
+        Err(PortError::Unavailable { .. })
+    ));
 }

@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 const ENDPOINT: &str = "http://host.docker.internal:4566";
 /// moto's account, in its queue URLs (infra/provision.py's ACCOUNT_ID).
 const ACCOUNT: &str = "123456789012";
+/// `make dev`'s region (infra/provision.py's default).
+const REGION: &str = "us-east-1";
 /// The names infra/provision.py gives resources: `<stack>-<logical id>`.
 const STACK: &str = "callbook-dev";
 /// The parameters `make dev` sets rather than taking their defaults (infra/devserver/src/stack.rs).
@@ -67,6 +69,20 @@ fn dev_value(template: &Value, name: &str, value: &Value) -> Option<String> {
         let named = text.replace("${AWS::StackName}", STACK);
         return (!named.contains("${")).then_some(named);
     }
+    // The followup queue's and the scheduler role's ARNs (what a schedule targets and runs as):
+    // moto's queue ARN, and the one infra/provision.py makes up for a role it does not create.
+    if let Some(attribute) = value["Fn::GetAtt"].as_array() {
+        let resource = attribute.first()?.as_str()?;
+        return match (resource, attribute.get(1)?.as_str()?) {
+            (queue, "Arn") if template["Resources"][queue]["Type"] == "AWS::SQS::Queue" => {
+                Some(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-{queue}"))
+            }
+            (role, "Arn") if template["Resources"][role]["Type"] == "AWS::IAM::Role" => {
+                Some(format!("arn:aws:iam::{ACCOUNT}:role/{STACK}-{role}"))
+            }
+            _ => None,
+        };
+    }
     let target = value["Ref"].as_str()?;
     if let Some((_, set)) = DEV_PARAMETERS.iter().find(|(p, _)| *p == target) {
         return Some(set.to_string());
@@ -81,6 +97,12 @@ fn dev_value(template: &Value, name: &str, value: &Value) -> Option<String> {
     match template["Resources"][target]["Type"].as_str()? {
         "AWS::DynamoDB::Table" => Some(format!("{STACK}-{target}")),
         "AWS::SQS::Queue" => Some(format!("{ENDPOINT}/{ACCOUNT}/{STACK}-{target}")),
+        // Its Name, a Sub of the stack's name.
+        "AWS::Scheduler::ScheduleGroup" => dev_value(
+            template,
+            name,
+            &template["Resources"][target]["Properties"]["Name"],
+        ),
         _ => None,
     }
 }

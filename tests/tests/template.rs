@@ -166,3 +166,97 @@ fn inbound_texts_come_from_end_user_messaging_of_this_account_only() {
         json!({"Ref": "InboundSmsTopic"})
     );
 }
+
+/// Who may touch the follow-ups' schedules, and what they run as (issue 13): the booking worker
+/// puts, moves and deletes, the analytics worker only puts, both only in the stack's group and
+/// passing only the scheduler role, to Scheduler only; the role may only send to the followup
+/// queue, and only Scheduler acting for this account may assume it.
+#[test]
+fn the_schedules_and_the_role_they_run_as_are_least_privilege() {
+    let template = template();
+    let group_schedules = json!({"Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${FollowupScheduleGroup}/*"});
+    let role = json!({"Fn::GetAtt": ["SchedulerRole", "Arn"]});
+    let functions: Vec<&String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, _)| id)
+        .collect();
+    for function in functions {
+        let actions = |prefix: &str| -> Vec<String> {
+            statements(&template, function)
+                .into_iter()
+                .flat_map(|s| listed(&s["Action"]))
+                .filter_map(Value::as_str)
+                .filter(|a| a.starts_with(prefix))
+                .map(String::from)
+                .collect()
+        };
+        let expected: &[&str] = match function.as_str() {
+            "BookingWorkerFunction" => &[
+                "scheduler:CreateSchedule",
+                "scheduler:UpdateSchedule",
+                "scheduler:DeleteSchedule",
+            ],
+            "AnalyticsWorkerFunction" => &["scheduler:CreateSchedule", "scheduler:UpdateSchedule"],
+            _ => &[],
+        };
+        assert_eq!(actions("scheduler:"), expected, "{function}");
+        let passes = actions("iam:");
+        assert_eq!(
+            passes.len(),
+            usize::from(!expected.is_empty()),
+            "{function}: {passes:?}"
+        );
+        for statement in statements(&template, function) {
+            let acts = listed(&statement["Action"]);
+            if acts
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| a.starts_with("scheduler:")))
+            {
+                assert_eq!(statement["Resource"], group_schedules, "{function}");
+            }
+            if acts
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| a.starts_with("iam:")))
+            {
+                assert_eq!(acts, [&json!("iam:PassRole")], "{function}");
+                assert_eq!(statement["Resource"], role, "{function}");
+                assert_eq!(
+                    statement["Condition"]["StringEquals"]["iam:PassedToService"],
+                    "scheduler.amazonaws.com",
+                    "{function}"
+                );
+            }
+        }
+    }
+
+    let scheduler_role = &template["Resources"]["SchedulerRole"]["Properties"];
+    let trust = scheduler_role["AssumeRolePolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    assert_eq!(trust.len(), 1);
+    assert_eq!(
+        (&trust[0]["Principal"], &trust[0]["Action"]),
+        (
+            &json!({"Service": "scheduler.amazonaws.com"}),
+            &json!("sts:AssumeRole")
+        )
+    );
+    assert_eq!(
+        trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"],
+        json!({"Ref": "AWS::AccountId"})
+    );
+    let granted: Vec<&Value> = scheduler_role["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+        .collect();
+    assert_eq!(
+        granted,
+        [&json!({"Effect": "Allow", "Action": "sqs:SendMessage",
+                 "Resource": {"Fn::GetAtt": ["FollowupQueue", "Arn"]}})]
+    );
+}

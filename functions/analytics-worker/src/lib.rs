@@ -2,7 +2,8 @@
 //! its outcome), counts calls on the customer's history, and merges leads by phone with
 //! their score. Every job is applied by pure code (`CallRecord::apply`, `LeadRecord::merge`)
 //! and written back conditionally on the record's version, so redeliveries and concurrent
-//! jobs for one call or phone change nothing twice. Runs on callbook-aws's worker skeleton.
+//! jobs for one call or phone change nothing twice. A new lead gets its follow-up's schedule.
+//! Runs on callbook-aws's worker skeleton.
 
 use std::sync::Arc;
 
@@ -11,13 +12,15 @@ use callbook_aws::calls::DynamoCallStore;
 use callbook_aws::figures::{DynamoFigures, count_done};
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::metrics::EmfLog;
+use callbook_aws::schedules::EventBridgeSchedules;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table, Worker};
 use callbook_core::{
     Activity, AnalyticsJob, BookingReference, Business, BusinessDirectory, CallJob, CallRecord,
     CallStore, Clock, ColdStart, ConfigError, CustomerContact, DailyFigures, Dimension, Figure,
-    IdempotencyStore, Job, JobKind, JobQueue, LeadJob, LeadRecord, LeadSummary, Measurement,
-    Metric, MetricsSink, NotificationJob, PhoneNumber, PortError, Saved, business_by_id, stable_id,
+    FollowUpJob, FollowUpSchedules, IdempotencyStore, Job, JobKind, JobQueue, LeadFollowUpJob,
+    LeadJob, LeadRecord, LeadSummary, Measurement, Metric, MetricsSink, NotificationJob,
+    PhoneNumber, PortError, Saved, business_by_id, stable_id,
 };
 use thiserror::Error;
 use tracing::info;
@@ -49,6 +52,8 @@ pub trait AnalyticsWorkerPorts {
     type Metrics: MetricsSink;
     /// The same, per business and day.
     type Figures: DailyFigures;
+    /// A new lead's follow-up (EventBridge Scheduler in AWS).
+    type Schedules: FollowUpSchedules;
 }
 
 /// The `Function` dimension of its metrics.
@@ -64,6 +69,7 @@ pub struct AnalyticsWorker<P: AnalyticsWorkerPorts> {
     pub clock: P::Clock,
     pub metrics: P::Metrics,
     pub figures: P::Figures,
+    pub schedules: P::Schedules,
     pub cold_start: ColdStart,
 }
 
@@ -78,6 +84,7 @@ impl AnalyticsWorkerPorts for Aws {
     type Clock = SystemClock;
     type Metrics = EmfLog;
     type Figures = DynamoFigures;
+    type Schedules = EventBridgeSchedules;
 }
 
 pub fn build(
@@ -101,6 +108,7 @@ pub fn build(
             &names,
             &[JobKind::Notification],
         )?,
+        schedules: EventBridgeSchedules::from_lookup(aws_sdk_scheduler::Client::new(sdk), lookup)?,
         clock: SystemClock,
         metrics: EmfLog::from_lookup(lookup),
         cold_start: ColdStart::default(),
@@ -290,6 +298,14 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
             // notice's id is the lead's, so it goes out once).
             if lead.sources.first() == Some(&job.job_id) {
                 self.tell_owner(business, &lead).await?;
+                // Its follow-up, from the same job: one schedule per lead, named by the job,
+                // put again harmlessly on a redelivery. Whether the lead booked meanwhile is
+                // the followup worker's question when it fires.
+                if let Some(follow_up) = LeadFollowUpJob::for_lead(job) {
+                    self.schedules
+                        .put(&FollowUpJob::LeadFollowUp(follow_up))
+                        .await?;
+                }
             }
             return Ok(());
         }

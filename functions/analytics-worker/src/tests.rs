@@ -5,7 +5,7 @@ use callbook_core::CallOutcome;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryCallStore, MemoryDirectory, MemoryFigures, MemoryIdempotencyStore,
-    MemoryMetrics, MemoryQueue,
+    MemoryMetrics, MemoryQueue, MemorySchedules,
 };
 use callbook_core::testing::sample_events;
 use callbook_core::{LeadGrade, LeadStatus};
@@ -25,6 +25,7 @@ impl AnalyticsWorkerPorts for InMemory {
     type Clock = FixedClock;
     type Metrics = MemoryMetrics;
     type Figures = MemoryFigures;
+    type Schedules = Faulty<MemorySchedules>;
 }
 
 type TestWorker = AnalyticsWorker<InMemory>;
@@ -48,6 +49,7 @@ fn worker() -> TestWorker {
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 12, 0).unwrap()),
         metrics: MemoryMetrics::default(),
         figures: MemoryFigures::default(),
+        schedules: Faulty::default(),
         cold_start: ColdStart::default(),
     }
 }
@@ -302,4 +304,93 @@ async fn a_call_ended_before_its_report_is_counted_by_the_report() {
         "counted by the report's outcome"
     );
     assert_ne!(outcomes[0], "abandoned");
+}
+
+/// The sample's records for call A: its lead job (`edit` may change it) and its report.
+fn call_a(edit: impl Fn(&mut serde_json::Value)) -> SqsEvent {
+    let mut event = sample_event();
+    event.records = event.records[1..3].to_vec();
+    let body = event.records[0].body.as_deref().unwrap();
+    let mut lead: serde_json::Value = serde_json::from_str(body).unwrap();
+    edit(&mut lead);
+    event.records[0].body = Some(lead.to_string());
+    event
+}
+
+#[tokio::test]
+async fn a_new_lead_gets_one_follow_up_schedule_however_often_it_is_delivered() {
+    let mut w = worker();
+    let event = call_a(|lead| lead["followUpAt"] = serde_json::json!("2026-11-25T15:00:00Z"));
+    assert!(failures(&w.handle(event.clone()).await).is_empty());
+    w.jobs_done = MemoryIdempotencyStore::default();
+    assert!(failures(&w.handle(event).await).is_empty());
+    let waiting = w.schedules.waiting();
+    // The call's report merged into the lead: only the job that started it schedules.
+    let job_id = "default#lead#3c1f0e9d8b7a6f5e4d3c2b1a09f8e7d6";
+    assert_eq!(
+        waiting.keys().collect::<Vec<_>>(),
+        [&callbook_core::lead_schedule_name("default", job_id)]
+    );
+    let Some(FollowUpJob::LeadFollowUp(follow_up)) = waiting.values().next() else {
+        panic!("a lead follow-up");
+    };
+    assert_eq!(
+        (
+            follow_up.lead_id.as_str(),
+            follow_up.phone.as_str(),
+            follow_up.business_name.as_str(),
+            follow_up.due_at.to_rfc3339(),
+        ),
+        (
+            job_id,
+            "+17025551234",
+            "Callbook Demo Clinic",
+            "2026-11-25T15:00:00+00:00".to_string()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_lead_from_a_report_follows_up_the_next_open_day_unless_the_business_sends_none() {
+    // Only the report: its lead is made here, with the business's settings.
+    let only_report = || {
+        let mut event = call_a(|_| {});
+        event.records.remove(0);
+        event
+    };
+    let w = worker();
+    assert!(failures(&w.handle(only_report()).await).is_empty());
+    // Captured Tuesday 10:12 in New York: Wednesday at 10:00 there.
+    let due: Vec<String> = w
+        .schedules
+        .waiting()
+        .values()
+        .map(|job| job.due_at().to_rfc3339())
+        .collect();
+    assert_eq!(due, ["2026-11-25T15:00:00+00:00"]);
+
+    let mut w = worker();
+    w.default_business = Arc::new(
+        Business::from_lookup(&|name: &str| match name {
+            "BUSINESS_SERVICES" => Some("Whitening=90@300".into()),
+            "LEAD_FOLLOW_UP_AT" => Some("off".into()),
+            _ => None,
+        })
+        .unwrap(),
+    );
+    assert!(failures(&w.handle(only_report()).await).is_empty());
+    assert_eq!(w.calls.leads().len(), 1);
+    assert!(w.schedules.waiting().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_put_sends_the_lead_back_and_the_retry_schedules_it() {
+    let w = worker();
+    w.schedules.faults.fail_next(1);
+    let event = call_a(|lead| lead["followUpAt"] = serde_json::json!("2026-11-25T15:00:00Z"));
+    assert!(!failures(&w.handle(event.clone()).await).is_empty());
+    assert!(w.schedules.waiting().is_empty());
+    assert!(failures(&w.handle(event).await).is_empty());
+    assert_eq!(w.schedules.waiting().len(), 1);
+    assert_eq!(w.metrics.total(Metric::Leads), 1.0);
 }

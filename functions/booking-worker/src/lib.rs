@@ -1,21 +1,26 @@
 //! The booking worker: records each accepted booking (booking + customer, once per job) and
 //! applies each change (reschedule, cancel) once, freeing the calendar cells the booking no
-//! longer needs; then asks for the customer's SMS and email, and tells the analytics worker
-//! what happened in the call. Runs on callbook-aws's worker skeleton (`Worker`).
+//! longer needs; then asks for the customer's SMS and email, tells the analytics worker
+//! what happened in the call, and puts (moves, deletes) the booking's reminder and end
+//! schedules. Runs on callbook-aws's worker skeleton (`Worker`).
 
 use callbook_aws::dynamo::DynamoBookingStore;
 use callbook_aws::figures::{DynamoFigures, count_done};
 use callbook_aws::idempotency::DynamoIdempotencyStore;
 use callbook_aws::metrics::EmfLog;
+use callbook_aws::schedules::EventBridgeSchedules;
 use callbook_aws::slots::DynamoSlotStore;
 use callbook_aws::sqs::SqsJobQueue;
 use callbook_aws::{Resources, SdkConfig, SystemClock, Table, Worker};
 use callbook_core::{
     Activity, AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, BookingQueueMessage,
-    BookingStore, BookingSummary, CallActivity, Clock, ColdStart, ConfigError, DailyFigures,
-    Figure, IdempotencyStore, Job, JobKind, JobQueue, Measurement, Metric, MetricsSink,
-    NotificationJob, NotificationKind, PortError, RecordOutcome, SlotStore,
+    BookingRecord, BookingReference, BookingSchedules, BookingStatus, BookingStore, BookingSummary,
+    CallActivity, Clock, ColdStart, ConfigError, DailyFigures, Figure, FollowUpJob,
+    FollowUpSchedules, IdempotencyStore, Job, JobKind, JobQueue, Measurement, Metric, MetricsSink,
+    NotificationJob, NotificationKind, PortError, RecordOutcome, ScheduledBooking, SlotStore,
 };
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use tracing::info;
 
 /// The booking worker's ports, by role; each environment names its set with a marker type.
@@ -32,6 +37,8 @@ pub trait BookingWorkerPorts {
     type Metrics: MetricsSink;
     /// The same, per business and day.
     type Figures: DailyFigures;
+    /// The booking's reminders and end (EventBridge Scheduler in AWS).
+    type Schedules: FollowUpSchedules;
 }
 
 pub struct BookingWorker<P: BookingWorkerPorts> {
@@ -42,6 +49,7 @@ pub struct BookingWorker<P: BookingWorkerPorts> {
     pub clock: P::Clock,
     pub metrics: P::Metrics,
     pub figures: P::Figures,
+    pub schedules: P::Schedules,
     pub cold_start: ColdStart,
 }
 
@@ -59,6 +67,7 @@ impl BookingWorkerPorts for Aws {
     type Clock = SystemClock;
     type Metrics = EmfLog;
     type Figures = DynamoFigures;
+    type Schedules = EventBridgeSchedules;
 }
 
 pub fn build(
@@ -81,6 +90,7 @@ pub fn build(
             &names,
             &[JobKind::Notification, JobKind::Analytics],
         )?,
+        schedules: EventBridgeSchedules::from_lookup(aws_sdk_scheduler::Client::new(sdk), lookup)?,
         clock: SystemClock,
         metrics: EmfLog::from_lookup(lookup),
         cold_start: ColdStart::default(),
@@ -162,6 +172,22 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             })));
         }
         self.queue.enqueue(&jobs).await?;
+        if let Some(settings) = &job.followups
+            && let Some(start_utc) = self.booked_start(job, outcome).await?
+        {
+            let booking = ScheduledBooking {
+                business_id: &job.business_id,
+                business_name: &job.business_name,
+                reference: &job.reference,
+                start_utc,
+                duration_minutes: job.duration_minutes,
+                zone: zone_of(&job.time_zone)?,
+                texts: job.texts,
+            };
+            let planned = BookingSchedules::planned(settings, &booking, self.clock.now());
+            // A booking's other schedules are its moves' (which put the same names).
+            self.follow_ups(&job.reference, &planned.put, &[]).await?;
+        }
         if outcome == RecordOutcome::AlreadyRecorded {
             info!(reference = %job.reference, "redelivered booking job: nothing written twice");
         }
@@ -208,6 +234,8 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         if applied.applied_now {
             self.count(&job.business_id, metric, figure).await;
         }
+        self.move_follow_ups(job, &applied.booking, applied.notify)
+            .await?;
         if !applied.notify {
             return Ok("applied before".into());
         }
@@ -247,6 +275,86 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         self.queue.enqueue(&jobs).await?;
         Ok("applied".into())
     }
+
+    /// Where the booking now starts: the job's own time when it was just recorded; on a
+    /// redelivery, the record's (a move or a cancel may have come in between, and its schedules
+    /// must not be put back), `None` when it was cancelled.
+    async fn booked_start(
+        &self,
+        job: &BookingJob,
+        outcome: RecordOutcome,
+    ) -> Result<Option<DateTime<Utc>>, PortError> {
+        if outcome == RecordOutcome::Recorded {
+            return Ok(Some(job.start_utc));
+        }
+        Ok(self
+            .bookings
+            .booking(&job.business_id, &job.reference)
+            .await?
+            .filter(|b| b.status != BookingStatus::Cancelled)
+            .map(|b| b.start_utc))
+    }
+
+    /// After a reschedule or cancel (also on a redelivery: puts and deletes are idempotent),
+    /// the schedules follow the booking as it now is: moved with it, or gone with it.
+    async fn move_follow_ups(
+        &self,
+        job: &BookingChangeJob,
+        booking: &BookingRecord,
+        took_effect: bool,
+    ) -> Result<(), PortError> {
+        let Some(settings) = &job.followups else {
+            return Ok(());
+        };
+        let schedules = match (&job.change, booking.status) {
+            (_, BookingStatus::Cancelled) => {
+                BookingSchedules::cancelled(settings, &job.business_id, &job.reference)
+            }
+            // A refused move (its time taken meanwhile) leaves the booking and its schedules.
+            (BookingChange::Reschedule { .. }, _) if took_effect => {
+                let scheduled = ScheduledBooking {
+                    business_id: &job.business_id,
+                    business_name: &job.business_name,
+                    reference: &job.reference,
+                    // The record's start, not the job's: a late redelivery of an older move
+                    // plans for where the booking is now.
+                    start_utc: booking.start_utc,
+                    duration_minutes: booking.duration_minutes,
+                    zone: zone_of(&booking.time_zone)?,
+                    texts: job.texts,
+                };
+                BookingSchedules::planned(settings, &scheduled, self.clock.now())
+            }
+            _ => return Ok(()),
+        };
+        self.follow_ups(&job.reference, &schedules.put, &schedules.delete)
+            .await
+    }
+
+    /// One round trip per schedule put or deleted (a put of an existing one: two).
+    async fn follow_ups(
+        &self,
+        reference: &BookingReference,
+        put: &[FollowUpJob],
+        delete: &[String],
+    ) -> Result<(), PortError> {
+        for job in put {
+            self.schedules.put(job).await?;
+        }
+        for name in delete {
+            self.schedules.delete(name).await?;
+        }
+        info!(reference = %reference, put = put.len(), deleted = delete.len(), "follow-ups scheduled");
+        Ok(())
+    }
+}
+
+/// The booking's zone, as the webhook wrote it (`Tz::name`).
+fn zone_of(time_zone: &str) -> Result<Tz, PortError> {
+    time_zone.parse::<Tz>().map_err(|e| PortError::Corrupt {
+        what: "booking time zone",
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use callbook_aws::worker::failed_messages as failures;
 use callbook_core::testing::faults::Faulty;
 use callbook_core::testing::memory::{
     FixedClock, MemoryBookingStore, MemoryFigures, MemoryIdempotencyStore, MemoryMetrics,
-    MemoryQueue, MemorySlotStore,
+    MemoryQueue, MemorySchedules, MemorySlotStore,
 };
 use callbook_core::testing::sample_events;
 use callbook_core::{SlotStore, TextPermission};
@@ -54,6 +54,7 @@ impl BookingWorkerPorts for InMemory {
     type Clock = FixedClock;
     type Metrics = MemoryMetrics;
     type Figures = Faulty<MemoryFigures>;
+    type Schedules = Faulty<MemorySchedules>;
 }
 
 type TestWorker = BookingWorker<InMemory>;
@@ -69,6 +70,7 @@ fn worker() -> TestWorker {
         clock: FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 5).unwrap()),
         metrics: MemoryMetrics::default(),
         figures: Faulty::default(),
+        schedules: Faulty::default(),
         cold_start: ColdStart::default(),
     }
 }
@@ -332,6 +334,7 @@ async fn moves_planned_from_a_stale_view_never_leave_the_booking_without_its_cel
             requested_at: Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
                 + chrono::Duration::seconds(secs),
             texts: Default::default(),
+            followups: None,
         }
     };
     // Booked 14:00-15:00. r1: to 16:00. r2, planned while it still stood at 14:00: to
@@ -475,3 +478,5 @@ async fn every_line_of_a_job_carries_its_ids_and_no_personal_data() {
         assert!(!text.contains(value), "{value} logged: {text}");
     }
 }
+
+mod reminders;

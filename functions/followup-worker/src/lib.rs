@@ -248,6 +248,8 @@ impl<P: FollowUpWorkerPorts> FollowUpWorker<P> {
             tool_call_id: None,
             requested_at: job.due_at,
             texts: TextPermission::default(),
+            // Nothing to schedule or delete: Scheduler deleted this one when it fired.
+            followups: None,
         };
         if self
             .bookings

@@ -93,6 +93,7 @@ async fn change(w: &TestWorker, change: BookingChange) {
         tool_call_id: None,
         requested_at: Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap(),
         texts: TextPermission::Allowed,
+        followups: None,
     };
     w.bookings
         .apply_change(&job, job.requested_at)

@@ -47,7 +47,12 @@ impl Default for HealthCache {
     }
 }
 
-const KINDS: [JobKind; 3] = [JobKind::Booking, JobKind::Notification, JobKind::Analytics];
+const KINDS: [JobKind; 4] = [
+    JobKind::Booking,
+    JobKind::Notification,
+    JobKind::Analytics,
+    JobKind::FollowUp,
+];
 
 /// Messages waiting in each dead-letter queue the probe saw (`booking-dlq`: 2).
 pub(crate) fn dead_letters(checks: &[ComponentHealth]) -> Map<String, Value> {

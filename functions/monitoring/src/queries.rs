@@ -12,17 +12,19 @@ use chrono::{DateTime, Duration, Utc};
 
 /// The functions' names as they emit them (the `Function` dimension).
 pub(crate) const WEBHOOK: &str = "webhook";
-pub(crate) const FUNCTIONS: [&str; 4] = [
+pub(crate) const FUNCTIONS: [&str; 5] = [
     WEBHOOK,
     "booking-worker",
     "notification-worker",
     "analytics-worker",
+    "followup-worker",
 ];
 /// Each queue's worker: its job ages and failures are the worker's.
-pub(crate) const WORKERS: [(JobKind, &str); 3] = [
+pub(crate) const WORKERS: [(JobKind, &str); 4] = [
     (JobKind::Booking, "booking-worker"),
     (JobKind::Notification, "notification-worker"),
     (JobKind::Analytics, "analytics-worker"),
+    (JobKind::FollowUp, "followup-worker"),
 ];
 pub(crate) const CHANNELS: [&str; 2] = ["sms", "email"];
 pub(crate) const OUTCOMES: [CallOutcome; 6] = [

@@ -205,6 +205,8 @@ impl<P: SmsRepliesPorts> SmsReplies<P> {
             tool_call_id: None,
             requested_at: now,
             texts: business.texts_to(&booking.customer_phone),
+            // A cancel deletes the booking's schedules, as the tool's does.
+            followups: Some(business.followups.clone()),
         }
     }
 

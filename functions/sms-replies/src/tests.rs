@@ -96,6 +96,7 @@ fn booking(customer: &str, start: DateTime<Utc>) -> BookingRecord {
         owner: Vec::new(),
         holder: None,
         texts: Default::default(),
+        followups: None,
     };
     BookingRecord::from_job(&job, now() - Duration::days(2))
 }

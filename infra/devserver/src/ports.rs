@@ -124,6 +124,7 @@ impl BookingWorkerPorts for Dev {
     type Clock = SystemClock;
     type Metrics = DevMetrics;
     type Figures = Faulty<DynamoFigures>;
+    type Schedules = Faulty<<booking_worker::Aws as BookingWorkerPorts>::Schedules>;
 }
 
 /// The senders' faults are the providers', inside their circuit breakers (as an SNS or SES
@@ -146,6 +147,7 @@ impl AnalyticsWorkerPorts for Dev {
     type Clock = SystemClock;
     type Metrics = DevMetrics;
     type Figures = Faulty<DynamoFigures>;
+    type Schedules = Faulty<<analytics_worker::Aws as AnalyticsWorkerPorts>::Schedules>;
 }
 
 impl FollowUpWorkerPorts for Dev {
@@ -225,6 +227,7 @@ pub fn booking_worker(
         clock: w.clock,
         metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         figures: faults.wrap(name, "figures", w.figures),
+        schedules: faults.wrap(name, "schedules", w.schedules),
         cold_start: w.cold_start,
     }
 }
@@ -280,6 +283,7 @@ pub fn analytics_worker(
         clock: w.clock,
         metrics: dev_metrics(w.metrics.namespace().to_string(), recorded),
         figures: faults.wrap(name, "figures", w.figures),
+        schedules: faults.wrap(name, "schedules", w.schedules),
         cold_start: w.cold_start,
     }
 }

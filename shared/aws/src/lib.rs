@@ -18,6 +18,8 @@ pub mod metrics;
 pub mod notify;
 pub mod quotas;
 pub mod replies;
+#[cfg(any(feature = "scheduler", test))]
+pub mod schedules;
 pub mod secrets;
 pub mod slots;
 pub mod sqs;

@@ -14,7 +14,10 @@ mod correlation;
 mod followup;
 mod notification;
 pub use correlation::{Correlated, Correlation};
-pub use followup::{AppointmentEndedJob, FollowUpJob, LeadFollowUpJob, ReminderJob};
+pub use followup::{
+    AppointmentEndedJob, BookingSchedules, FollowUpJob, LeadFollowUpJob, ReminderJob,
+    ScheduledBooking,
+};
 pub use notification::{
     BookingSummary, LeadSummary, NotificationJob, NotificationKind, ReminderNote, SENDING,
     SmsAnswer,

@@ -77,7 +77,8 @@ pub use domain::changes::{
     choose_booking, reschedule_confirmation, reschedule_request,
 };
 pub use domain::followups::{
-    FollowUpSettings, PlannedReminder, QuietHours, lead_follow_up_due, plan_reminders,
+    FollowUpSettings, PlannedReminder, QuietHours, ended_schedule_name, lead_follow_up_due,
+    lead_schedule_name, plan_reminders, reminder_schedule_name,
 };
 pub use domain::leads::{
     LeadGrade, LeadJob, LeadRecord, LeadSignals, LeadSource, LeadStatus, capture_lead_request,
@@ -91,10 +92,10 @@ pub use domain::replies::{SmsReply, read_reply};
 pub use values::limits::CallerLimits;
 
 pub use jobs::{
-    AnalyticsJob, AppointmentEndedJob, BookingQueueMessage, BookingSummary, Correlated,
-    Correlation, FollowUpJob, Job, JobKind, LeadFollowUpJob, LeadSummary, NotificationJob,
-    NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, ReminderJob, ReminderNote, SENDING,
-    SmsAnswer, Waiting,
+    AnalyticsJob, AppointmentEndedJob, BookingQueueMessage, BookingSchedules, BookingSummary,
+    Correlated, Correlation, FollowUpJob, Job, JobKind, LeadFollowUpJob, LeadSummary,
+    NotificationJob, NotificationKind, OncePolicy, QUEUE_JOB, QueueJob, ReminderJob, ReminderNote,
+    SENDING, ScheduledBooking, SmsAnswer, Waiting,
 };
 pub use metrics::{
     ColdStart, Dimension, Measurement, Metric, MetricsSink, Unit, emf_lines, read_emf,

@@ -118,7 +118,7 @@ async fn bookings_flow_to_dynamodb_and_the_customer_gets_one_sms_and_one_email_e
         serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(
         health["components"].as_object().map(|c| c.len()),
-        Some(11),
+        Some(13),
         "{health}"
     );
     let (status, _) = get(&format!("{}/monitoring/metrics", stack.base_url));

@@ -10,6 +10,7 @@ mod leads;
 mod metrics;
 mod monitoring;
 mod privacy;
+mod reminders;
 mod replies;
 mod resilience;
 mod soak;

@@ -169,12 +169,12 @@ async fn the_monitoring_routes_answer_through_the_local_stack() {
     assert_eq!(health["status"], "ok");
     assert_eq!(
         health["components"].as_object().unwrap().len(),
-        11,
+        13,
         "{health}"
     );
     assert_eq!(
         health["deadLetters"],
-        json!({"booking-dlq": 0, "notification-dlq": 0, "analytics-dlq": 0})
+        json!({"booking-dlq": 0, "notification-dlq": 0, "analytics-dlq": 0, "followup-dlq": 0})
     );
     assert_eq!(health["alarms"], json!([]), "no CloudWatch alarms locally");
 
@@ -228,7 +228,7 @@ async fn the_monitoring_routes_answer_through_the_local_stack() {
         .iter()
         .map(|q| q["queue"].as_str().unwrap())
         .collect();
-    assert_eq!(queues, ["booking", "notification", "analytics"]);
+    assert_eq!(queues, ["booking", "notification", "analytics", "followup"]);
     assert_eq!(dashboard["queues"][0]["deadLetters"], 0);
     assert_eq!(dashboard["alarmsInAlarm"], json!([]));
     assert_eq!(

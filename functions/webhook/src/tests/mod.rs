@@ -6,6 +6,7 @@ mod auth;
 mod availability;
 mod booking;
 mod changes;
+mod followups;
 mod identity;
 mod leads;
 mod logs;

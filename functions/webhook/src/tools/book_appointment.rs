@@ -149,6 +149,7 @@ impl<P: WebhookPorts> Webhook<P> {
             owner: business.owner_recipients(),
             holder: Some(holder),
             texts: business.texts_to(&asked.customer.phone),
+            followups: Some(business.followups.clone()),
         };
         let texts = job.texts;
         if let Err(e) = self.queue.enqueue(&[Job::Booking(job)]).await {

@@ -30,6 +30,7 @@ impl<P: WebhookPorts> Webhook<P> {
             tool_call_id: request.tool_call.id.clone(),
             requested_at: now,
             texts: business.texts_to(&booking.customer_phone),
+            followups: Some(business.followups.clone()),
         };
         let texts = job.texts;
         if let Err(e) = self.queue.enqueue(&[Job::BookingChange(job)]).await {

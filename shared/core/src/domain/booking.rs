@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::business::{Business, ChosenService};
+use crate::domain::followups::FollowUpSettings;
 use crate::domain::limits::TextPermission;
 use crate::values::email::{EmailAddress, EmailError};
 use crate::values::hours::round_up;
@@ -62,6 +63,9 @@ pub struct BookingJob {
     pub holder: Option<String>,
     #[serde(default)] // whether the customer's number may be texted (`textCountries`)
     pub texts: TextPermission,
+    /// The business's reminders and follow-ups; `None`: queued before them, none scheduled.
+    #[serde(default)]
+    pub followups: Option<FollowUpSettings>,
 }
 
 /// How many alternative times a refusal offers.

@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::{AuditEntry, BookingRecord, BookingStatus};
+use crate::domain::followups::FollowUpSettings;
 use crate::domain::limits::TextPermission;
 use crate::values::reference::BookingReference;
 use crate::values::slots::SlotCell;
@@ -27,6 +28,10 @@ pub struct BookingChangeJob {
     /// Whether the booking's number may be texted (the business's `textCountries`).
     #[serde(default)]
     pub texts: TextPermission,
+    /// The business's reminders (a reschedule moves them, a cancel deletes them); `None`:
+    /// queued before them, or a change that leaves them (confirm, ended).
+    #[serde(default)]
+    pub followups: Option<FollowUpSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

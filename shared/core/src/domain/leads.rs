@@ -20,6 +20,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::business::Business;
 use crate::domain::calls::{CallReport, contains_word, truthy};
+use crate::domain::followups::lead_follow_up_due;
+use crate::domain::limits::TextPermission;
 use crate::values::email::{EmailAddress, EmailError};
 use crate::values::name::CustomerName;
 use crate::values::phone::PhoneNumber;
@@ -109,6 +111,13 @@ pub struct LeadJob {
     #[serde(default)]
     pub signals: LeadSignals,
     pub captured_at: DateTime<Utc>,
+    /// When the lead hears from the business if it has not booked by then
+    /// (`lead_follow_up_due`); `None`: no follow-up (off, or queued before follow-ups).
+    #[serde(default)]
+    pub follow_up_at: Option<DateTime<Utc>>,
+    /// Whether the lead's number may be texted (the business's `textCountries`).
+    #[serde(default)]
+    pub texts: TextPermission,
 }
 
 impl LeadJob {
@@ -119,19 +128,22 @@ impl LeadJob {
         business: &Business,
         now: DateTime<Utc>,
     ) -> Option<Self> {
+        let phone = report.customer_phone.clone()?;
         Some(Self {
             job_id: format!("{}#call#{}#lead", report.business_id, report.call_id),
             business_id: report.business_id.clone(),
             business_name: business.name.clone(),
             call_id: Some(report.call_id.clone()),
             name: None,
-            phone: report.customer_phone.clone()?,
+            texts: business.texts_to(&phone),
+            phone,
             email: None,
             interest: interest.to_string(),
             notes: report.summary.clone(),
             source: LeadSource::CallReport,
             signals: LeadSignals::from_structured(report.structured_data.as_ref()),
             captured_at: now,
+            follow_up_at: follow_up_at(business, now),
         })
     }
 }
@@ -198,6 +210,7 @@ pub fn capture_lead_request(
         business_name: business.name.clone(),
         call_id: call.call_id.clone(),
         name,
+        texts: business.texts_to(&phone),
         phone,
         email,
         interest,
@@ -205,7 +218,13 @@ pub fn capture_lead_request(
         source: LeadSource::Assistant,
         signals: LeadSignals::default(),
         captured_at: now,
+        follow_up_at: follow_up_at(business, now),
     })
+}
+
+/// The business's next open day at its lead follow-up time, if it sends one.
+fn follow_up_at(business: &Business, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    lead_follow_up_due(&business.followups, business.zone, &business.hours, now)
 }
 
 /// The caller hears this once the lead is queued.

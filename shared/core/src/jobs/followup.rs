@@ -2,9 +2,14 @@
 //! Scheduler schedule when it is due (`FollowUpSchedules`), and the followup worker does it
 //! once, after reading again what it is about (a cancelled or moved booking gets nothing).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::followups::{
+    FollowUpSettings, ended_schedule_name, plan_reminders, reminder_schedule_name,
+};
+use crate::domain::leads::LeadJob;
 use crate::domain::limits::TextPermission;
 use crate::values::phone::PhoneNumber;
 use crate::values::reference::{BookingReference, stable_id};
@@ -94,6 +99,102 @@ impl FollowUpJob {
             Self::AppointmentEnded(j) => j.due_at,
             Self::LeadFollowUp(j) => j.due_at,
         }
+    }
+}
+
+/// A booking as its schedules need it: which, where and when.
+#[derive(Debug, Clone)]
+pub struct ScheduledBooking<'a> {
+    pub business_id: &'a str,
+    pub business_name: &'a str,
+    pub reference: &'a BookingReference,
+    pub start_utc: DateTime<Utc>,
+    pub duration_minutes: u32,
+    pub zone: Tz,
+    pub texts: TextPermission,
+}
+
+/// What a booking's schedules become: the jobs to put (each by its name, so putting one again
+/// moves it) and the names to delete.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingSchedules {
+    pub put: Vec<FollowUpJob>,
+    /// The reminders of the business's offsets not planned for this start (past, or merged
+    /// into a larger one by the quiet hours): a moved booking's earlier ones for them go.
+    pub delete: Vec<String>,
+}
+
+impl BookingSchedules {
+    /// A booking at its (new) start, planned `now`: its reminders (`plan_reminders`) and the
+    /// mark once it has ended.
+    pub fn planned(
+        settings: &FollowUpSettings,
+        booking: &ScheduledBooking<'_>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let b = booking;
+        let planned = plan_reminders(settings, b.zone, b.start_utc, now);
+        let mut put: Vec<FollowUpJob> = planned
+            .iter()
+            .map(|p| {
+                FollowUpJob::Reminder(ReminderJob {
+                    business_id: b.business_id.to_string(),
+                    business_name: b.business_name.to_string(),
+                    reference: b.reference.clone(),
+                    minutes_before: p.minutes_before,
+                    start_utc: b.start_utc,
+                    due_at: p.at,
+                    replies: settings.replies,
+                    texts: b.texts,
+                })
+            })
+            .collect();
+        put.push(FollowUpJob::AppointmentEnded(AppointmentEndedJob {
+            business_id: b.business_id.to_string(),
+            reference: b.reference.clone(),
+            start_utc: b.start_utc,
+            due_at: b.start_utc + Duration::minutes(i64::from(b.duration_minutes)),
+        }));
+        let delete = settings
+            .reminders
+            .iter()
+            .filter(|m| !planned.iter().any(|p| p.minutes_before == **m))
+            .map(|m| reminder_schedule_name(b.business_id, b.reference, *m))
+            .collect();
+        Self { put, delete }
+    }
+
+    /// A cancelled booking: every reminder the business's offsets may have made, and its end.
+    pub fn cancelled(
+        settings: &FollowUpSettings,
+        business_id: &str,
+        reference: &BookingReference,
+    ) -> Self {
+        let mut delete: Vec<String> = settings
+            .reminders
+            .iter()
+            .map(|m| reminder_schedule_name(business_id, reference, *m))
+            .collect();
+        delete.push(ended_schedule_name(business_id, reference));
+        Self {
+            put: Vec::new(),
+            delete,
+        }
+    }
+}
+
+impl LeadFollowUpJob {
+    /// The follow-up of a lead that has a due time (`LeadJob::follow_up_at`).
+    pub fn for_lead(lead: &LeadJob) -> Option<Self> {
+        Some(Self {
+            business_id: lead.business_id.clone(),
+            business_name: lead.business_name.clone(),
+            lead_id: lead.job_id.clone(),
+            phone: lead.phone.clone(),
+            captured_at: lead.captured_at,
+            due_at: lead.follow_up_at?,
+            texts: lead.texts,
+        })
     }
 }
 

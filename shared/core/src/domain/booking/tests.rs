@@ -190,6 +190,7 @@ fn customer_history_accumulates() {
         owner: Vec::new(),
         holder: None,
         texts: Default::default(),
+        followups: None,
     };
     let first = CustomerRecord::after_booking(None, &job, now());
     let later = now() + chrono::Duration::days(1);

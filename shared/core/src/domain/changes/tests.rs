@@ -45,6 +45,7 @@ fn booking(reference: &str, start: DateTime<Tz>) -> BookingRecord {
         owner: Vec::new(),
         holder: None,
         texts: Default::default(),
+        followups: None,
     };
     BookingRecord::from_job(&job, now())
 }
@@ -60,6 +61,7 @@ fn change(reference: &str, id: &str, change: BookingChange, secs: i64) -> Bookin
         tool_call_id: None,
         requested_at: now() + chrono::Duration::seconds(secs),
         texts: Default::default(),
+        followups: None,
     }
 }
 
