@@ -45,7 +45,8 @@ fn every_sample_event_belongs_to_a_function() {
                 "notification-worker-",
                 "analytics-worker-",
                 "monitoring-",
-                "sms-replies-"
+                "sms-replies-",
+                "followup-worker-"
             ]
             .iter()
             .any(|p| name.starts_with(p))
