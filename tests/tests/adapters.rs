@@ -1302,6 +1302,7 @@ async fn follow_up_schedules_are_created_moved_and_deleted_in_the_stacks_group()
         "no-such-group".into(),
         moto.env("booking-worker", "FOLLOWUP_QUEUE_ARN"),
         moto.env("booking-worker", "SCHEDULER_ROLE_ARN"),
+        moto.env("booking-worker", "FOLLOWUP_DLQ_ARN"),
     );
     assert!(matches!(
         elsewhere.put(&first).await,

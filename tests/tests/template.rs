@@ -257,6 +257,7 @@ fn the_schedules_and_the_role_they_run_as_are_least_privilege() {
     assert_eq!(
         granted,
         [&json!({"Effect": "Allow", "Action": "sqs:SendMessage",
-                 "Resource": {"Fn::GetAtt": ["FollowupQueue", "Arn"]}})]
+                 "Resource": [{"Fn::GetAtt": ["FollowupQueue", "Arn"]},
+                              {"Fn::GetAtt": ["FollowupDeadLetterQueue", "Arn"]}]})]
     );
 }

@@ -301,7 +301,10 @@ impl<P: AnalyticsWorkerPorts> AnalyticsWorker<P> {
                 // Its follow-up, from the same job: one schedule per lead, named by the job,
                 // put again harmlessly on a redelivery. Whether the lead booked meanwhile is
                 // the followup worker's question when it fires.
-                if let Some(follow_up) = LeadFollowUpJob::for_lead(job) {
+                // Never in the past (a job redriven late): Scheduler would not fire it.
+                if let Some(follow_up) =
+                    LeadFollowUpJob::for_lead(job).filter(|f| f.due_at > self.clock.now())
+                {
                     self.schedules
                         .put(&FollowUpJob::LeadFollowUp(follow_up))
                         .await?;

@@ -16,8 +16,9 @@ use callbook_core::{
     Activity, AnalyticsJob, BookingChange, BookingChangeJob, BookingJob, BookingQueueMessage,
     BookingRecord, BookingReference, BookingSchedules, BookingStatus, BookingStore, BookingSummary,
     CallActivity, Clock, ColdStart, ConfigError, DailyFigures, Figure, FollowUpJob,
-    FollowUpSchedules, IdempotencyStore, Job, JobKind, JobQueue, Measurement, Metric, MetricsSink,
-    NotificationJob, NotificationKind, PortError, RecordOutcome, ScheduledBooking, SlotStore,
+    FollowUpSchedules, FollowUpSettings, IdempotencyStore, Job, JobKind, JobQueue, Measurement,
+    Metric, MetricsSink, NotificationJob, NotificationKind, PortError, RecordOutcome,
+    ScheduledBooking, SlotStore, TextPermission,
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -187,6 +188,14 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             let planned = BookingSchedules::planned(settings, &booking, self.clock.now());
             // A booking's other schedules are its moves' (which put the same names).
             self.follow_ups(&job.reference, &planned.put, &[]).await?;
+            let followed = Followed {
+                settings,
+                business_id: &job.business_id,
+                business_name: &job.business_name,
+                reference: &job.reference,
+                texts: job.texts,
+            };
+            self.until_settled(&followed, Some(start_utc)).await?;
         }
         if outcome == RecordOutcome::AlreadyRecorded {
             info!(reference = %job.reference, "redelivered booking job: nothing written twice");
@@ -306,6 +315,11 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         let Some(settings) = &job.followups else {
             return Ok(());
         };
+        let planned_start = match (&job.change, booking.status) {
+            (_, BookingStatus::Cancelled) => None,
+            (BookingChange::Reschedule { .. }, _) if took_effect => Some(booking.start_utc),
+            _ => return Ok(()),
+        };
         let schedules = match (&job.change, booking.status) {
             (_, BookingStatus::Cancelled) => {
                 BookingSchedules::cancelled(settings, &job.business_id, &job.reference)
@@ -328,7 +342,63 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             _ => return Ok(()),
         };
         self.follow_ups(&job.reference, &schedules.put, &schedules.delete)
-            .await
+            .await?;
+        let followed = Followed {
+            settings,
+            business_id: &job.business_id,
+            business_name: &job.business_name,
+            reference: &job.reference,
+            texts: job.texts,
+        };
+        self.until_settled(&followed, planned_start).await
+    }
+
+    /// Reads the booking again after its schedules were put: a move or cancel that another
+    /// worker applied meanwhile may have put its schedules before ours, and a put's last
+    /// writer wins. Until the record is where the schedules were planned (`None`: cancelled),
+    /// they are planned again from it; a few rounds, then the job is retried.
+    async fn until_settled(
+        &self,
+        followed: &Followed<'_>,
+        mut planned_start: Option<DateTime<Utc>>,
+    ) -> Result<(), PortError> {
+        for _ in 0..SETTLE_ROUNDS {
+            let now = self
+                .bookings
+                .booking(followed.business_id, followed.reference)
+                .await?
+                .filter(|b| b.status != BookingStatus::Cancelled);
+            if now.as_ref().map(|b| b.start_utc) == planned_start {
+                return Ok(());
+            }
+            let schedules = match &now {
+                None => BookingSchedules::cancelled(
+                    followed.settings,
+                    followed.business_id,
+                    followed.reference,
+                ),
+                Some(b) => {
+                    let scheduled = ScheduledBooking {
+                        business_id: followed.business_id,
+                        business_name: followed.business_name,
+                        reference: followed.reference,
+                        start_utc: b.start_utc,
+                        duration_minutes: b.duration_minutes,
+                        zone: zone_of(&b.time_zone)?,
+                        texts: followed.texts,
+                    };
+                    BookingSchedules::planned(followed.settings, &scheduled, self.clock.now())
+                }
+            };
+            info!(reference = %followed.reference, "the booking changed while its schedules were put: planned again");
+            self.follow_ups(followed.reference, &schedules.put, &schedules.delete)
+                .await?;
+            planned_start = now.map(|b| b.start_utc);
+        }
+        Err(PortError::Conflict(format!(
+            "booking {} kept changing while its schedules were put",
+            followed.reference
+        )))
     }
 
     /// One round trip per schedule put or deleted (a put of an existing one: two).
@@ -347,6 +417,18 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         info!(reference = %reference, put = put.len(), deleted = delete.len(), "follow-ups scheduled");
         Ok(())
     }
+}
+
+/// Rounds of re-planning before a job whose booking keeps changing is retried.
+const SETTLE_ROUNDS: u32 = 3;
+
+/// What a booking's schedules are planned with, besides the booking itself.
+struct Followed<'a> {
+    settings: &'a FollowUpSettings,
+    business_id: &'a str,
+    business_name: &'a str,
+    reference: &'a BookingReference,
+    texts: TextPermission,
 }
 
 /// The booking's zone, as the webhook wrote it (`Tz::name`).

@@ -19,7 +19,7 @@ use callbook_core::{
     LeadSummary, MetricsSink, NotificationJob, NotificationKind, PortError, Recipient, Reminded,
     ReminderJob, ReminderNote, TextPermission,
 };
-use tracing::info;
+use tracing::{info, warn};
 
 /// The followup worker's ports, by role; each environment names its set with a marker.
 pub trait FollowUpWorkerPorts {
@@ -149,6 +149,9 @@ impl Done {
     }
 }
 
+/// How late a reminder may still go.
+pub const LATE: chrono::Duration = chrono::Duration::hours(1);
+
 /// Whether a reminder planned for `planned_start` is still about `booking`: not cancelled,
 /// not moved (a move has its own schedules), not started.
 pub fn still_due(
@@ -172,6 +175,12 @@ impl<P: FollowUpWorkerPorts> FollowUpWorker<P> {
             return Ok(Done::NothingToDo);
         };
         if !still_due(&booking, job.start_utc, now) {
+            return Ok(Done::NothingToDo);
+        }
+        // Delivered late (a redrive, a long outage): its "tomorrow" would be wrong and the next
+        // reminder is near; dropped, and said so.
+        if now - job.due_at > LATE {
+            warn!(schedule = %FollowUpJob::Reminder(job.clone()).schedule_name(), "reminder more than an hour late: not sent");
             return Ok(Done::NothingToDo);
         }
         let summary = BookingSummary {
@@ -277,12 +286,14 @@ impl<P: FollowUpWorkerPorts> FollowUpWorker<P> {
         if lead.status == LeadStatus::Converted || lead.converted_reference.is_some() {
             return Ok(Done::NothingToDo);
         }
-        // Booked since (perhaps in another call, as a customer rather than a lead).
+        // Booked since (perhaps in another call, as a customer rather than a lead), or holds
+        // an appointment still to come: no nudge to book.
         let booked_since = self
             .bookings
-            .customer(&job.business_id, &job.phone)
+            .bookings_of(&job.business_id, &job.phone, job.captured_at)
             .await?
-            .is_some_and(|c| c.booking_count > 0 && c.last_contact_at >= job.captured_at);
+            .iter()
+            .any(|b| b.created_at >= job.captured_at || b.status != BookingStatus::Cancelled);
         let recipient = Recipient::Sms {
             phone: job.phone.clone(),
         };

@@ -316,3 +316,70 @@ async fn a_lead_who_did_not_book_hears_back_once_and_one_who_did_hears_nothing()
     assert_eq!(w.run(&job_of(&only(2))).await.unwrap(), "nothing to do");
     assert!(notifications(&w).is_empty());
 }
+
+/// A returning customer who calls again and becomes a lead: their earlier booking, made
+/// before and since cancelled, does not silence the follow-up; their call does not either.
+#[tokio::test]
+async fn a_returning_customer_whose_old_booking_was_cancelled_still_hears_back() {
+    let w = worker_at(Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 1).unwrap());
+    lead(&w, false).await;
+    let mut job = booking_job();
+    job.customer.phone = lead_phone();
+    w.bookings
+        .record_booking(&job, Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap())
+        .await
+        .unwrap();
+    let mut cancel = BookingChangeJob {
+        job_id: "old-cancel".into(),
+        business_id: "default".into(),
+        business_name: "Callbook Demo Clinic".into(),
+        reference: job.reference.clone(),
+        change: BookingChange::Cancel { reason: None },
+        call_id: None,
+        tool_call_id: None,
+        requested_at: Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap(),
+        texts: TextPermission::Allowed,
+        followups: None,
+    };
+    w.bookings
+        .apply_change(&cancel, cancel.requested_at)
+        .await
+        .unwrap();
+    assert_eq!(w.run(&job_of(&only(2))).await.unwrap(), "sent");
+
+    // Had it been booked again since the capture, nothing.
+    let w = worker_at(Utc.with_ymd_and_hms(2026, 11, 25, 15, 0, 1).unwrap());
+    lead(&w, false).await;
+    w.bookings
+        .record_booking(&job, Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap())
+        .await
+        .unwrap();
+    cancel.job_id = "another-cancel".into();
+    w.bookings
+        .apply_change(&cancel, cancel.requested_at)
+        .await
+        .unwrap();
+    let mut again = booking_job();
+    again.customer.phone = lead_phone();
+    again.reference = callbook_core::BookingReference::parse("M4N8Q2").unwrap();
+    again.job_id = "again".into();
+    w.bookings
+        .record_booking(
+            &again,
+            Utc.with_ymd_and_hms(2026, 11, 24, 16, 0, 0).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.run(&job_of(&only(2))).await.unwrap(), "nothing to do");
+}
+
+#[tokio::test]
+async fn a_reminder_more_than_an_hour_late_is_dropped() {
+    let w = worker_at(Utc.with_ymd_and_hms(2026, 11, 24, 20, 30, 0).unwrap());
+    booked(&w).await;
+    assert_eq!(w.run(&job_of(&only(0))).await.unwrap(), "nothing to do");
+    assert!(notifications(&w).is_empty());
+    let w = worker_at(Utc.with_ymd_and_hms(2026, 11, 24, 19, 55, 0).unwrap());
+    booked(&w).await;
+    assert_eq!(w.run(&job_of(&only(0))).await.unwrap(), "sent");
+}

@@ -106,16 +106,26 @@ impl<P: SmsRepliesPorts> SmsReplies<P> {
         let business = self.business_of(last.as_ref()).await?;
         let answer = match reply {
             SmsReply::OptOut => {
+                // One confirmation, then nothing: a second STOP is recorded, not answered.
+                let already = self.opt_outs.opted_out(&business.id, phone).await?;
                 self.opt_outs.opt_out(&business.id, phone, now).await?;
+                if already {
+                    return Ok("no answer: opted out before".into());
+                }
                 SmsAnswer::OptedOut
             }
             SmsReply::OptIn => {
                 self.opt_outs.opt_in(&business.id, phone).await?;
                 SmsAnswer::OptedIn
             }
+            // The business's reminders do not invite replies: C and X mean nothing here, and
+            // its help line does not offer them.
+            SmsReply::Help | SmsReply::Unknown | SmsReply::Confirm | SmsReply::Cancel
+                if !business.followups.replies =>
+            {
+                SmsAnswer::HelpWithoutReplies
+            }
             SmsReply::Help | SmsReply::Unknown => SmsAnswer::Help,
-            // The business's reminders do not invite replies: C and X mean nothing yet.
-            SmsReply::Confirm | SmsReply::Cancel if !business.followups.replies => SmsAnswer::Help,
             SmsReply::Confirm | SmsReply::Cancel => {
                 let Some(booking) = self
                     .reminded_booking(&business, last.as_ref(), phone, now)
@@ -126,7 +136,9 @@ impl<P: SmsRepliesPorts> SmsReplies<P> {
                         .await;
                 };
                 let change = if reply == SmsReply::Confirm {
-                    self.change(&business, &booking, BookingChange::Confirm, "confirm", now)
+                    // Per start: a booking moved since can be confirmed again.
+                    let what = format!("confirm#{}", booking.start_utc.timestamp());
+                    self.change(&business, &booking, BookingChange::Confirm, &what, now)
                 } else {
                     // As cancelAppointment words it: a cancel by phone and by text are one.
                     self.change(

@@ -252,7 +252,14 @@ async fn c_confirms_the_reminded_booking_and_answers_with_it() {
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].change, BookingChange::Confirm);
     assert_eq!(changes[0].reference.as_str(), REFERENCE);
-    assert_eq!(changes[0].job_id, format!("default#{REFERENCE}#confirm"));
+    // Per start: confirmed again after a move, it is another change.
+    assert!(
+        changes[0]
+            .job_id
+            .starts_with(&format!("default#{REFERENCE}#confirm#")),
+        "{}",
+        changes[0].job_id
+    );
     let answers = answers(&r);
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].answer, Some(SmsAnswer::Confirmed));
@@ -316,8 +323,13 @@ async fn with_replies_off_c_and_x_get_the_help_line_and_do_nothing() {
     assert!(changes(&r).is_empty());
     assert_eq!(
         answer_kinds(&r),
-        [Some(SmsAnswer::Help), Some(SmsAnswer::Help)]
+        [
+            Some(SmsAnswer::HelpWithoutReplies),
+            Some(SmsAnswer::HelpWithoutReplies)
+        ]
     );
+    let text = callbook_core::templates::sms_for(&answers(&r)[0]).unwrap();
+    assert!(!text.contains("Reply C"), "{text}");
 }
 
 #[tokio::test]
@@ -435,8 +447,26 @@ async fn the_reminding_business_is_the_one_replied_to() {
             .await
             .unwrap()
     );
-    assert!(!opted_out(&r, PHONE).await);
+    // The STOP went to the number every business texts from: it stops them all.
+    assert!(opted_out(&r, PHONE).await);
     assert_eq!(answers(&r)[0].business_id, "dentist");
+}
+
+#[tokio::test]
+async fn a_second_stop_is_recorded_but_not_answered() {
+    let r = replies();
+    text(&r, PHONE, "STOP", "in-1").await;
+    text(&r, PHONE, "stop please", "in-2").await;
+    text(&r, PHONE, "Unsubscribe", "in-3").await;
+    assert_eq!(answer_kinds(&r), [Some(SmsAnswer::OptedOut)]);
+    assert!(opted_out(&r, PHONE).await);
+    // START lifts it, and is answered.
+    text(&r, PHONE, "START", "in-4").await;
+    assert!(!opted_out(&r, PHONE).await);
+    assert_eq!(
+        answer_kinds(&r),
+        [Some(SmsAnswer::OptedOut), Some(SmsAnswer::OptedIn)]
+    );
 }
 
 /// The sample event in events/ (as `sam local invoke` sends it) is handled: C, then STOP.

@@ -74,90 +74,122 @@ pub async fn fire(
     }
 }
 
-/// One pass: every enabled schedule of every group that is due by `now`.
+/// One pass: every enabled schedule of every group that is due by `now`. One schedule that
+/// cannot be fired is logged and tried again next pass; the others still fire.
 pub async fn fire_due(
     scheduler: &aws_sdk_scheduler::Client,
     sqs: &aws_sdk_sqs::Client,
     now: DateTime<Utc>,
 ) -> Result<usize, String> {
-    let mut fired = 0;
     let mut pages = scheduler.list_schedules().into_paginator().send();
-    let mut due = Vec::new();
+    let mut enabled = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("list schedules: {e}"))?;
         for summary in page.schedules() {
             if summary.state() == Some(&ScheduleState::Enabled) {
-                due.push((
+                enabled.push((
                     summary.group_name().unwrap_or("default").to_string(),
                     summary.name().unwrap_or_default().to_string(),
                 ));
             }
         }
     }
-    for (group, name) in due {
-        let schedule = match scheduler
-            .get_schedule()
-            .group_name(&group)
-            .name(&name)
-            .send()
-            .await
-        {
-            Ok(s) => s,
-            // Deleted since it was listed (a cancel): nothing to fire.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(format!("get schedule {name}: {e}")),
-        };
-        let Some(at) = schedule
-            .schedule_expression()
-            .and_then(|x| fires_at(x, schedule.schedule_expression_timezone()))
-        else {
-            continue; // A rate or cron schedule: not ours to emulate.
-        };
-        if at > now {
-            continue;
-        }
-        let Some(target) = schedule.target() else {
-            continue;
-        };
-        let queue_name = target.arn().rsplit(':').next().unwrap_or_default();
-        let url = sqs
-            .get_queue_url()
-            .queue_name(queue_name)
-            .send()
-            .await
-            .map_err(|e| format!("schedule {name}: target queue {queue_name}: {e}"))?
-            .queue_url
-            .unwrap_or_default();
-        sqs.send_message()
-            .queue_url(&url)
-            .message_body(target.input().unwrap_or_default())
-            .send()
-            .await
-            .map_err(|e| format!("schedule {name}: send: {e}"))?;
-        info!(schedule = %name, group = %group, due = %at, "schedule fired");
-        fired += 1;
-        if schedule.action_after_completion() == Some(&ActionAfterCompletion::Delete) {
-            let deleted = scheduler
-                .delete_schedule()
-                .group_name(&group)
-                .name(&name)
-                .send()
-                .await;
-            if let Err(e) = deleted
-                && !e
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception())
-            {
-                return Err(format!("delete schedule {name}: {e}"));
-            }
+    let mut fired = 0;
+    for (group, name) in enabled {
+        match fire_one(scheduler, sqs, &group, &name, now).await {
+            Ok(true) => fired += 1,
+            Ok(false) => {}
+            Err(e) => warn!(schedule = %name, error = %e, "cannot fire this schedule; next pass"),
         }
     }
     Ok(fired)
+}
+
+/// The schedule's expression and input, or `None` when it is gone (a cancel deleted it).
+async fn read(
+    scheduler: &aws_sdk_scheduler::Client,
+    group: &str,
+    name: &str,
+) -> Result<Option<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput>, String> {
+    match scheduler
+        .get_schedule()
+        .group_name(group)
+        .name(name)
+        .send()
+        .await
+    {
+        Ok(s) => Ok(Some(s)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!("get schedule {name}: {e}")),
+    }
+}
+
+/// Fires `name` if it is due: its input to its target queue, then (as `DELETE` asks) deleted,
+/// unless a worker moved it meanwhile (then it waits for its new time).
+async fn fire_one(
+    scheduler: &aws_sdk_scheduler::Client,
+    sqs: &aws_sdk_sqs::Client,
+    group: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, String> {
+    let Some(schedule) = read(scheduler, group, name).await? else {
+        return Ok(false);
+    };
+    let Some(at) = schedule
+        .schedule_expression()
+        .and_then(|x| fires_at(x, schedule.schedule_expression_timezone()))
+    else {
+        return Ok(false); // A rate or cron schedule: not ours to emulate.
+    };
+    let Some(target) = schedule.target().filter(|_| at <= now) else {
+        return Ok(false);
+    };
+    let queue_name = target.arn().rsplit(':').next().unwrap_or_default();
+    let url = sqs
+        .get_queue_url()
+        .queue_name(queue_name)
+        .send()
+        .await
+        .map_err(|e| format!("target queue {queue_name}: {e}"))?
+        .queue_url
+        .unwrap_or_default();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(target.input().unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    info!(schedule = %name, group = %group, due = %at, "schedule fired");
+    if schedule.action_after_completion() != Some(&ActionAfterCompletion::Delete) {
+        return Ok(true);
+    }
+    // Moved since it was read: the new time is another firing.
+    let unchanged = read(scheduler, group, name).await?.is_some_and(|now| {
+        now.schedule_expression() == schedule.schedule_expression()
+            && now.target().and_then(|t| t.input()) == target.input()
+    });
+    if unchanged {
+        let deleted = scheduler
+            .delete_schedule()
+            .group_name(group)
+            .name(name)
+            .send()
+            .await;
+        if let Err(e) = deleted
+            && !e
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception())
+        {
+            return Err(format!("delete schedule {name}: {e}"));
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -132,7 +132,8 @@ impl EmailSender for SesEmail {
 }
 
 /// Opt-outs: the business's own list in the Customers table (`pk = BIZ#<business>#CUSTOMER#
-/// <phone>`, `sk = SMS_OPT_OUT`, written by `callbook-admin opt-out`), then SNS's account
+/// <phone>`, `sk = SMS_OPT_OUT`, written by `callbook-admin opt-out`), the number's
+/// (`PHONE#<phone>` / `SMS_OPT_OUT`, written by its STOP: `replies.rs`), then SNS's account
 /// list (numbers that replied STOP to an SNS sender).
 #[derive(Debug, Clone)]
 pub struct SmsOptOuts {
@@ -152,6 +153,22 @@ pub fn opt_out_key(
                 business_id,
                 phone.as_str(),
             )),
+        ),
+        (
+            "sk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("SMS_OPT_OUT".into()),
+        ),
+    ])
+}
+
+/// The number's own opt-out, whatever business (a STOP texted to the deployment's number).
+pub fn number_opt_out_key(
+    phone: &PhoneNumber,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    std::collections::HashMap::from([
+        (
+            "pk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("PHONE#{}", phone.as_str())),
         ),
         (
             "sk".to_string(),
@@ -183,15 +200,37 @@ impl SmsOptOuts {
 }
 
 impl callbook_core::OptOuts for SmsOptOuts {
+    /// The business's list and the number's (one BatchGetItem), then SNS's account list.
     async fn opted_out(&self, business_id: &str, phone: &PhoneNumber) -> Result<bool, PortError> {
-        let ours = crate::dynamo::get_consistent(
-            &self.dynamodb,
-            &self.customers_table,
-            opt_out_key(business_id, phone),
-        )
-        .await?;
-        if ours.is_some() {
-            return Ok(true);
+        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .keys(opt_out_key(business_id, phone))
+            .keys(number_opt_out_key(phone))
+            .consistent_read(true)
+            .projection_expression("pk")
+            .build()
+            .map_err(|e| PortError::unavailable("check SMS opt-out", e))?;
+        let mut request = Some(keys);
+        // Unprocessed keys (throttling) are asked again, as BatchGetItem requires.
+        while let Some(keys) = request.take() {
+            let out = self
+                .dynamodb
+                .batch_get_item()
+                .request_items(&self.customers_table, keys)
+                .send()
+                .await
+                .map_err(|e| PortError::unavailable("check SMS opt-out", sdk_message(&e)))?;
+            let found = out
+                .responses
+                .as_ref()
+                .and_then(|r| r.get(&self.customers_table))
+                .is_some_and(|items| !items.is_empty());
+            if found {
+                return Ok(true);
+            }
+            request = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.customers_table))
+                .filter(|k| !k.keys.is_empty());
         }
         let out = self
             .sns

@@ -1,7 +1,9 @@
-//! What a customer's texts change, in the Customers table: the business's opt-out list
-//! (`SMS_OPT_OUT` under the customer, read by `notify::SmsOptOuts`), and the booking each
-//! number was last reminded of (`pk = PHONE#<phone>`, `sk = LAST_REMINDER`: a reply comes from
-//! a number, before we know whose business it is about).
+//! What a customer's texts change, in the Customers table: the number's opt-out
+//! (`pk = PHONE#<phone>`, `sk = SMS_OPT_OUT`: a STOP sent to the deployment's number stops
+//! every text from it, whichever business sent the last one; read with the business's own
+//! list by `notify::SmsOptOuts`), and the booking each number was last reminded of
+//! (`PHONE#<phone>` / `LAST_REMINDER`: a reply comes from a number, before we know whose
+//! business it is about).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -9,18 +11,22 @@ use callbook_core::{LastReminders, OptOutList, PhoneNumber, PortError, Reminded}
 use chrono::{DateTime, Utc};
 
 use crate::dynamo::{Item, from_item, get_consistent, s, to_item};
-use crate::notify::{SmsOptOuts, opt_out_key};
+use crate::notify::{SmsOptOuts, number_opt_out_key, opt_out_key};
 use crate::sdk_message;
 
 impl OptOutList for SmsOptOuts {
+    /// The number's opt-out (every business of this deployment): the STOP went to the
+    /// number they all text from.
     async fn opt_out(
         &self,
         business_id: &str,
         phone: &PhoneNumber,
         at: DateTime<Utc>,
     ) -> Result<(), PortError> {
-        let mut item = opt_out_key(business_id, phone);
+        let mut item = number_opt_out_key(phone);
         item.insert("optedOutAt".into(), s(at.to_rfc3339()));
+        // Which business's text it answered, for the record (not a phone or a name).
+        item.insert("businessId".into(), s(business_id));
         self.dynamodb()
             .put_item()
             .table_name(self.customers_table())
@@ -31,14 +37,17 @@ impl OptOutList for SmsOptOuts {
         Ok(())
     }
 
+    /// START lifts the number's opt-out and that business's own.
     async fn opt_in(&self, business_id: &str, phone: &PhoneNumber) -> Result<(), PortError> {
-        self.dynamodb()
-            .delete_item()
-            .table_name(self.customers_table())
-            .set_key(Some(opt_out_key(business_id, phone)))
-            .send()
-            .await
-            .map_err(|e| PortError::unavailable("opt in", sdk_message(&e)))?;
+        for key in [number_opt_out_key(phone), opt_out_key(business_id, phone)] {
+            self.dynamodb()
+                .delete_item()
+                .table_name(self.customers_table())
+                .set_key(Some(key))
+                .send()
+                .await
+                .map_err(|e| PortError::unavailable("opt in", sdk_message(&e)))?;
+        }
         Ok(())
     }
 }

@@ -4,7 +4,8 @@
 use aws_sdk_scheduler::Client;
 use aws_sdk_scheduler::error::ProvideErrorMetadata;
 use aws_sdk_scheduler::types::{
-    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    RetryPolicy, Target,
 };
 use callbook_core::{ConfigError, FollowUpJob, FollowUpSchedules, PortError, setting};
 
@@ -14,6 +15,12 @@ use crate::sdk_message;
 pub const SCHEDULE_GROUP: &str = "SCHEDULE_GROUP";
 pub const SCHEDULER_ROLE_ARN: &str = "SCHEDULER_ROLE_ARN";
 pub const FOLLOWUP_QUEUE_ARN: &str = "FOLLOWUP_QUEUE_ARN";
+pub const FOLLOWUP_DLQ_ARN: &str = "FOLLOWUP_DLQ_ARN";
+
+/// How long Scheduler keeps trying to put a fired job on the queue: an hour (a reminder
+/// later than that is dropped by the worker anyway), then the job goes to the followup DLQ,
+/// whose alarm says so, instead of vanishing after Scheduler's default day.
+const DELIVER_WITHIN_SECONDS: i32 = 3600;
 
 #[derive(Debug, Clone)]
 pub struct EventBridgeSchedules {
@@ -23,19 +30,28 @@ pub struct EventBridgeSchedules {
     target_arn: String,
     /// The role Scheduler assumes to send to the queue.
     role_arn: String,
+    /// Where a job Scheduler could not deliver goes (the followup queue's DLQ).
+    dead_letters_arn: String,
 }
 
 impl EventBridgeSchedules {
-    pub fn new(client: Client, group: String, target_arn: String, role_arn: String) -> Self {
+    pub fn new(
+        client: Client,
+        group: String,
+        target_arn: String,
+        role_arn: String,
+        dead_letters_arn: String,
+    ) -> Self {
         Self {
             client,
             group,
             target_arn,
             role_arn,
+            dead_letters_arn,
         }
     }
 
-    /// From `SCHEDULE_GROUP`, `FOLLOWUP_QUEUE_ARN` and `SCHEDULER_ROLE_ARN`.
+    /// From `SCHEDULE_GROUP`, `FOLLOWUP_QUEUE_ARN`, `SCHEDULER_ROLE_ARN` and `FOLLOWUP_DLQ_ARN`.
     pub fn from_lookup(
         client: Client,
         lookup: &impl Fn(&str) -> Option<String>,
@@ -46,16 +62,26 @@ impl EventBridgeSchedules {
             get(SCHEDULE_GROUP)?,
             get(FOLLOWUP_QUEUE_ARN)?,
             get(SCHEDULER_ROLE_ARN)?,
+            get(FOLLOWUP_DLQ_ARN)?,
         ))
     }
 
     fn target(&self, job: &FollowUpJob) -> Result<Target, PortError> {
         let input =
             serde_json::to_string(job).map_err(|e| PortError::unavailable("schedule", e))?;
+        let dead_letters = DeadLetterConfig::builder()
+            .arn(&self.dead_letters_arn)
+            .build();
+        let retries = RetryPolicy::builder()
+            .maximum_event_age_in_seconds(DELIVER_WITHIN_SECONDS)
+            .maximum_retry_attempts(20)
+            .build();
         Target::builder()
             .arn(&self.target_arn)
             .role_arn(&self.role_arn)
             .input(input)
+            .dead_letter_config(dead_letters)
+            .retry_policy(retries)
             .build()
             .map_err(|e| PortError::unavailable("schedule", e))
     }

@@ -128,7 +128,8 @@ async fn replies_confirm_cancel_opt_out_opt_in_and_help() {
         let key = std::collections::HashMap::from([
             (
                 "pk".to_string(),
-                AttributeValue::S(format!("BIZ#default#CUSTOMER#{PHONE}")),
+                // The number's own opt-out: its STOP went to the number every business uses.
+                AttributeValue::S(format!("PHONE#{PHONE}")),
             ),
             ("sk".to_string(), AttributeValue::S("SMS_OPT_OUT".into())),
         ]);

@@ -301,3 +301,63 @@ async fn a_booking_redelivered_after_its_move_leaves_the_moved_schedules() {
         Some(at("2026-11-27T13:00:00Z"))
     );
 }
+
+/// A move applied by another worker while this one put the booking's schedules: its puts may
+/// land last, so the booking is read again and the schedules follow where it now is.
+#[tokio::test]
+async fn schedules_put_while_the_booking_moved_follow_it_to_its_new_time() {
+    let w = worker();
+    let event = with_settings(changes_event(), |_| {});
+    reserve_as_the_webhook_did(&w, &event).await;
+    let mut booked = event.clone();
+    booked.records.truncate(1);
+    assert!(failures(&w.handle(booked).await).is_empty());
+    let old = w.schedules.waiting();
+
+    // The other worker's move is in the record, but our older puts won the race.
+    let BookingQueueMessage::Change(change) =
+        serde_json::from_str(event.records[1].body.as_deref().unwrap()).unwrap()
+    else {
+        panic!("the second sample is a change")
+    };
+    let applied = w
+        .bookings
+        .apply_change(&change, w.clock.now())
+        .await
+        .unwrap();
+    assert!(applied.applied_now);
+    assert_eq!(w.schedules.waiting(), old);
+
+    let settings = FollowUpSettings::default();
+    let followed = Followed {
+        settings: &settings,
+        business_id: "default",
+        business_name: "Callbook Demo Clinic",
+        reference: &change.reference,
+        texts: TextPermission::Allowed,
+    };
+    let old_start = at("2026-11-25T19:00:00Z");
+    w.until_settled(&followed, Some(old_start)).await.unwrap();
+    assert_eq!(
+        waiting(&w),
+        expected(vec![
+            (name(24 * 60), "2026-11-26T15:00:00Z"),
+            (name(120), "2026-11-27T13:00:00Z"),
+            (ended(), "2026-11-27T16:00:00Z"),
+        ])
+    );
+
+    // Cancelled meanwhile instead: nothing is left.
+    w.bookings
+        .apply_change(
+            &serde_json::from_str::<BookingChangeJob>(event.records[2].body.as_deref().unwrap())
+                .unwrap(),
+            w.clock.now(),
+        )
+        .await
+        .unwrap();
+    w.until_settled(&followed, Some(at("2026-11-27T15:00:00Z")))
+        .await
+        .unwrap();
+    assert!(w.schedules.waiting().is_empty());
+}

@@ -267,6 +267,9 @@ impl BookingRecord {
                     .copied()
                     .collect();
                 record.status = BookingStatus::Rescheduled;
+                // A confirmation and an attendance mark were about the old time.
+                record.confirmed_by_customer_at = None;
+                record.attendance = None;
                 record.start_utc = *start_utc;
                 record.start_local = *start_local;
                 record.slot_cells = slot_cells.clone();

@@ -79,15 +79,15 @@ pub fn parse_reminders(raw: &str) -> Result<Vec<u32>, String> {
     }
     let mut minutes = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (number, unit) = part.split_at(part.len() - 1);
-        let n: u32 = number
-            .trim()
-            .parse()
-            .map_err(|_| format!("{part:?}: write each as 24h, 2h or 30m"))?;
+        let bad = || format!("{part:?}: write each as 24h, 2h or 30m");
+        // Split at the last character, whatever its width (a business file may say "24ч").
+        let unit = part.chars().last().ok_or_else(bad)?;
+        let number = &part[..part.len() - unit.len_utf8()];
+        let n: u32 = number.trim().parse().map_err(|_| bad())?;
         let m = match unit {
-            "h" | "H" => n.saturating_mul(60),
-            "m" | "M" => n,
-            _ => return Err(format!("{part:?}: write each as 24h, 2h or 30m")),
+            'h' | 'H' => n.saturating_mul(60),
+            'm' | 'M' => n,
+            _ => return Err(bad()),
         };
         if m == 0 || m > MAX_REMINDER_MINUTES {
             return Err(format!("{part:?}: between 1 minute and 30 days before"));

@@ -2,11 +2,13 @@
 //! people write ("Stop. Thank you", "yes!", "x"), but never guessing an action from a
 //! sentence: "Can I come later?" is not a cancel. The sms-replies function does the rest.
 //!
-//! Words are the runs of letters and digits, in upper case; punctuation and emoji around
-//! them are ignored. An opt-out word anywhere wins (a carrier's STOP must always work);
-//! otherwise the first word that is not a greeting or a courtesy says what the text is,
-//! unless a later word asks for the opposite action ("Yes, cancel it" is unclear: the help
-//! line explains).
+//! Words are the runs of letters, digits and inner hyphens, in upper case ("X-ray" is one
+//! word, never an X); punctuation and emoji around them are ignored. An opt-out word anywhere
+//! wins (a carrier's STOP must always work); otherwise the first word that is not a greeting
+//! or a courtesy says what the text is, unless a later word asks for the opposite action
+//! ("Yes, cancel it" is unclear: the help line explains). The one-letter actions (C, Y, X)
+//! count only alone, with nothing but courtesies around them: "X marks the spot?" or
+//! "C you at 3" is not an action.
 
 /// What a customer's text asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,14 +51,17 @@ impl SmsReply {
 }
 
 /// Opt-out words honoured anywhere in a text ("please stop texting me").
-const STOP_ANYWHERE: &[&str] = &["STOP", "STOPALL", "UNSUBSCRIBE"];
+const STOP_ANYWHERE: &[&str] = &["STOP", "STOPALL", "UNSUBSCRIBE", "OPTOUT", "OPT-OUT"];
 /// Opt-out words honoured as the keyword only: in a sentence they mean something else
-/// ("Can I cancel?" is answered with the help line, which says X cancels).
-const STOP_KEYWORDS: &[&str] = &["CANCEL", "END", "QUIT"];
+/// ("Can I cancel?" is answered with the help line, which says X cancels). With the ones
+/// above, the keywords AWS End User Messaging requires a self-managed opt-out list to honour.
+const STOP_KEYWORDS: &[&str] = &["CANCEL", "END", "QUIT", "REMOVE", "REVOKE", "ARRET", "TD"];
 const START_WORDS: &[&str] = &["START", "UNSTOP"];
 const HELP_WORDS: &[&str] = &["HELP", "INFO"];
 const CONFIRM_WORDS: &[&str] = &["C", "CONFIRM", "CONFIRMED", "YES", "Y"];
 const CANCEL_WORDS: &[&str] = &["X"];
+/// Actions of one letter: taken only when nothing but courtesies follows.
+const ONE_LETTER: &[&str] = &["C", "Y", "X"];
 /// Words before the keyword that change nothing ("Hi, C", "OK stop", "Please X").
 const FILLERS: &[&str] = &[
     "HI", "HELLO", "HEY", "OK", "OKAY", "PLEASE", "PLS", "THANKS", "THANK", "YOU",
@@ -91,7 +96,11 @@ pub fn read_reply(text: &str) -> SmsReply {
     };
     // An action contradicted later in the text is not taken.
     let contradicts = |opposite: &[&str]| later.iter().any(|w| opposite.contains(w));
+    let alone = later.iter().all(|w| FILLERS.contains(w));
     match reply {
+        SmsReply::Confirm | SmsReply::Cancel if ONE_LETTER.contains(&keyword) && !alone => {
+            SmsReply::Unknown
+        }
         SmsReply::Confirm if contradicts(CANCEL_WORDS) || contradicts(&["CANCEL"]) => {
             SmsReply::Unknown
         }
@@ -100,13 +109,14 @@ pub fn read_reply(text: &str) -> SmsReply {
     }
 }
 
-/// The text's words in upper case: runs of letters and digits (apostrophes dropped, so
-/// "don't" is one word).
+/// The text's words in upper case: runs of letters, digits and hyphens, without the hyphens
+/// at their ends (apostrophes dropped, so "don't" is one word; "X-ray" and "OPT-OUT" are one).
 fn words(text: &str) -> Vec<String> {
     text.chars()
         .filter(|c| !matches!(c, '\'' | '\u{2019}'))
         .collect::<String>()
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .map(|w| w.trim_matches('-'))
         .filter(|w| !w.is_empty())
         .map(str::to_uppercase)
         .collect()
@@ -269,5 +279,42 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), SmsReply::ALL.len());
+    }
+
+    #[test]
+    fn a_question_about_an_x_ray_or_a_c_section_is_no_action() {
+        check(
+            SmsReply::Unknown,
+            &[
+                "X-ray still needed?",
+                "x-rays done?",
+                "X marks the spot?",
+                "C you at 3",
+                "c-section follow up",
+                "Y not tomorrow",
+            ],
+        );
+        check(SmsReply::Cancel, &["X", "x please", "X, thanks!", "Hi X"]);
+        check(
+            SmsReply::Confirm,
+            &["C", "c thanks", "Y", "yes see you then"],
+        );
+    }
+
+    #[test]
+    fn the_keywords_aws_requires_of_a_self_managed_opt_out_list_opt_out() {
+        check(
+            SmsReply::OptOut,
+            &[
+                "OPT-OUT",
+                "opt-out please",
+                "optout",
+                "Remove",
+                "REVOKE",
+                "arret",
+                "TD",
+            ],
+        );
+        check(SmsReply::Unknown, &["Can you remove my old number?"]);
     }
 }

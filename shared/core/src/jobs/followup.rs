@@ -149,18 +149,24 @@ impl BookingSchedules {
                 })
             })
             .collect();
-        put.push(FollowUpJob::AppointmentEnded(AppointmentEndedJob {
-            business_id: b.business_id.to_string(),
-            reference: b.reference.clone(),
-            start_utc: b.start_utc,
-            due_at: b.start_utc + Duration::minutes(i64::from(b.duration_minutes)),
-        }));
-        let delete = settings
+        let mut delete: Vec<String> = settings
             .reminders
             .iter()
             .filter(|m| !planned.iter().any(|p| p.minutes_before == **m))
             .map(|m| reminder_schedule_name(b.business_id, b.reference, *m))
             .collect();
+        // Never a schedule in the past (a job redriven late): Scheduler would not fire it.
+        let ends = b.start_utc + Duration::minutes(i64::from(b.duration_minutes));
+        if ends > now {
+            put.push(FollowUpJob::AppointmentEnded(AppointmentEndedJob {
+                business_id: b.business_id.to_string(),
+                reference: b.reference.clone(),
+                start_utc: b.start_utc,
+                due_at: ends,
+            }));
+        } else {
+            delete.push(ended_schedule_name(b.business_id, b.reference));
+        }
         Self { put, delete }
     }
 
@@ -255,5 +261,30 @@ mod tests {
                 .starts_with(&format!("followup#{}#", job.schedule_name()))
         );
         assert_eq!(back.fingerprint(), job.fingerprint());
+    }
+
+    #[test]
+    fn a_booking_planned_after_it_ended_gets_no_schedule_in_the_past() {
+        let reference = BookingReference::parse("K7P2X9").unwrap();
+        let start: DateTime<Utc> = "2026-11-25T19:00:00Z".parse().unwrap();
+        let booking = ScheduledBooking {
+            business_id: "smile",
+            business_name: "Smile",
+            reference: &reference,
+            start_utc: start,
+            duration_minutes: 60,
+            zone: chrono_tz::America::New_York,
+            texts: TextPermission::Allowed,
+        };
+        let settings = FollowUpSettings::default();
+        let late = BookingSchedules::planned(&settings, &booking, start + Duration::hours(2));
+        assert!(late.put.is_empty(), "{:?}", late.put);
+        assert!(
+            late.delete
+                .contains(&ended_schedule_name("smile", &reference))
+        );
+        let during = BookingSchedules::planned(&settings, &booking, start + Duration::minutes(10));
+        assert_eq!(during.put.len(), 1);
+        assert!(matches!(during.put[0], FollowUpJob::AppointmentEnded(_)));
     }
 }

@@ -64,6 +64,8 @@ pub enum SmsAnswer {
     OptedIn,
     /// HELP, and any text we cannot read.
     Help,
+    /// The same, from a business whose reminders take no replies (no C or X offered).
+    HelpWithoutReplies,
     /// C: the booking (in `booking`) is confirmed.
     Confirmed,
     /// C or X with no upcoming booking to act on.

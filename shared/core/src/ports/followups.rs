@@ -23,16 +23,18 @@ pub trait FollowUpSchedules: Send + Sync {
     fn delete(&self, name: &str) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
-/// The business's own opt-out list, as the customer's texts change it (`OptOuts` reads it).
+/// The opt-outs the customer's texts change (`OptOuts` reads them).
 pub trait OptOutList: Send + Sync {
-    /// STOP: nothing more is texted to `phone` for this business.
+    /// STOP: nothing more is texted to `phone` by any business of this deployment (the STOP
+    /// went to the number they all text from); `business_id` is the one it answered.
     fn opt_out(
         &self,
         business_id: &str,
         phone: &PhoneNumber,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// START: texts resume (nothing when not opted out).
+    /// START: texts resume, the number's opt-out and this business's own lifted (nothing
+    /// when not opted out).
     fn opt_in(
         &self,
         business_id: &str,

@@ -109,6 +109,9 @@ pub fn answer_sms(
         (SmsAnswer::Help, _) => format!(
             "{business_name}: appointment reminders. Reply C to confirm or X to cancel the appointment we last reminded you of, STOP to opt out. For anything else, please call us."
         ),
+        (SmsAnswer::HelpWithoutReplies, _) => format!(
+            "{business_name}: appointment texts. Reply STOP to opt out. To change or cancel an appointment, please call us."
+        ),
         (SmsAnswer::Confirmed, Some(b)) => format!(
             "{business_name}: thanks {}, your {} on {} is confirmed. Reference {}.",
             first_name(&b.customer_name),

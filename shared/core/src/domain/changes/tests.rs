@@ -331,3 +331,70 @@ fn another_number_hears_the_same_words_whatever_exists_until_verified() {
     );
     assert!(appointments_answer(&phone, found, &verified, &b, now()).starts_with("You have one"));
 }
+
+#[test]
+fn a_confirmation_by_text_and_the_end_mark_are_about_one_start_and_a_move_clears_them() {
+    let from = at(25, 14);
+    let record = booking("K7P2X9", from);
+    let confirm = change("K7P2X9", "c1", BookingChange::Confirm, 0);
+    let ChangeDecision::Apply {
+        record: confirmed,
+        calendar,
+        ..
+    } = record.decide(&confirm, now())
+    else {
+        panic!("a confirmation applies")
+    };
+    assert_eq!(confirmed.confirmed_by_customer_at, Some(now()));
+    assert_eq!(
+        calendar,
+        crate::domain::booking_change::CalendarChange::default()
+    );
+    // Once: a second C finds it confirmed.
+    let again = change("K7P2X9", "c2", BookingChange::Confirm, 1);
+    assert!(matches!(
+        confirmed.decide(&again, now()),
+        ChangeDecision::Superseded { .. }
+    ));
+
+    let ended = change(
+        "K7P2X9",
+        "e1",
+        BookingChange::Ended {
+            start_utc: from.with_timezone(&Utc),
+        },
+        2,
+    );
+    let ChangeDecision::Apply { record: marked, .. } = confirmed.decide(&ended, now()) else {
+        panic!("the end applies")
+    };
+    assert_eq!(
+        marked.attendance,
+        Some(crate::domain::booking::Attendance::ToConfirm)
+    );
+
+    let ChangeDecision::Apply { record: moved, .. } =
+        marked.decide(&change("K7P2X9", "m1", move_to(from, at(26, 10)), 3), now())
+    else {
+        panic!("the move applies")
+    };
+    assert_eq!(
+        (moved.confirmed_by_customer_at, moved.attendance),
+        (None, None)
+    );
+    // The old start's end mark no longer applies.
+    assert!(matches!(
+        moved.decide(
+            &change(
+                "K7P2X9",
+                "e2",
+                BookingChange::Ended {
+                    start_utc: from.with_timezone(&Utc)
+                },
+                4
+            ),
+            now()
+        ),
+        ChangeDecision::Superseded { .. }
+    ));
+}

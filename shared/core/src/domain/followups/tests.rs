@@ -87,6 +87,8 @@ fn settings_read_from_words_and_refuse_nonsense() {
     assert_eq!(parse_reminders("2h, 24h,30m").unwrap(), vec![1440, 120, 30]);
     assert_eq!(parse_reminders("off").unwrap(), Vec::<u32>::new());
     assert!(parse_reminders("2 days").is_err());
+    assert!(parse_reminders("24ч").is_err());
+    assert!(parse_reminders("ч").is_err());
     assert!(parse_reminders("0h").is_err());
     assert!(parse_reminders("1h,2h,3h,4h,5h").is_err());
     assert!(parse_quiet_hours("21:00").is_err());

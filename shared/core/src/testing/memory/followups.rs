@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use super::lock;
-use super::senders::MemoryOptOuts;
+use super::senders::{EVERY_BUSINESS, MemoryOptOuts};
 use crate::jobs::FollowUpJob;
 use crate::ports::{FollowUpSchedules, LastReminders, OptOutList, PortError, Reminded};
 use crate::values::phone::PhoneNumber;
@@ -49,22 +49,27 @@ impl FollowUpSchedules for MemorySchedules {
     }
 }
 
+/// A STOP by text opts the number out for every business (`EVERY_BUSINESS`), as in DynamoDB.
 impl OptOutList for MemoryOptOuts {
     async fn opt_out(
         &self,
-        business_id: &str,
+        _business_id: &str,
         phone: &PhoneNumber,
         _at: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let mut phones = lock(&self.phones);
-        if !phones.iter().any(|(b, p)| b == business_id && p == phone) {
-            phones.push((business_id.to_string(), phone.clone()));
+        if !phones
+            .iter()
+            .any(|(b, p)| b == EVERY_BUSINESS && p == phone)
+        {
+            phones.push((EVERY_BUSINESS.to_string(), phone.clone()));
         }
         Ok(())
     }
 
     async fn opt_in(&self, business_id: &str, phone: &PhoneNumber) -> Result<(), PortError> {
-        lock(&self.phones).retain(|(b, p)| !(b == business_id && p == phone));
+        lock(&self.phones)
+            .retain(|(b, p)| !((b == business_id || b == EVERY_BUSINESS) && p == phone));
         Ok(())
     }
 }

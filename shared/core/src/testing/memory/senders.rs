@@ -14,11 +14,14 @@ pub struct MemoryOptOuts {
     pub phones: Mutex<Vec<(String, PhoneNumber)>>,
 }
 
+/// The business of a number's own opt-out (its STOP by text), in `MemoryOptOuts::phones`.
+pub const EVERY_BUSINESS: &str = "*";
+
 impl OptOuts for MemoryOptOuts {
     async fn opted_out(&self, business_id: &str, phone: &PhoneNumber) -> Result<bool, PortError> {
         Ok(lock(&self.phones)
             .iter()
-            .any(|(b, p)| b == business_id && p == phone))
+            .any(|(b, p)| (b == business_id || b == EVERY_BUSINESS) && p == phone))
     }
 }
 
