@@ -8,7 +8,7 @@ The events need no AWS: a status-update for the webhook, an empty batch for the 
 this measures the runtime and our init, not the network.
 
     cargo build --release -p webhook -p monitoring -p booking-worker \
-        -p notification-worker -p analytics-worker -p followup-worker --bins && cargo build --release -p webhook --example floor
+        -p notification-worker -p analytics-worker -p followup-worker -p sms-replies --bins && cargo build --release -p webhook --example floor
     python3 infra/measure-cold-start.py [--runs 20] [target/release/webhook ...]
 
 Without arguments it also measures target/release/examples/floor (lambda_http + aws-config +
@@ -48,6 +48,11 @@ ENV = {
     "CUSTOMERS_TABLE": "c", "BOOKINGS_TABLE": "b", "IDEMPOTENCY_TABLE": "i", "SENDER_EMAIL": "bookings@example.com",
     "CALLS_TABLE": "calls", "BUSINESSES_TABLE": "businesses",
     "ALARM_PREFIX": "cold-start-", "MONITORING_TOKEN": "local-monitoring-token",
+    "FOLLOWUP_QUEUE_URL": "http://127.0.0.1:9/123456789012/f",
+    "SCHEDULE_GROUP": "cold-start-followups",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/cold-start-scheduler",
+    "FOLLOWUP_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:f",
+    "FOLLOWUP_DLQ_ARN": "arn:aws:sqs:us-east-1:123456789012:fd",
 }
 
 
@@ -115,7 +120,7 @@ def main():
     ap.add_argument("binaries", nargs="*")
     args = ap.parse_args()
     binaries = args.binaries or [os.path.join(ROOT, "target", "release", "examples", "floor")] + [
-        os.path.join(ROOT, "target", "release", b) for b in ("webhook", "monitoring", "booking-worker", "notification-worker", "analytics-worker", "followup-worker")]
+        os.path.join(ROOT, "target", "release", b) for b in ("webhook", "monitoring", "booking-worker", "notification-worker", "analytics-worker", "followup-worker", "sms-replies")]
     for binary in binaries:
         # The monitoring function answers any HTTP event (this path with a 404): its init is measured.
         event = WEBHOOK_EVENT if os.path.basename(binary) in ("webhook", "monitoring", "floor") else EMPTY_BATCH
