@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::BookingJob;
-use crate::domain::booking_change::BookingChangeJob;
+use crate::domain::booking_change::{BookingChange, BookingChangeJob};
 use crate::values::reference::stable_id;
 
 mod correlation;
@@ -233,7 +233,12 @@ impl QueueJob for BookingQueueMessage {
                 "{}|{}|{}",
                 job.business_id,
                 job.reference,
-                serde_json::to_string(&job.change).unwrap_or_default()
+                match &job.change {
+                    // One cancel per booking, whoever asks and why: a cancel by phone with a
+                    // reason and one by text (X) in flight together are the same change.
+                    BookingChange::Cancel { .. } => "cancel".to_string(),
+                    change => serde_json::to_string(change).unwrap_or_default(),
+                }
             ),
         };
         stable_id(text.as_bytes())
@@ -250,5 +255,36 @@ impl QueueJob for AnalyticsJob {
 
     fn fingerprint(&self) -> String {
         AnalyticsJob::fingerprint(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::reference::BookingReference;
+
+    fn cancel(reason: Option<&str>) -> BookingQueueMessage {
+        BookingQueueMessage::Change(BookingChangeJob {
+            job_id: "default#K7P2X9#cancel".into(),
+            business_id: "default".into(),
+            business_name: "Clinic".into(),
+            reference: BookingReference::parse("K7P2X9").unwrap(),
+            change: BookingChange::Cancel {
+                reason: reason.map(String::from),
+            },
+            call_id: None,
+            tool_call_id: None,
+            requested_at: chrono::Utc::now(),
+            texts: Default::default(),
+            followups: None,
+        })
+    }
+
+    #[test]
+    fn a_cancel_by_phone_with_a_reason_and_one_by_text_are_one_job() {
+        let by_phone = cancel(Some("travelling"));
+        let by_text = cancel(None);
+        assert_eq!(by_phone.key(), by_text.key());
+        assert_eq!(by_phone.fingerprint(), by_text.fingerprint());
     }
 }
