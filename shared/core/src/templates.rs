@@ -9,7 +9,9 @@ use crate::values::speech::spoken_datetime;
 use crate::values::text::visible;
 
 mod followups;
+mod invite;
 pub use followups::{REPLY_LINE, relative_when};
+pub use invite::{Invite, InviteMethod, invite_ics, invite_uid};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
