@@ -176,18 +176,6 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         if let Some(settings) = &job.followups
             && let Some(start_utc) = self.booked_start(job, outcome).await?
         {
-            let booking = ScheduledBooking {
-                business_id: &job.business_id,
-                business_name: &job.business_name,
-                reference: &job.reference,
-                start_utc,
-                duration_minutes: job.duration_minutes,
-                zone: zone_of(&job.time_zone)?,
-                texts: job.texts,
-            };
-            let planned = BookingSchedules::planned(settings, &booking, self.clock.now());
-            // A booking's other schedules are its moves' (which put the same names).
-            self.follow_ups(&job.reference, &planned.put, &[]).await?;
             let followed = Followed {
                 settings,
                 business_id: &job.business_id,
@@ -195,6 +183,14 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
                 reference: &job.reference,
                 texts: job.texts,
             };
+            let at = Placed {
+                start_utc,
+                duration_minutes: job.duration_minutes,
+                time_zone: &job.time_zone,
+            };
+            let planned = followed.plan(Some(at), self.clock.now())?;
+            // A booking's other schedules are its moves' (which put the same names).
+            self.follow_ups(&job.reference, &planned.put, &[]).await?;
             self.until_settled(&followed, Some(start_utc)).await?;
         }
         if outcome == RecordOutcome::AlreadyRecorded {
@@ -315,34 +311,14 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
         let Some(settings) = &job.followups else {
             return Ok(());
         };
-        let planned_start = match (&job.change, booking.status) {
+        let placed = match (&job.change, booking.status) {
             (_, BookingStatus::Cancelled) => None,
-            (BookingChange::Reschedule { .. }, _) if took_effect => Some(booking.start_utc),
-            _ => return Ok(()),
-        };
-        let schedules = match (&job.change, booking.status) {
-            (_, BookingStatus::Cancelled) => {
-                BookingSchedules::cancelled(settings, &job.business_id, &job.reference)
-            }
+            // The record's start, not the job's: a late redelivery of an older move plans
+            // for where the booking is now.
+            (BookingChange::Reschedule { .. }, _) if took_effect => Some(Placed::of(booking)),
             // A refused move (its time taken meanwhile) leaves the booking and its schedules.
-            (BookingChange::Reschedule { .. }, _) if took_effect => {
-                let scheduled = ScheduledBooking {
-                    business_id: &job.business_id,
-                    business_name: &job.business_name,
-                    reference: &job.reference,
-                    // The record's start, not the job's: a late redelivery of an older move
-                    // plans for where the booking is now.
-                    start_utc: booking.start_utc,
-                    duration_minutes: booking.duration_minutes,
-                    zone: zone_of(&booking.time_zone)?,
-                    texts: job.texts,
-                };
-                BookingSchedules::planned(settings, &scheduled, self.clock.now())
-            }
             _ => return Ok(()),
         };
-        self.follow_ups(&job.reference, &schedules.put, &schedules.delete)
-            .await?;
         let followed = Followed {
             settings,
             business_id: &job.business_id,
@@ -350,7 +326,11 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             reference: &job.reference,
             texts: job.texts,
         };
-        self.until_settled(&followed, planned_start).await
+        let schedules = followed.plan(placed, self.clock.now())?;
+        self.follow_ups(&job.reference, &schedules.put, &schedules.delete)
+            .await?;
+        self.until_settled(&followed, placed.map(|p| p.start_utc))
+            .await
     }
 
     /// Reads the booking again after its schedules were put: a move or cancel that another
@@ -371,25 +351,7 @@ impl<P: BookingWorkerPorts> BookingWorker<P> {
             if now.as_ref().map(|b| b.start_utc) == planned_start {
                 return Ok(());
             }
-            let schedules = match &now {
-                None => BookingSchedules::cancelled(
-                    followed.settings,
-                    followed.business_id,
-                    followed.reference,
-                ),
-                Some(b) => {
-                    let scheduled = ScheduledBooking {
-                        business_id: followed.business_id,
-                        business_name: followed.business_name,
-                        reference: followed.reference,
-                        start_utc: b.start_utc,
-                        duration_minutes: b.duration_minutes,
-                        zone: zone_of(&b.time_zone)?,
-                        texts: followed.texts,
-                    };
-                    BookingSchedules::planned(followed.settings, &scheduled, self.clock.now())
-                }
-            };
+            let schedules = followed.plan(now.as_ref().map(Placed::of), self.clock.now())?;
             info!(reference = %followed.reference, "the booking changed while its schedules were put: planned again");
             self.follow_ups(followed.reference, &schedules.put, &schedules.delete)
                 .await?;
@@ -429,6 +391,51 @@ struct Followed<'a> {
     business_name: &'a str,
     reference: &'a BookingReference,
     texts: TextPermission,
+}
+
+impl Followed<'_> {
+    /// The schedules of the booking where it is placed now (`None`: cancelled).
+    fn plan(
+        &self,
+        placed: Option<Placed<'_>>,
+        now: DateTime<Utc>,
+    ) -> Result<BookingSchedules, PortError> {
+        let Some(at) = placed else {
+            return Ok(BookingSchedules::cancelled(
+                self.settings,
+                self.business_id,
+                self.reference,
+            ));
+        };
+        let scheduled = ScheduledBooking {
+            business_id: self.business_id,
+            business_name: self.business_name,
+            reference: self.reference,
+            start_utc: at.start_utc,
+            duration_minutes: at.duration_minutes,
+            zone: zone_of(at.time_zone)?,
+            texts: self.texts,
+        };
+        Ok(BookingSchedules::planned(self.settings, &scheduled, now))
+    }
+}
+
+/// Where a booking is: its start, length and zone.
+#[derive(Clone, Copy)]
+struct Placed<'a> {
+    start_utc: DateTime<Utc>,
+    duration_minutes: u32,
+    time_zone: &'a str,
+}
+
+impl<'a> Placed<'a> {
+    fn of(booking: &'a BookingRecord) -> Self {
+        Self {
+            start_utc: booking.start_utc,
+            duration_minutes: booking.duration_minutes,
+            time_zone: &booking.time_zone,
+        }
+    }
 }
 
 /// The booking's zone, as the webhook wrote it (`Tz::name`).

@@ -237,30 +237,66 @@ pub fn email(kind: NotificationKind, business_name: &str, b: &BookingSummary) ->
         ),
     };
     let when = when(&b.start_local, &b.time_zone);
+    customer_email(
+        business_name,
+        b,
+        CustomerEmail {
+            subject: format!("Your {} with {business_name} {subject}: {when}", b.service),
+            opening: "Your",
+            headline,
+            when: &when,
+            footer,
+        },
+    )
+}
+
+/// A customer's email about one booking: "{opening} {service} with {business} {headline}
+/// {when}.", its reference, a footer; the same layout for every kind.
+pub(crate) struct CustomerEmail<'a> {
+    pub subject: String,
+    pub opening: &'a str,
+    /// Empty: the time follows the business's name.
+    pub headline: &'a str,
+    pub when: &'a str,
+    pub footer: &'a str,
+}
+
+pub(crate) fn customer_email(
+    business_name: &str,
+    b: &BookingSummary,
+    e: CustomerEmail<'_>,
+) -> RenderedEmail {
+    let headline = if e.headline.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", e.headline)
+    };
     let text = format!(
-        "Hello {name},\n\nYour {service} with {business_name} {headline} {when}.\n\
+        "Hello {name},\n\n{opening} {service} with {business_name} {headline}{when}.\n\
          Your booking reference is {reference}.\n\n{footer}\n\n{business_name}\n",
         name = b.customer_name,
+        opening = e.opening,
         service = b.service,
+        when = e.when,
         reference = b.reference,
+        footer = e.footer,
     );
     let html = format!(
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
          <p>Hello {name},</p>\
-         <p>Your <strong>{service}</strong> with {biz} {headline} <strong>{when}</strong>.</p>\
+         <p>{opening} <strong>{service}</strong> with {biz} {headline}<strong>{when}</strong>.</p>\
          <p>Your booking reference is <strong>{reference}</strong>.</p>\
          <p>{footer}</p><p>{biz}</p></body></html>",
         name = escape_html(&b.customer_name),
+        opening = e.opening,
         service = escape_html(&b.service),
         biz = escape_html(business_name),
-        when = escape_html(&when),
+        when = escape_html(e.when),
         reference = escape_html(b.reference.as_str()),
+        footer = e.footer,
     );
     RenderedEmail {
-        subject: single_line(&format!(
-            "Your {} with {business_name} {subject}: {when}",
-            b.service
-        )),
+        subject: single_line(&e.subject),
         text,
         html,
     }
@@ -305,33 +341,17 @@ pub fn booking_confirmation_sms(business_name: &str, b: &BookingSummary) -> Stri
 
 pub fn booking_confirmation_email(business_name: &str, b: &BookingSummary) -> RenderedEmail {
     let when = when(&b.start_local, &b.time_zone);
-    let subject = format!("Your {} with {business_name} is booked: {when}", b.service);
-    let text = format!(
-        "Hello {name},\n\nYour {service} with {business_name} is booked for {when}.\n\
-         Your booking reference is {reference}.\n\n\
-         To change or cancel, call us and quote the reference.\n\n{business_name}\n",
-        name = b.customer_name,
-        service = b.service,
-        reference = b.reference,
-    );
-    let html = format!(
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
-         <p>Hello {name},</p>\
-         <p>Your <strong>{service}</strong> with {biz} is booked for <strong>{when}</strong>.</p>\
-         <p>Your booking reference is <strong>{reference}</strong>.</p>\
-         <p>To change or cancel, call us and quote the reference.</p>\
-         <p>{biz}</p></body></html>",
-        name = escape_html(&b.customer_name),
-        service = escape_html(&b.service),
-        biz = escape_html(business_name),
-        when = escape_html(&when),
-        reference = escape_html(b.reference.as_str()),
-    );
-    RenderedEmail {
-        subject: single_line(&subject),
-        text,
-        html,
-    }
+    customer_email(
+        business_name,
+        b,
+        CustomerEmail {
+            subject: format!("Your {} with {business_name} is booked: {when}", b.service),
+            opening: "Your",
+            headline: "is booked for",
+            when: &when,
+            footer: "To change or cancel, call us and quote the reference.",
+        },
+    )
 }
 
 fn first_name(name: &str) -> &str {

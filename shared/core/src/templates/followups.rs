@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{RenderedEmail, escape_html, first_name, single_line, when};
+use super::{CustomerEmail, RenderedEmail, customer_email, first_name, single_line, when};
 use crate::jobs::{BookingSummary, LeadSummary, ReminderNote, SmsAnswer};
 use crate::values::speech::spoken_time;
 
@@ -48,35 +48,17 @@ pub fn reminder_email(
     note: &ReminderNote,
 ) -> RenderedEmail {
     let when = relative_when(b, note.sent_for);
-    let text = format!(
-        "Hello {name},\n\nA reminder of your {service} with {business_name} {when}.\n\
-         Your booking reference is {reference}.\n\n\
-         To change or cancel, call us and quote the reference.\n\n{business_name}\n",
-        name = b.customer_name,
-        service = b.service,
-        reference = b.reference,
-    );
-    let html = format!(
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
-         <p>Hello {name},</p>\
-         <p>A reminder of your <strong>{service}</strong> with {biz} <strong>{when}</strong>.</p>\
-         <p>Your booking reference is <strong>{reference}</strong>.</p>\
-         <p>To change or cancel, call us and quote the reference.</p>\
-         <p>{biz}</p></body></html>",
-        name = escape_html(&b.customer_name),
-        service = escape_html(&b.service),
-        biz = escape_html(business_name),
-        when = escape_html(&when),
-        reference = escape_html(b.reference.as_str()),
-    );
-    RenderedEmail {
-        subject: single_line(&format!(
-            "Reminder: your {} with {business_name} {when}",
-            b.service
-        )),
-        text,
-        html,
-    }
+    customer_email(
+        business_name,
+        b,
+        CustomerEmail {
+            subject: format!("Reminder: your {} with {business_name} {when}", b.service),
+            opening: "A reminder of your",
+            headline: "",
+            when: &when,
+            footer: "To change or cancel, call us and quote the reference.",
+        },
+    )
 }
 
 pub fn lead_follow_up_sms(business_name: &str, lead: &LeadSummary) -> String {
