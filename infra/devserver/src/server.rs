@@ -120,3 +120,30 @@ async fn answer(
     };
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_route_moves_on_a_whole_number_and_refuses_anything_else() {
+        let clock = DevClock::default();
+        for bad in [
+            &b""[..],
+            b"{}",
+            b"{\"advanceSeconds\":\"a day\"}",
+            b"not json",
+            b"{\"advanceSeconds\":1.5}",
+        ] {
+            let (status, body) = clock_answer(&clock, &hyper::Method::POST, bad);
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(clock.offset_seconds(), 0, "nothing moved on {bad:?}");
+        }
+        let (status, body) =
+            clock_answer(&clock, &hyper::Method::POST, b"{\"advanceSeconds\":3600}");
+        assert_eq!((status, clock.offset_seconds()), (200, 3600), "{body}");
+        let (status, body) = clock_answer(&clock, &hyper::Method::GET, b"");
+        assert_eq!(status, 200);
+        assert!(body.contains("\"offsetSeconds\":3600"), "{body}");
+    }
+}
